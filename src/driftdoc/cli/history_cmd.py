@@ -1,0 +1,1 @@
+"""history commands (placeholder until the store lands)."""

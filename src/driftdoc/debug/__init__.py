@@ -1,0 +1,1 @@
+"""Root-cause algorithms: covering-array design, Shortcut, Stacked Shortcut, DDT, minimisation."""

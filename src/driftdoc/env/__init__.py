@@ -1,0 +1,1 @@
+"""The V2 half: snippet -> knowledge -> plan -> builds -> validations -> search -> emit."""

@@ -1,0 +1,1 @@
+"""Real pipelines: TOML specs, sandboxed runs, evaluation and provenance."""
