@@ -262,7 +262,8 @@ class Space:
         return Instance(items)
 
     def from_indices(self, indices: Sequence[int]) -> Instance:
-        return Instance((p.name, p.values[i]) for p, i in zip(self.parameters, indices, strict=True))
+        pairs = zip(self.parameters, indices, strict=True)
+        return Instance((p.name, p.values[i]) for p, i in pairs)
 
     def indices(self, instance: Mapping[str, Value]) -> tuple[int, ...]:
         return tuple(p.index(instance[p.name]) for p in self.parameters)

@@ -4,36 +4,41 @@ from __future__ import annotations
 
 import sys
 
-import click
+import typer
 
 from driftdoc.cli.app import app, err
 from driftdoc.errors import DriftdocError
 
 # Each module registers its commands on ``app`` when imported.
-from driftdoc.cli import debug_cmd, history_cmd  # noqa: E402,F401  isort: skip
+from driftdoc.cli import debug_cmd, history_cmd  # noqa: F401  isort: skip
+
+# typer may vendor click; find its usage-error base class without naming the module.
+_USAGE_ERROR: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; bad input is one line on stderr with exit code 2, never a traceback."""
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
     except DriftdocError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code or 0)
-    except click.ClickException as exc:
-        err.print(f"[bold red]error:[/] {exc.format_message()}", highlight=False)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("[yellow]interrupted[/]; everything recorded so far is kept", highlight=False)
+        return 130
+    except _USAGE_ERROR as exc:
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        if not message:  # a group called without a command already printed its help
+            return 2
+        err.print(f"[bold red]error:[/] {message}", highlight=False)
         return 2
-    except click.exceptions.Abort:
-        err.print("[yellow]interrupted[/]; everything recorded so far is kept", highlight=False)
-        return 130
-    except KeyboardInterrupt:
-        err.print("[yellow]interrupted[/]; everything recorded so far is kept", highlight=False)
-        return 130
     except BrokenPipeError:
         return 1
-    return 0
+    return rc if isinstance(rc, int) else 0
 
 
 def entry() -> None:

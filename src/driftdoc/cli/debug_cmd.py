@@ -1,1 +1,149 @@
-"""debug commands (placeholder until the core lands)."""
+"""``driftdoc debug``: root causes of failure for an oracle or a pipeline spec."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from driftdoc.api import ALGORITHMS, MODES, debug
+from driftdoc.cli.app import app, err, out
+from driftdoc.cli.loading import load_callable, load_space, read_text
+from driftdoc.cli.render import ProgressReporter
+from driftdoc.errors import InputError
+from driftdoc.executors.base import Executor
+from driftdoc.model import Diagnosis, Space
+from driftdoc.store import DEFAULT_PATH, Store, parse_bugdoc_lines
+
+
+def _choice(value: str, allowed: tuple[str, ...], what: str) -> str:
+    if value not in allowed:
+        raise InputError(f"unknown {what} {value!r}; use one of {', '.join(allowed)}")
+    return value
+
+
+def render_diagnosis(diag: Diagnosis) -> None:
+    """Print causes as a numbered list with the cost of finding them."""
+    head = (f"{diag.algorithm}, find-{diag.mode}: {diag.runs} new run(s), "
+            f"{diag.evaluated} configuration(s) known")
+    if diag.status == "nondeterministic":
+        err.print(f"[bold yellow]warning:[/] {diag.message}", highlight=False)
+    if not diag.causes:
+        out.print(f"[bold]No root cause:[/] {diag.message or 'nothing failed'}  [dim]({head})[/]",
+                  highlight=False)
+        return
+    table = Table(title=f"Root causes of failure ({head})", title_justify="left",
+                  show_header=False, box=None)
+    table.add_column("n", style="dim")
+    table.add_column("cause", style="bold red")
+    for i, cause in enumerate(diag.causes, 1):
+        table.add_row(f"{i}.", cause.text(diag.param_order))
+    out.print(table)
+    if diag.message:
+        out.print(f"[dim]{diag.message}[/]", highlight=False)
+    for inst in diag.nondeterministic:
+        out.print(f"[yellow]non-deterministic:[/] {dict(inst)}", highlight=False)
+
+
+def _seed_history(store: Store, experiment: str, space: Space, history: Path) -> int:
+    """Import a BugDoc history once; lines already recorded are not added again."""
+    exp_id = store.experiment(experiment, space)
+    seen = {(json.dumps(r.params, sort_keys=True), r.outcome.succeeded)
+            for r in store.runs(exp_id)}
+    lines = read_text(history, "history file").splitlines()
+    fresh = [ln for ln in lines if ln.strip()]
+    keep = []
+    for (inst, ok), line in zip(parse_bugdoc_lines(fresh, space), fresh, strict=True):
+        if (json.dumps(dict(inst), sort_keys=True), ok) not in seen:
+            keep.append(line)
+    return store.import_bugdoc(exp_id, space, keep)
+
+
+@app.command("debug")
+def debug_command(
+    target: Annotated[Path | None, typer.Argument(
+        help="SPACE.json (with --oracle) or PIPELINE.toml; default ./driftdoc.toml")] = None,
+    oracle: Annotated[str | None, typer.Option(help="module:function returning True on success")]
+    = None,
+    algorithm: Annotated[str, typer.Option(help="ddt, shortcut or stacked")] = "ddt",
+    mode: Annotated[str, typer.Option(help="one: a single cause; all: every cause")] = "all",
+    budget: Annotated[int | None, typer.Option(help="most new runs to make")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    store_path: Annotated[Path, typer.Option("--store", help="provenance store")] = DEFAULT_PATH,
+    experiment: Annotated[str | None, typer.Option(help="experiment name in the store")] = None,
+    history: Annotated[Path | None, typer.Option(
+        help="seed with a BugDoc JSON-lines history")] = None,
+    recheck: Annotated[int, typer.Option(
+        help="re-run this many known configurations to detect non-determinism")] = 0,
+    executor: Annotated[str | None, typer.Option(
+        help="local, zmq[://HOST:PUSH:PULL], dask or dask://HOST:PORT (pipelines)")] = None,
+    workers: Annotated[int, typer.Option(help="parallel runs for the local executor")] = 1,
+    sandbox: Annotated[str | None, typer.Option(help="bwrap or none (pipelines)")] = None,
+    timeout: Annotated[float | None, typer.Option(help="seconds per run (pipelines)")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show every run")] = False,
+) -> None:
+    """Find the minimal root causes of failure, using as few runs as possible."""
+    _choice(algorithm, ALGORITHMS, "algorithm")
+    _choice(mode, MODES, "mode")
+    _choice(fmt, ("text", "json"), "format")
+    if budget is not None and budget < 0:
+        raise InputError("--budget must be 0 or more")
+    if workers < 1:
+        raise InputError("--workers must be 1 or more")
+    if target is None:
+        target = Path("driftdoc.toml")
+        if not target.exists():
+            raise InputError("give a SPACE.json or PIPELINE.toml (no driftdoc.toml here)")
+
+    run_executor: Executor | None = None
+    func: Any = None
+    defaults: dict[str, Any] = {}
+    if target.suffix == ".toml":
+        if oracle:
+            raise InputError("--oracle is for SPACE.json; a pipeline spec names its own pipeline")
+        space, run_executor, name, defaults = _pipeline(target, executor, workers, sandbox,
+                                                        timeout)
+        experiment = experiment or name
+    else:
+        if executor or sandbox or timeout:
+            raise InputError("--executor, --sandbox and --timeout apply to PIPELINE.toml specs")
+        if not oracle:
+            raise InputError("a SPACE.json needs --oracle module:function")
+        space = load_space(target)
+        func = load_callable(oracle)
+        experiment = experiment or f"{oracle}@{target.name}"
+    if budget is None:
+        budget = int(defaults.get("budget", 200))
+    algorithm = str(defaults.get("algorithm", algorithm)) if algorithm == "ddt" else algorithm
+
+    store = Store(store_path)
+    try:
+        if history is not None:
+            added = _seed_history(store, experiment, space, history)
+            err.print(f"[dim]imported {added} run(s) from {history}[/]", highlight=False)
+        with ProgressReporter(total=budget, verbose=verbose) as reporter:
+            diag = debug(space, func, algorithm=algorithm, mode=mode, budget=budget,
+                         store=store, executor=run_executor, experiment=experiment,
+                         recheck=recheck, reporter=reporter)
+    finally:
+        if run_executor is not None:
+            run_executor.close()
+        store.close()
+    if fmt == "json":
+        out.print_json(data=diag.summary())
+    else:
+        render_diagnosis(diag)
+    if diag.status == "nondeterministic":
+        raise typer.Exit(1)
+
+
+def _pipeline(path: Path, executor: str | None, workers: int, sandbox: str | None,
+              timeout: float | None) -> tuple[Space, Executor, str, dict[str, Any]]:
+    """Load a pipeline spec and the executor that runs it (lazy: pipelines are optional)."""
+    from driftdoc.pipeline.cli_glue import prepare_pipeline
+
+    return prepare_pipeline(path, executor=executor, workers=workers, sandbox=sandbox,
+                            timeout=timeout)

@@ -1,0 +1,298 @@
+"""SQLite provenance: every run of every experiment, written one transaction per run.
+
+WAL mode plus a commit per run means a crash or Ctrl-C loses at most the run in
+flight, and a rerun resumes from everything already recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from driftdoc.errors import InputError
+from driftdoc.model import Instance, Outcome, Space, Value
+
+SCHEMA_VERSION = 1
+DEFAULT_PATH = Path(".driftdoc") / "store.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS experiments (
+    id INTEGER PRIMARY KEY,
+    name TEXT UNIQUE NOT NULL,
+    space TEXT NOT NULL,
+    created REAL NOT NULL,
+    meta TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+    key TEXT NOT NULL,
+    params TEXT NOT NULL,
+    succeeded INTEGER NOT NULL,
+    category TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL DEFAULT '',
+    duration REAL NOT NULL DEFAULT 0,
+    details TEXT NOT NULL DEFAULT '{}',
+    started REAL,
+    finished REAL,
+    worker TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT 'run'
+);
+CREATE INDEX IF NOT EXISTS runs_by_key ON runs (experiment_id, key);
+"""
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One named search target (a pipeline, an oracle, a snippet's version space)."""
+
+    id: int
+    name: str
+    space: dict[str, Any]
+    created: float
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One recorded execution, as stored."""
+
+    id: int
+    experiment_id: int
+    experiment: str
+    params: dict[str, Value]
+    outcome: Outcome
+    started: float | None
+    finished: float | None
+    worker: str
+    source: str
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+class Store:
+    """Provenance store; ``Store(":memory:")`` keeps everything in memory."""
+
+    def __init__(self, path: str | Path = DEFAULT_PATH) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError(f"cannot create the store directory for {self.path}: {exc}") \
+                    from None
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30.0)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            with self._db:
+                self._db.executescript(_SCHEMA)
+                self._db.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"{self.path} is not a usable driftdoc store: {exc}") from None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def memory(cls) -> Store:
+        return cls(":memory:")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- experiments -------------------------------------------------------
+
+    def experiment(self, name: str, space: Space, meta: Mapping[str, Any] | None = None) -> int:
+        """Get or create the experiment ``name``; its stored space follows the latest one."""
+        space_json = _json(space.to_json())
+        with self._lock, self._db:
+            row = self._db.execute("SELECT id FROM experiments WHERE name = ?", (name,)).fetchone()
+            if row is not None:
+                self._db.execute(
+                    "UPDATE experiments SET space = ? WHERE id = ?", (space_json, row[0])
+                )
+                return int(row[0])
+            cur = self._db.execute(
+                "INSERT INTO experiments (name, space, created, meta) VALUES (?, ?, ?, ?)",
+                (name, space_json, time.time(), _json(dict(meta or {}))),
+            )
+            return int(cur.lastrowid or 0)
+
+    def experiments(self) -> list[Experiment]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, name, space, created, meta FROM experiments ORDER BY id"
+            ).fetchall()
+        return [Experiment(r[0], r[1], json.loads(r[2]), r[3], json.loads(r[4])) for r in rows]
+
+    def find_experiment(self, name_or_id: str) -> Experiment:
+        for exp in self.experiments():
+            if exp.name == name_or_id or str(exp.id) == name_or_id:
+                return exp
+        raise InputError(f"no experiment named {name_or_id!r} in {self.path}")
+
+    def count_runs(self, experiment_id: int) -> int:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM runs WHERE experiment_id = ?", (experiment_id,)
+            ).fetchone()
+        return int(row[0])
+
+    # -- runs --------------------------------------------------------------
+
+    def record(
+        self,
+        experiment_id: int,
+        instance: Mapping[str, Value],
+        outcome: Outcome,
+        *,
+        started: float | None = None,
+        finished: float | None = None,
+        worker: str = "",
+        source: str = "run",
+    ) -> int:
+        """Persist one run atomically and return its id."""
+        key = instance.key if isinstance(instance, Instance) else Instance(instance.items()).key
+        with self._lock, self._db:
+            cur = self._db.execute(
+                "INSERT INTO runs (experiment_id, key, params, succeeded, category, message,"
+                " duration, details, started, finished, worker, source)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    experiment_id,
+                    key,
+                    _json(dict(instance)),
+                    int(outcome.succeeded),
+                    outcome.category,
+                    outcome.message,
+                    outcome.duration,
+                    _json(outcome.details),
+                    started,
+                    finished,
+                    worker,
+                    source,
+                ),
+            )
+            return int(cur.lastrowid or 0)
+
+    def _rows(self, where: str, args: tuple[Any, ...]) -> Iterator[RunRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT r.id, r.experiment_id, e.name, r.params, r.succeeded, r.category,"
+                " r.message, r.duration, r.details, r.started, r.finished, r.worker, r.source"
+                " FROM runs r JOIN experiments e ON e.id = r.experiment_id "
+                + where
+                + " ORDER BY r.id",
+                args,
+            ).fetchall()
+        for r in rows:
+            outcome = Outcome(bool(r[4]), r[5], r[6], r[7], json.loads(r[8]))
+            yield RunRecord(r[0], r[1], r[2], json.loads(r[3]), outcome, r[9], r[10], r[11], r[12])
+
+    def runs(self, experiment_id: int | None = None) -> list[RunRecord]:
+        if experiment_id is None:
+            return list(self._rows("", ()))
+        return list(self._rows("WHERE r.experiment_id = ?", (experiment_id,)))
+
+    def run(self, run_id: int) -> RunRecord:
+        found = list(self._rows("WHERE r.id = ?", (run_id,)))
+        if not found:
+            raise InputError(f"no run with id {run_id} in {self.path}")
+        return found[0]
+
+    # -- BugDoc JSON-lines history ----------------------------------------
+
+    def export_bugdoc(self, experiment_id: int, fp: IO[str]) -> int:
+        """Write one JSON object per run: parameter values plus ``"result"``."""
+        n = 0
+        for rec in self.runs(experiment_id):
+            row: dict[str, Any] = dict(rec.params)
+            row["result"] = rec.outcome.succeeded
+            fp.write(json.dumps(row) + "\n")
+            n += 1
+        return n
+
+    def import_bugdoc(self, experiment_id: int, space: Space, lines: Iterable[str]) -> int:
+        """Load BugDoc history lines into ``experiment_id``; all or nothing."""
+        parsed = [(inst, Outcome.of(ok)) for inst, ok in parse_bugdoc_lines(lines, space)]
+        with self._lock, self._db:
+            for inst, outcome in parsed:
+                self._db.execute(
+                    "INSERT INTO runs (experiment_id, key, params, succeeded, category, source)"
+                    " VALUES (?, ?, ?, ?, ?, 'import')",
+                    (experiment_id, inst.key, _json(dict(inst)), int(outcome.succeeded),
+                     outcome.category),
+                )
+        return len(parsed)
+
+
+def _parse_result(value: Any, lineno: int) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
+        return value.strip().lower() in ("true", "1")
+    raise InputError(f"history line {lineno}: 'result' must be true or false, got {value!r}")
+
+
+def parse_bugdoc_lines(lines: Iterable[str], space: Space) -> list[tuple[Instance, bool]]:
+    """Parse BugDoc JSON-lines history against ``space``, with line-numbered errors."""
+    out: list[tuple[Instance, bool]] = []
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"history line {lineno} is not JSON: {exc.msg}") from None
+        if not isinstance(obj, dict) or "result" not in obj:
+            raise InputError(f"history line {lineno} needs an object with a 'result' field")
+        ok = _parse_result(obj.pop("result"), lineno)
+        try:
+            out.append((space.instance(obj), ok))
+        except InputError as exc:
+            raise InputError(f"history line {lineno}: {exc}") from None
+    return out
+
+
+def space_from_bugdoc_lines(lines: Iterable[str]) -> Space:
+    """Infer a space from a history when none is given: each observed value, in order seen."""
+    values: dict[str, list[Value]] = {}
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"history line {lineno} is not JSON: {exc.msg}") from None
+        if not isinstance(obj, dict):
+            raise InputError(f"history line {lineno} is not a JSON object")
+        for name, value in obj.items():
+            if name == "result":
+                continue
+            seen = values.setdefault(name, [])
+            if value not in seen:
+                seen.append(value)
+    if not values:
+        raise InputError("the history holds no runs")
+    return Space.from_dict(values)

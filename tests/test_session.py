@@ -1,0 +1,118 @@
+"""The Session: memoisation, budget, batching, recording and non-determinism checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from driftdoc.errors import OracleError
+from driftdoc.executors.inprocess import InProcessExecutor
+from driftdoc.model import Instance, Outcome, Space, Value
+from driftdoc.session import Session
+from driftdoc.store import Store
+
+SPACE = Space.from_dict({"a": [0, 1, 2], "b": ["x", "y"]})
+
+
+class Counting:
+    """An oracle that records every call, so tests can see re-runs."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Value]] = []
+
+    def __call__(self, cfg: dict[str, Value]) -> bool:
+        self.calls.append(cfg)
+        return not (cfg["a"] == 2 and cfg["b"] == "y")
+
+
+def test_memoised_and_budgeted() -> None:
+    oracle = Counting()
+    s = Session(SPACE, InProcessExecutor(oracle), budget=3)
+    insts = list(SPACE)
+    first = s.evaluate(insts[:2] + insts[:2])
+    assert len(oracle.calls) == 2 and s.runs == 2 and all(o is not None for o in first)
+    again = s.evaluate(insts[:4])
+    assert len(oracle.calls) == 3 and s.runs == 3  # one new run fits the budget
+    assert again[2] is not None and again[3] is None
+    assert s.remaining == 0
+
+
+def test_history_is_reused_across_sessions(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    oracle = Counting()
+    Session(SPACE, InProcessExecutor(oracle), store=store, experiment="e").evaluate(list(SPACE))
+    assert len(oracle.calls) == 6
+    later = Counting()
+    s2 = Session(SPACE, InProcessExecutor(later), store=store, experiment="e", budget=0)
+    outs = s2.evaluate(list(SPACE))
+    assert later.calls == [] and s2.history == 6 and s2.runs == 0
+    assert [o.succeeded for o in outs if o] == [True, True, True, True, True, False]
+
+
+def test_interrupted_search_keeps_finished_runs(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+
+    def flaky_stop(cfg: dict[str, Value]) -> bool:
+        if cfg["a"] == 2:
+            raise KeyboardInterrupt
+        return True
+
+    s = Session(SPACE, InProcessExecutor(flaky_stop), store=store, experiment="e")
+    with pytest.raises(KeyboardInterrupt):
+        s.evaluate(list(SPACE))
+    assert store.count_runs(s.experiment_id) == 4  # a in {0, 1} finished before the stop
+    oracle = Counting()
+    s2 = Session(SPACE, InProcessExecutor(oracle), store=store, experiment="e")
+    s2.evaluate(list(SPACE))
+    assert len(oracle.calls) == 2  # only the two never-finished instances run
+
+
+def test_oracle_exceptions_are_clear_errors() -> None:
+    def broken(cfg: dict[str, Value]) -> bool:
+        raise ValueError("bad config file")
+
+    with pytest.raises(OracleError, match="ValueError: bad config file"):
+        Session(SPACE, InProcessExecutor(broken)).evaluate(list(SPACE)[:1])
+
+    with pytest.raises(OracleError, match="bool or an Outcome"):
+        Session(SPACE, InProcessExecutor(lambda c: "yes")).evaluate(list(SPACE)[:1])
+
+
+def test_recheck_detects_nondeterminism() -> None:
+    flips = {"n": 0}
+
+    def coin(cfg: dict[str, Value]) -> bool:
+        flips["n"] += 1
+        return flips["n"] % 2 == 1
+
+    s = Session(SPACE, InProcessExecutor(coin))
+    inst = next(iter(SPACE))
+    s.evaluate([inst])
+    assert s.recheck([inst]) == [inst]
+    assert inst in s.conflicts
+    assert s.known()[inst].succeeded  # first verdict kept; conflict reported separately
+
+
+class Batching:
+    """An executor that records batch sizes, to show the Session batches runs."""
+
+    name = "batching"
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def run(self, instances: Sequence[Instance]) -> Iterator[tuple[Instance, Outcome]]:
+        self.batches.append(len(instances))
+        for inst in instances:
+            yield inst, Outcome(True)
+
+    def close(self) -> None:
+        pass
+
+
+def test_batches_reach_the_executor_whole() -> None:
+    ex = Batching()
+    Session(SPACE, ex).evaluate(list(SPACE))
+    assert ex.batches == [6]
