@@ -107,7 +107,8 @@ class ValidationRecord:
         known = set(ExecutionResult.__dataclass_fields__)
         ex = {k: v for k, v in ex.items() if k in known}
         ex["exception_stack"] = [
-            (str(f[0]), int(f[1]), str(f[2]), str(f[3] or "")) for f in ex.get("exception_stack", [])
+            (str(f[0]), int(f[1]), str(f[2]), str(f[3] or ""))
+            for f in ex.get("exception_stack", [])
         ]
         return cls(
             status_code=data.get("status_code", FAILED),

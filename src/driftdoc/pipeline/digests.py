@@ -12,12 +12,12 @@ _cache: dict[tuple[str, int, int], str] = {}
 _lock = threading.Lock()
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(path: Path, *, cache: bool = True) -> str:
     """Digest of one file, reusing an earlier result while its size and mtime are unchanged."""
     st = path.stat()
     key = (str(path), st.st_size, st.st_mtime_ns)
     with _lock:
-        hit = _cache.get(key)
+        hit = _cache.get(key) if cache else None
     if hit is not None:
         return hit
     h = hashlib.sha256()
@@ -25,8 +25,9 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     digest = h.hexdigest()
-    with _lock:
-        _cache[key] = digest
+    if cache:
+        with _lock:
+            _cache[key] = digest
     return digest
 
 

@@ -189,7 +189,8 @@ def _placeholders(token: str, where: str) -> set[str]:
 def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
     for key in table:
         if key not in allowed:
-            raise InputError(f"{where}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))})")
+            known = ", ".join(sorted(allowed))
+            raise InputError(f"{where}: unknown key {key!r} (allowed: {known})")
 
 
 def _table(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:

@@ -1,0 +1,1 @@
+"""Data shipped with driftdoc (stdlib lists, knowledge base)."""

@@ -1,0 +1,87 @@
+"""Steps every algorithm shares: getting a first failure and a success to compare it with."""
+
+from __future__ import annotations
+
+import random
+
+from driftdoc.debug.design import each_value, pairwise
+from driftdoc.debug.logic import sample
+from driftdoc.debug.probe import Prober, Verdict
+from driftdoc.debug.protocol import SearchResult
+from driftdoc.model import Instance
+
+
+def bootstrap(prober: Prober, seed: int, chunk: int = 16) -> SearchResult | None:
+    """Make sure a failure is known, running an initial design if needed.
+
+    Returns a final result (with status and message) when no failure can be
+    found; ``None`` when the search can start.
+    """
+    if prober.failing():
+        return None
+    space = prober.space
+    if prober.exhausted:
+        return SearchResult([], "budget-exhausted",
+                            "no failure is known and the budget allows no run, so nothing was run")
+    small = space.size <= 64
+    plan: list[Instance] = list(space) if small else each_value(space, seed)
+    if not small:
+        planned = set(plan)
+        plan += [i for i in pairwise(space, seed) if i not in planned]
+    plan = [i for i in plan if i not in prober.cache]
+    done = True
+    for start in range(0, len(plan), chunk):
+        answers = prober.ask(plan[start:start + chunk])
+        if any(a is None for a in answers):
+            done = False
+            break
+        if any(answers):
+            return None
+    n = len(prober.cache)
+    if prober.failing():
+        return None
+    if done:
+        scope = "every instance of the space" if small else "a pairwise covering design"
+        return SearchResult([], "all-succeed",
+                            f"all {n} instances tested ({scope}) succeeded: nothing to explain")
+    return SearchResult([], "no-failure-found",
+                        f"the budget ran out after {n} instance(s), all of which succeeded")
+
+
+def find_success(prober: Prober, x: Instance, rng: random.Random) -> Instance | None:
+    """A succeeding instance far from ``x``: its opposite, a known success, or a sample."""
+    from driftdoc.debug.explain import opposite
+
+    space = prober.space
+
+    def distance(i: Instance) -> int:
+        return sum(1 for n in space.names if i[n] != x[n])
+
+    opp = opposite(prober, x, rng)
+    if opp != x and prober.judge([opp])[0] is Verdict.PASS:
+        return opp
+    known = [i for i in prober.passing() if i != x]
+    if known:
+        return max(known, key=distance)
+    for _ in range(3):
+        cand = sample(space, rng, avoid=prober.causes)
+        if cand is None or cand in prober.cache:
+            continue
+        if prober.judge([cand])[0] is Verdict.PASS:
+            return cand
+    # every instance seen so far fails: keep looking, one each-value design at a
+    # time (each shows every value once), until a quarter of the budget is spent
+    rem = prober.remaining
+    allowance = 60 if rem is None else max(min(rem // 4, 100), 20)
+    spent = 0
+    while spent < allowance:
+        design = [i for i in each_value(space, rng.randrange(1 << 30))
+                  if i not in prober.cache and not prober.explained(i)]
+        design = design[: allowance - spent]
+        if not design:
+            break
+        spent += len(design)
+        for inst, v in zip(design, prober.judge(design), strict=True):
+            if v is Verdict.PASS:
+                return inst
+    return None

@@ -1,0 +1,132 @@
+"""Debugging Decision Trees, find-one and find-all.
+
+The loop, after BugDoc's DDT:
+
+* a decision tree over every executed instance (real-valued entropy, each
+  instance once) separates the failures not yet explained from the rest; its
+  purest, best-supported failing leaf picks the failure to explain next, and
+  its path says which parameters to try first;
+* the candidate is confirmed or refuted by targeted runs: isolation against a
+  far-away success, literal identification (thresholds by bisection, ``==``
+  versus ``!=`` with one extra value), and a coverage design inside the cause
+  (see ``explain``);
+* with the new data the tree is rebuilt; in find-all mode, once every known
+  failure is explained, a small batch of runs explores the leaves and regions
+  no cause covers, and the loop stops when that finds nothing new.
+"""
+
+from __future__ import annotations
+
+import random
+
+from driftdoc.debug.common import bootstrap, find_success
+from driftdoc.debug.explain import explain
+from driftdoc.debug.logic import covered, sample
+from driftdoc.debug.minimize import minimize
+from driftdoc.debug.probe import Exhausted, Prober
+from driftdoc.debug.protocol import Evaluator, Mode, SearchResult
+from driftdoc.debug.tree import build, failing_paths, leaves
+from driftdoc.events import Reporter, null_reporter
+from driftdoc.model import Conjunction, Instance
+
+
+def _pick(prober: Prober, pending: list[Instance]) -> tuple[Instance, list[str]]:
+    """The unexplained failure in the tree's best failing leaf, and that leaf's parameters."""
+    data = {i: (f and not prober.explained(i)) for i, f in prober.cache.items()
+            if not (f and prober.explained(i))}
+    tree = build(prober.space, data)
+    pend = set(pending)
+    for path, _support in failing_paths(tree):
+        for inst in pending:
+            if inst in pend and path.holds(inst):
+                return inst, [p.param for p in path]
+    return pending[0], []
+
+
+def _explore(prober: Prober, rng: random.Random, causes: list[Conjunction], n: int) -> None:
+    """Run a batch aimed at failures no cause explains: tree leaves first, then spread."""
+    space = prober.space
+    batch: list[Instance] = []
+    tree = build(space, dict(prober.cache))
+    union = [list(c) for c in causes]
+    for path, node in leaves(tree):
+        if len(batch) >= n // 2:
+            break
+        if node.fails and not covered(space, list(path), union):
+            inst = sample(space, rng, within=list(path), avoid=causes)
+            if inst is not None and inst not in prober.cache and inst not in batch:
+                batch.append(inst)
+    tries = 0
+    while len(batch) < n and tries < 4 * n:
+        tries += 1
+        inst = sample(space, rng, avoid=causes)
+        if inst is None:
+            break
+        if inst not in prober.cache and inst not in batch:
+            batch.append(inst)
+    rem = prober.remaining
+    if rem is not None:
+        batch = batch[:rem]
+    if batch:
+        prober.judge(batch)
+
+
+def ddt(
+    evaluator: Evaluator,
+    mode: Mode = "all",
+    reporter: Reporter = null_reporter,
+    *,
+    seed: int = 0,
+    explore: int = 6,
+    max_causes: int = 32,
+) -> SearchResult:
+    """Find one or all minimal causes of failure; see the module docstring."""
+    prober = Prober(evaluator, reporter)
+    rng = random.Random(seed)
+    start = bootstrap(prober, seed)
+    if start is not None:
+        return start
+    causes: list[Conjunction] = []
+    prober.causes = causes
+    stuck: set[Instance] = set()
+    status, message = "found", ""
+    explored_rounds = 0
+    try:
+        while len(causes) < max_causes:
+            pending = [i for i in prober.unexplained() if i not in stuck]
+            if not pending:
+                if mode == "one" and causes:
+                    break
+                if explored_rounds >= 3 or prober.exhausted:
+                    break
+                explored_rounds += 1
+                _explore(prober, rng, causes, explore)
+                pending = [i for i in prober.unexplained() if i not in stuck]
+                if not pending:
+                    break
+            x, first = _pick(prober, pending)
+            s = find_success(prober, x, rng)
+            if s is None:
+                if not causes:
+                    return SearchResult(
+                        [], "all-fail",
+                        f"every one of the {len(prober.cache)} instances tested failed; "
+                        "no parameter value separates failures from successes")
+                stuck.add(x)
+                continue
+            cause, _y, ok = explain(prober, x, s, rng, first=first)
+            prober.note(f"cause {'confirmed' if ok else 'unconfirmed'}: {cause.text()}",
+                        cause=cause.to_json())
+            if cause in causes or not cause.holds(x):
+                stuck.add(x)
+            if cause not in causes:
+                causes.append(cause)
+            if mode == "one":
+                break
+    except Exhausted:
+        status = "budget-exhausted"
+        message = "the budget ran out; the causes below are what was established so far"
+    final = minimize(prober.space, causes, prober if not prober.exhausted else None, rng)
+    if not final and status == "found":
+        status, message = "no-failure-found", "no cause could be established"
+    return SearchResult(final, status, message)

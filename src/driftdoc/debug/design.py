@@ -1,0 +1,91 @@
+"""Initial designs: which instances to run before anything is known.
+
+``pairwise`` is a deterministic greedy covering array (AETG-style: each new row
+starts from an uncovered pair and fills the other parameters with the value
+that covers most uncovered pairs). ``each_value`` is the cheap alternative in
+which every value appears at least once (as many rows as the largest parameter
+has values). Both take a seed and never touch global random state.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+from driftdoc.model import Instance, Space
+
+
+def each_value(space: Space, seed: int = 0) -> list[Instance]:
+    """Rows in which every value of every parameter appears at least once."""
+    rng = random.Random(seed)
+    orders: list[list[int]] = []
+    for p in space.parameters:
+        idx = list(range(len(p)))
+        rng.shuffle(idx)
+        orders.append(idx)
+    m = max(len(p) for p in space.parameters)
+    rows: list[Instance] = []
+    seen: set[Instance] = set()
+    for k in range(m):
+        inst = space.from_indices([o[k % len(o)] for o in orders])
+        if inst not in seen:
+            seen.add(inst)
+            rows.append(inst)
+    return rows
+
+
+def pairwise(space: Space, seed: int = 0) -> list[Instance]:
+    """A covering array of strength 2: every pair of values of two parameters appears.
+
+    One parameter gives its value list; two give their full product.
+    """
+    params = space.parameters
+    sizes = [len(p) for p in params]
+    k = len(params)
+    if k == 1:
+        return [space.from_indices([i]) for i in range(sizes[0])]
+    if k == 2:
+        return [space.from_indices(list(c)) for c in itertools.product(*map(range, sizes))]
+    rng = random.Random(seed)
+    uncovered: set[tuple[int, int, int, int]] = {
+        (a, va, b, vb)
+        for a, b in itertools.combinations(range(k), 2)
+        for va in range(sizes[a])
+        for vb in range(sizes[b])
+    }
+    rows: list[Instance] = []
+    while uncovered:
+        a, va, b, vb = min(uncovered)
+        row: dict[int, int] = {a: va, b: vb}
+        rest = [i for i in range(k) if i not in row]
+        rng.shuffle(rest)
+        for i in rest:
+            best_v, best_score = 0, -1
+            start = rng.randrange(sizes[i])
+            for off in range(sizes[i]):
+                v = (start + off) % sizes[i]
+                score = 0
+                for j, vj in row.items():
+                    key = (i, v, j, vj) if i < j else (j, vj, i, v)
+                    if key in uncovered:
+                        score += 1
+                if score > best_score:
+                    best_v, best_score = v, score
+            row[i] = best_v
+        for i, j in itertools.combinations(range(k), 2):
+            uncovered.discard((i, row[i], j, row[j]))
+        rows.append(space.from_indices([row[i] for i in range(k)]))
+    return rows
+
+
+def covers_pairs(space: Space, rows: list[Instance]) -> bool:
+    """True when ``rows`` contain every pair of values (used by tests)."""
+    idx = [space.indices(r) for r in rows]
+    k = len(space)
+    for a, b in itertools.combinations(range(k), 2):
+        need = len(space.parameters[a]) * len(space.parameters[b])
+        if len({(r[a], r[b]) for r in idx}) < need:
+            return False
+    if k == 1:
+        return len({r[0] for r in idx}) == len(space.parameters[0])
+    return True

@@ -1,0 +1,248 @@
+"""The content-addressed environment store and the other on-disk caches, with info/prune.
+
+Layout under :func:`cache_root` (``$DRIFTDOC_CACHE_DIR`` or ``~/.cache/driftdoc``)::
+
+    envs/<key>/                 one environment; complete iff it holds MARKER (written last)
+    locks/<key>.lock            flock taken while building, reusing-checking or pruning <key>
+    resolve/<key>.json          cached resolutions (see driftdoc.env.resolve)
+    uv/                         uv's cache (envs hardlink their files from here: shared store)
+    py27/                       pip cache, wheelhouse and tool venv for the Python 2.7 path
+
+Envs are built in place under the lock and become visible only when the marker appears, so
+a crashed build is detected (no marker) and rebuilt. The marker's mtime is the last use
+(LRU). Sizes count each inode once, so files hardlinked between envs and the uv cache are
+not double counted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from driftdoc.env.interpreters import cache_dir as _cache_dir
+
+MARKER = ".driftdoc-env.json"
+
+_thread_locks: dict[str, threading.Lock] = {}
+_thread_locks_guard = threading.Lock()
+
+
+def cache_root() -> Path:
+    """``$DRIFTDOC_CACHE_DIR`` or ``~/.cache/driftdoc`` (read on every call, so tests can
+    point it elsewhere)."""
+    return _cache_dir()
+
+
+def envs_dir() -> Path:
+    return cache_root() / "envs"
+
+
+@contextlib.contextmanager
+def locked(name: str, *, blocking: bool = True) -> Iterator[bool]:
+    """Hold the named lock across threads *and* processes; yields False if not acquired."""
+    with _thread_locks_guard:
+        tlock = _thread_locks.setdefault(name, threading.Lock())
+    if not tlock.acquire(blocking):
+        yield False
+        return
+    try:
+        path = cache_root() / "locks" / f"{name}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        tlock.release()
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON so readers see either nothing or the whole file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def read_marker(env_dir: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((env_dir / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def touch(env_dir: Path) -> None:
+    """Record a use of ``env_dir`` (LRU order for prune)."""
+    with contextlib.suppress(OSError):
+        os.utime(env_dir / MARKER)
+
+
+def remove_tree(path: Path) -> None:
+    """Delete ``path``: rename aside first so a half-deleted tree never looks usable."""
+    if not path.exists():
+        return
+    trash = path.with_name(f".trash-{path.name}-{os.getpid()}-{time.monotonic_ns()}")
+    try:
+        os.replace(path, trash)
+    except OSError:
+        trash = path
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def disk_usage(root: Path, seen: set[tuple[int, int]] | None = None) -> tuple[int, int]:
+    """(bytes on disk, files) under ``root``, counting each hardlinked inode once."""
+    seen = set() if seen is None else seen
+    total = files = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in filenames + dirnames:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            key = (st.st_dev, st.st_ino)
+            if key in seen:
+                continue
+            seen.add(key)
+            total += st.st_blocks * 512
+            files += 1
+    return total, files
+
+
+@dataclass(frozen=True)
+class EnvInfo:
+    key: str
+    path: Path
+    python: str
+    pins: list[str]
+    last_used: float
+    complete: bool
+
+
+def list_envs() -> list[EnvInfo]:
+    """All environments in the store, least recently used first."""
+    root = envs_dir()
+    out: list[EnvInfo] = []
+    if not root.is_dir():
+        return out
+    for child in root.iterdir():
+        if not child.is_dir() or child.name.startswith("."):
+            continue
+        meta = read_marker(child)
+        try:
+            used = (child / MARKER).stat().st_mtime if meta else child.stat().st_mtime
+        except OSError:
+            continue
+        out.append(EnvInfo(child.name, child, str((meta or {}).get("python", "?")),
+                           list((meta or {}).get("pins", [])), used, meta is not None))
+    out.sort(key=lambda e: e.last_used)
+    return out
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    location: Path
+    envs: int
+    incomplete: int
+    bytes: int
+    sections: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"location": str(self.location), "envs": self.envs,
+                "incomplete_envs": self.incomplete, "bytes": self.bytes,
+                "sections": self.sections}
+
+
+def info() -> CacheInfo:
+    """Counts and sizes on disk (hardlinks counted once across the whole cache)."""
+    root = cache_root()
+    envs = list_envs()
+    seen: set[tuple[int, int]] = set()
+    sections: dict[str, int] = {}
+    total = 0
+    if root.is_dir():
+        # uv's cache first so that env files hardlinked from it are attributed to it.
+        children = sorted(root.iterdir(), key=lambda p: (p.name != "uv", p.name))
+        for child in children:
+            if child.is_dir():
+                size, _ = disk_usage(child, seen)
+            else:
+                try:
+                    size = os.lstat(child).st_blocks * 512
+                except OSError:
+                    size = 0
+            sections[child.name] = size
+            total += size
+    return CacheInfo(root, sum(e.complete for e in envs), sum(not e.complete for e in envs),
+                     total, sections)
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    removed: list[str]
+    skipped_in_use: list[str]
+    freed_bytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"removed": self.removed, "skipped_in_use": self.skipped_in_use,
+                "freed_bytes": self.freed_bytes}
+
+
+def _remove_env(env: EnvInfo) -> bool:
+    with locked(f"env-{env.key}", blocking=False) as got:
+        if not got:
+            return False
+        remove_tree(env.path)
+        return True
+
+
+def prune(*, older_than: float | None = None, max_bytes: int | None = None,
+          all_: bool = False) -> PruneResult:
+    """Remove envs unused for ``older_than`` seconds, then LRU envs until the cache fits in
+    ``max_bytes``; ``all_`` removes everything (envs, uv cache, resolutions, 2.7 tools).
+    Envs being built or used right now (lock held) are skipped."""
+    root = cache_root()
+    before = info().bytes if root.is_dir() else 0
+    removed: list[str] = []
+    skipped: list[str] = []
+    if all_:
+        for env in list_envs():
+            (removed if _remove_env(env) else skipped).append(env.key)
+        if root.is_dir():
+            for child in root.iterdir():
+                if child.name in ("envs", "locks"):
+                    continue
+                if child.is_dir():
+                    remove_tree(child)
+                else:
+                    child.unlink(missing_ok=True)
+    else:
+        now = time.time()
+        envs = list_envs()
+        for env in list(envs):
+            if not env.complete or (older_than is not None and now - env.last_used > older_than):
+                if now - env.last_used < 60 and not env.complete:
+                    continue  # probably being built right now
+                (removed if _remove_env(env) else skipped).append(env.key)
+                envs.remove(env)
+        if max_bytes is not None:
+            while envs and info().bytes > max_bytes:
+                env = envs.pop(0)
+                (removed if _remove_env(env) else skipped).append(env.key)
+    after = info().bytes if root.is_dir() else 0
+    return PruneResult(removed, skipped, max(0, before - after))

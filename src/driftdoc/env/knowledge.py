@@ -1,0 +1,161 @@
+"""Import name -> ranked candidate distributions, from the data built by tools/build_knowledge.py.
+
+Lookups try the longest dotted prefix first, so namespace packages resolve per sub-package
+(``google.cloud.storage`` -> google-cloud-storage, ``google.protobuf`` -> protobuf). Candidates
+come best first; a validator that fails with the first can fall back to the next. Imports that
+exist only inside a host application or on another platform are reported as ``PlatformBinding``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+DATA_FILE = "knowledge.json.gz"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A distribution that may provide an import; ``confidence`` is in [0, 1]."""
+
+    distribution: str
+    confidence: float
+    source: str  # "curated" | "wheel" | "pigar" | combinations joined by "+" | "guess" | "backport"
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"distribution": self.distribution, "confidence": round(self.confidence, 3),
+                "source": self.source, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class PlatformBinding:
+    """An import only a host application or another platform provides (no PyPI fix)."""
+
+    module: str
+    category: str
+    reason: str
+    weak: bool = False
+
+
+class Knowledge:
+    """The loaded knowledge base (use ``load()`` for the shared instance)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.version: str = data.get("version", "0")
+        self.built: str = data.get("built", "")
+        self.sources: dict[str, Any] = data.get("sources", {})
+        self._dists: list[str] = data.get("distributions", [])
+        self._modules: dict[str, list[list[Any]]] = data.get("modules", {})
+        self._reasons: dict[str, str] = data.get("curated_reasons", {})
+        self._platform: dict[str, list[Any]] = data.get("platform", {})
+        self._bits: dict[str, int] = data.get("source_bits", {"wheel": 1, "pigar": 2, "curated": 4})
+        self._lower: dict[str, str] | None = None
+
+    # ------------------------------------------------------------------ lookups
+    def __contains__(self, name: str) -> bool:
+        return self._match(name) is not None
+
+    def _match(self, name: str) -> str | None:
+        parts = name.split(".")
+        for n in range(len(parts), 0, -1):
+            key = ".".join(parts[:n])
+            if key in self._modules:
+                return key
+        return None
+
+    def candidates(self, name: str, *, limit: int = 5) -> list[Candidate]:
+        """Ranked distributions for the import ``name`` (dotted); [] if unknown."""
+        key = self._match(name)
+        if key is None:
+            return []
+        rows = self._modules[key][:limit]
+        total = sum(max(r[1], 0.1) for r in rows)
+        out: list[Candidate] = []
+        for i, (idx, score, bits) in enumerate(rows):
+            dist = self._dists[idx]
+            out.append(Candidate(dist, self._confidence(score, total, i, bits),
+                                 self._source(bits), self._reason(key, name, dist, bits)))
+        return out
+
+    def best(self, name: str) -> Candidate | None:
+        found = self.candidates(name, limit=1)
+        return found[0] if found else None
+
+    def platform(self, name: str, others: Iterable[str] = ()) -> PlatformBinding | None:
+        """Is ``name`` bound to a host/platform? Weak names need a same-category companion."""
+        entry = self._platform_entry(name)
+        if entry is None:
+            return None
+        key, (category, reason, weak) = entry
+        if weak:
+            companions = [o for o in others if o.split(".")[0] != name.split(".")[0]]
+            strong_or_weak_same = [
+                e for e in (self._platform_entry(o) for o in companions)
+                if e is not None and e[1][0] == category
+            ]
+            if not strong_or_weak_same:
+                return None
+        return PlatformBinding(key, category, reason, bool(weak))
+
+    def _platform_entry(self, name: str) -> tuple[str, list[Any]] | None:
+        parts = name.split(".")
+        for n in range(len(parts), 0, -1):
+            key = ".".join(parts[:n])
+            if key in self._platform:
+                return key, self._platform[key]
+        return None
+
+    def distributions_for(self, dist: str) -> list[str]:
+        """Module names whose best candidate is ``dist`` (for diagnostics)."""
+        want = canonicalize_name(dist)
+        return [m for m, rows in self._modules.items()
+                if rows and canonicalize_name(self._dists[rows[0][0]]) == want]
+
+    # ------------------------------------------------------------------ helpers
+    def _source(self, bits: int) -> str:
+        names = [n for n, b in sorted(self._bits.items(), key=lambda kv: -kv[1]) if bits & b]
+        return "+".join(names) or "unknown"
+
+    def _confidence(self, score: float, total: float, rank: int, bits: int) -> float:
+        if bits & self._bits.get("curated", 4) and rank == 0:
+            return 0.97
+        share = max(score, 0.1) / total
+        strength = 1 - math.exp(-max(score, 0.0) / 8.0)
+        return round(min(0.95, 0.5 * share + 0.5 * strength), 3)
+
+    def _reason(self, key: str, name: str, dist: str, bits: int) -> str:
+        if bits & self._bits.get("curated", 4) and key in self._reasons:
+            return self._reasons[key]
+        via = []
+        if bits & self._bits.get("wheel", 1):
+            via.append("its wheel installs it")
+        if bits & self._bits.get("pigar", 2):
+            via.append("pigar's module database lists it")
+        scope = f"{key!r}" if key == name else f"{key!r} (prefix of {name!r})"
+        return f"{dist} provides {scope}: " + (", ".join(via) or "known mapping")
+
+
+@cache
+def load() -> Knowledge:
+    """The knowledge base shipped in driftdoc.data (loaded once per process)."""
+    ref = resources.files("driftdoc.data").joinpath(DATA_FILE)
+    try:
+        raw = ref.read_bytes()
+    except (FileNotFoundError, OSError):
+        return Knowledge({})
+    return Knowledge(json.loads(gzip.decompress(raw)))
+
+
+def guess(name: str) -> Candidate:
+    """The fallback when nothing is known: a distribution named like the import."""
+    top = name.split(".")[0]
+    return Candidate(top, 0.2, "guess", f"no known mapping; guessing the distribution {top!r}")

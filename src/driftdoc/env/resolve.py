@@ -1,0 +1,529 @@
+"""Resolve requirements to a fully pinned set for one Python version, optionally "as of" a date.
+
+``resolve(python, requirements, *, as_of=None, index_url=None) -> Resolution``
+
+- Python >= 3.6: ``uv pip compile`` with ``--python-version``, ``--python-platform linux``,
+  ``--exclude-newer`` (as of) and ``--index-url``.
+- Python 2.7 (uv cannot target it): pip 20.3 (the last 2.7 pip, run from its wheel with the
+  2.7 interpreter) runs ``pip wheel`` against a loopback *date-filtering proxy* of the index
+  that hides files uploaded after the cut-off (as of, and never later than
+  :data:`PY27_CUTOFF`, when 2.7 was still current). When pip aborts with "requires a different
+  Python" (an index entry without Requires-Python), that version is hidden too and pip retries.
+  The wheels pip produced go to the shared 2.7 wheelhouse, so the later build is offline.
+- Results are cached on disk keyed by every input (``resolve/<key>.json``); without ``as_of``
+  the entry expires after :data:`UNDATED_TTL` because "latest" moves.
+- Two silent resolver failure modes are reported in ``warnings``: uv's own warnings (e.g.
+  versions skipped for invalid metadata), and *backtracking to ancient versions*: a direct
+  requirement resolved far below the newest version the index offers for it (same specifier,
+  Python and date); such names are listed in ``Resolution.backtracked``.
+
+Failures never raise: ``ok=False`` with ``error`` holding the tail of the resolver's output.
+Unparseable requirement strings raise ``InputError``. Safe to call from several threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from driftdoc.env import cache
+from driftdoc.errors import InputError
+
+DEFAULT_INDEX = "https://pypi.org/simple"
+PY27_CUTOFF = datetime(2020, 1, 1, tzinfo=UTC)
+"""Python 2.7 reached end of life on 2020-01-01; later uploads rarely support it."""
+UNDATED_TTL = 24 * 3600.0
+INDEX_TTL = 600.0
+ANCIENT_DAYS = 365
+CACHE_FORMAT = 1
+_JSON_ACCEPT = "application/vnd.pypi.simple.v1+json"
+
+
+@dataclass
+class Resolution:
+    """A pinned set (``name==version`` lines) or why there is none."""
+
+    pins: list[str]
+    ok: bool
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    backtracked: list[str] = field(default_factory=list)
+    python: str = ""
+    as_of: str | None = None
+    cached: bool = False
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ------------------------------------------------------------------------------ helpers
+
+def _as_datetime(value: date | datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _parse_requirements(requirements: Sequence[str]) -> list[Requirement]:
+    out = []
+    for raw in requirements:
+        line = raw.split("#", 1)[0].strip() if not raw.strip().startswith("-") else raw.strip()
+        if not line:
+            continue
+        if line.startswith("-"):
+            raise InputError(f"requirement options are not supported: {raw!r}")
+        try:
+            out.append(Requirement(line))
+        except InvalidRequirement as exc:
+            raise InputError(f"bad requirement {raw!r}: {exc}") from exc
+    return out
+
+
+def _check_python(python: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d)\.(\d+)\s*", python)
+    if not m:
+        raise InputError(f"expected a Python version like 3.8 or 2.7, not {python!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _tail(text: str, lines: int = 25) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def pins_from_text(text: str) -> list[str]:
+    """``name==version`` lines of a compiled requirements text (comments dropped)."""
+    pins = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and "==" in line and not line.startswith("-"):
+            pins.append(line.replace(" ", ""))
+    return sorted(pins, key=str.lower)
+
+
+_interp_cache: dict[str, Path | None] = {}
+_interp_lock = threading.Lock()
+
+
+def interpreter_path(python: str) -> Path | None:
+    """The interpreter for "X.Y" (memoised per process), or ``None`` if none is installed."""
+    with _interp_lock:
+        if python in _interp_cache:
+            return _interp_cache[python]
+    try:
+        from driftdoc.env.interpreters import find
+
+        path: Path | None = find(python).path
+    except InputError:
+        path = None
+    with _interp_lock:
+        _interp_cache[python] = path
+    return path
+
+
+# ------------------------------------------------------------------------------ index view
+
+@dataclass(frozen=True)
+class IndexFile:
+    filename: str
+    url: str
+    version: str | None
+    upload_time: datetime | None
+    requires_python: str | None
+    yanked: bool
+
+
+def _version_from_filename(filename: str, project: str) -> str | None:
+    if filename.endswith(".whl"):
+        parts = filename.split("-")
+        return parts[1] if len(parts) >= 5 else None
+    stem = re.sub(r"\.(tar\.gz|tar\.bz2|tgz|zip|tar\.xz|egg)$", "", filename)
+    prefix_len = len(project)
+    if canonicalize_name(stem[:prefix_len]) == canonicalize_name(project) and \
+            stem[prefix_len:prefix_len + 1] == "-":
+        return stem[prefix_len + 1:]
+    return stem.rsplit("-", 1)[1] if "-" in stem else None
+
+
+def index_files(index_url: str, project: str, *, ttl: float = INDEX_TTL) -> list[IndexFile]:
+    """The files the index lists for ``project`` (PEP 691 JSON), cached on disk for ``ttl``."""
+    name = canonicalize_name(project)
+    url = f"{index_url.rstrip('/')}/{name}/"
+    key = hashlib.sha256(url.encode()).hexdigest()[:24]
+    path = cache.cache_root() / "resolve" / "index" / f"{key}.json"
+    doc: dict[str, Any] | None = None
+    try:
+        if time.time() - path.stat().st_mtime < ttl:
+            doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        doc = None
+    if doc is None:
+        req = urllib.request.Request(url, headers={"Accept": _JSON_ACCEPT})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                body = resp.read()
+                ctype = resp.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return []
+            raise
+        if "json" not in ctype:
+            return []  # an index without PEP 691: no upload times to reason with
+        doc = json.loads(body)
+        cache.write_json_atomic(path, doc)
+    files = []
+    for f in doc.get("files", []):
+        uploaded = f.get("upload-time")
+        when = None
+        if uploaded:
+            try:
+                when = datetime.fromisoformat(uploaded.replace("Z", "+00:00"))
+            except ValueError:
+                when = None
+        files.append(IndexFile(
+            filename=f["filename"], url=urllib.parse.urljoin(url, f["url"]),
+            version=_version_from_filename(f["filename"], name), upload_time=when,
+            requires_python=f.get("requires-python"), yanked=bool(f.get("yanked")),
+        ))
+    return files
+
+
+def _python_ok(spec: str | None, python: str) -> bool:
+    if not spec:
+        return True
+    try:
+        return SpecifierSet(spec).contains(python + ".99", prereleases=True) or \
+            SpecifierSet(spec).contains(python + ".0", prereleases=True)
+    except InvalidSpecifier:
+        return True
+
+
+def newest_compatible(index_url: str, req: Requirement, python: str,
+                      as_of: datetime | None) -> tuple[Version, datetime | None] | None:
+    """The newest non-yanked, non-pre-release version matching ``req`` for ``python`` and
+    uploaded by ``as_of``, with its first upload time."""
+    best: dict[Version, datetime | None] = {}
+    for f in index_files(index_url, req.name):
+        if f.yanked or f.version is None or not _python_ok(f.requires_python, python):
+            continue
+        if as_of is not None and f.upload_time is not None and f.upload_time > as_of:
+            continue
+        try:
+            v = Version(f.version)
+        except InvalidVersion:
+            continue
+        if v.is_prerelease or (req.specifier and not req.specifier.contains(v)):
+            continue
+        if f.filename.endswith(".whl") and python.startswith("3") and "-py2-" in f.filename:
+            continue
+        prev = best.get(v)
+        if prev is None or (f.upload_time is not None and f.upload_time < prev):
+            best[v] = f.upload_time
+    if not best:
+        return None
+    top = max(best)
+    return top, best[top]
+
+
+def _upload_time(index_url: str, name: str, version: str) -> datetime | None:
+    times = [f.upload_time for f in index_files(index_url, name)
+             if f.version is not None and f.upload_time is not None
+             and _same_version(f.version, version)]
+    return min(times) if times else None
+
+
+def _same_version(a: str, b: str) -> bool:
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return a == b
+
+
+def check_backtracking(index_url: str, reqs: Sequence[Requirement], pins: Sequence[str],
+                       python: str, as_of: datetime | None) -> tuple[list[str], list[str]]:
+    """(warnings, names) for direct requirements resolved far below the newest candidate."""
+    pinned = {canonicalize_name(p.split("==", 1)[0]): p.split("==", 1)[1] for p in pins}
+    warnings: list[str] = []
+    names: list[str] = []
+    for req in reqs:
+        name = canonicalize_name(req.name)
+        got = pinned.get(name)
+        if got is None:
+            continue
+        try:
+            newest = newest_compatible(index_url, req, python, as_of)
+            if newest is None:
+                continue
+            top, top_time = newest
+            resolved = Version(got)
+            if resolved >= top:
+                continue
+            got_time = _upload_time(index_url, name, got)
+        except (OSError, ValueError, InvalidVersion):
+            continue
+        age = (top_time - got_time).days if top_time and got_time else None
+        if resolved.major != top.major or (age is not None and age > ANCIENT_DAYS):
+            when = f" (uploaded {age} days earlier)" if age is not None else ""
+            warnings.append(
+                f"backtracked: {name} resolved to {got}{when} although {top} is the newest "
+                f"compatible release; another requirement or invalid metadata pushed it back"
+            )
+            names.append(name)
+    return warnings, names
+
+
+# ------------------------------------------------------------------------------ uv path
+
+def _uv() -> str:
+    found = shutil.which("uv")
+    if found:
+        return found
+    try:
+        from uv import find_uv_bin  # the uv wheel ships the binary
+
+        return str(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        return "uv"
+
+
+def uv_env() -> dict[str, str]:
+    """Environment for uv subprocesses: our cache dir, no downloads of Pythons, no colour."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UV_")}
+    env.update({"UV_CACHE_DIR": str(cache.cache_root() / "uv"), "UV_PYTHON_DOWNLOADS": "never",
+                "UV_NO_PROGRESS": "1", "NO_COLOR": "1"})
+    return env
+
+
+def _resolve_uv(python: str, reqs: list[Requirement], as_of: datetime | None,
+                index_url: str) -> Resolution:
+    argv = [_uv(), "pip", "compile", "-", "--no-config", "--no-header", "--no-annotate",
+            "--python-version", python, "--python-platform", "linux", "--index-url", index_url]
+    interp = interpreter_path(python)
+    if interp is not None:
+        argv += ["--python", str(interp)]
+    if as_of is not None:
+        argv += ["--exclude-newer", as_of.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    try:
+        proc = subprocess.run(argv, input="\n".join(str(r) for r in reqs) + "\n",
+                              capture_output=True, text=True, env=uv_env(), timeout=600,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Resolution([], False, f"uv failed to run: {exc}", python=python)
+    warnings = [line.strip() for line in proc.stderr.splitlines()
+                if line.lower().startswith("warning:")
+                and "requested python version" not in line.lower()]
+    if proc.returncode != 0:
+        return Resolution([], False, _tail(proc.stderr), warnings, python=python)
+    return Resolution(pins_from_text(proc.stdout), True, None, warnings, python=python)
+
+
+# ------------------------------------------------------------------------------ 2.7 path
+
+class _DateFilterProxy:
+    """A loopback PEP 503 index showing only files uploaded by ``cutoff`` (and not excluded)."""
+
+    def __init__(self, upstream: str, cutoff: datetime) -> None:
+        self.upstream = upstream
+        self.cutoff = cutoff
+        self.excluded: set[tuple[str, str]] = set()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                proxy.handle(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/simple"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def handle(self, req: BaseHTTPRequestHandler) -> None:
+        path = urllib.parse.urlsplit(req.path).path
+        if not path.startswith("/simple/") or path.rstrip("/") == "/simple":
+            req.send_error(404)
+            return
+        project = canonicalize_name(path[len("/simple/"):].strip("/"))
+        try:
+            files = index_files(self.upstream, project)
+        except (OSError, ValueError) as exc:
+            req.send_error(502, str(exc)[:100])
+            return
+        if not files:
+            req.send_error(404)
+            return
+        rows = []
+        for f in files:
+            if f.upload_time is not None and f.upload_time > self.cutoff:
+                continue
+            if f.version is not None and (project, f.version) in self.excluded:
+                continue
+            attrs = ""
+            if f.requires_python:
+                attrs += ' data-requires-python="{}"'.format(
+                    f.requires_python.replace("&", "&amp;").replace("<", "&lt;")
+                    .replace(">", "&gt;").replace('"', "&quot;"))
+            if f.yanked:
+                attrs += ' data-yanked=""'
+            rows.append(f'<a href="{f.url}"{attrs}>{f.filename}</a><br/>')
+        body = ("<!DOCTYPE html><html><body>\n" + "\n".join(rows) + "\n</body></html>").encode()
+        req.send_response(200)
+        req.send_header("Content-Type", "text/html")
+        req.send_header("Content-Length", str(len(body)))
+        req.end_headers()
+        req.wfile.write(body)
+
+
+_WRONG_PYTHON = re.compile(r"Package '([^']+)' requires a different Python")
+_FETCHED = re.compile(r"(?:Downloading|Using cached|File was already downloaded)\s+"
+                      r"(?:\S*/)?([A-Za-z0-9_.]+)-([0-9][^-\s]*?)(?:-py|\.tar|\.zip|\.whl|-cp)")
+
+
+def _resolve_py27(python: str, reqs: list[Requirement], as_of: datetime | None,
+                  index_url: str) -> Resolution:
+    from driftdoc.env.build import py27_pip_command, py27_wheelhouse
+
+    cutoff = min(as_of, PY27_CUTOFF) if as_of is not None else PY27_CUTOFF
+    interp = interpreter_path(python)
+    if interp is None:
+        return Resolution([], False, f"Python {python} is not installed here", python=python)
+    try:
+        pip = py27_pip_command(interp)
+    except OSError as exc:
+        return Resolution([], False, f"cannot prepare pip for Python 2.7: {exc}", python=python)
+    proxy = _DateFilterProxy(index_url, cutoff)
+    warnings: list[str] = []
+    try:
+        for _attempt in range(8):
+            with tempfile.TemporaryDirectory(prefix="driftdoc-py27-") as tmp:
+                argv = [*pip, "wheel", "--isolated", "--disable-pip-version-check",
+                        "--no-python-version-warning", "--index-url", proxy.url,
+                        "--trusted-host", "127.0.0.1", "--find-links", str(py27_wheelhouse()),
+                        "-w", tmp, *(str(r) for r in reqs)]
+                proc = subprocess.run(argv, capture_output=True, text=True, timeout=1200,
+                                      env=_py27_env(), check=False, stdin=subprocess.DEVNULL)
+                output = proc.stdout + "\n" + proc.stderr
+                if proc.returncode == 0:
+                    pins = []
+                    for whl in sorted(Path(tmp).glob("*.whl")):
+                        parts = whl.name.split("-")
+                        pins.append(f"{canonicalize_name(parts[0])}=={parts[1]}")
+                        target = py27_wheelhouse() / whl.name
+                        if not target.exists():
+                            shutil.copyfile(whl, target)
+                    return Resolution(sorted(pins), True, None, warnings, python=python)
+                m = _WRONG_PYTHON.search(output)
+                if not m:
+                    return Resolution([], False, _tail(output), warnings, python=python)
+                name = canonicalize_name(m.group(1))
+                fetched = [(canonicalize_name(n), v) for n, v in _FETCHED.findall(output)
+                           if canonicalize_name(n) == name]
+                if not fetched or fetched[-1] in proxy.excluded:
+                    return Resolution([], False, _tail(output), warnings, python=python)
+                proxy.excluded.add(fetched[-1])
+                warnings.append(f"skipped {name}=={fetched[-1][1]}: it does not support "
+                                f"Python {python} but its index entry does not say so")
+        return Resolution([], False, "too many Python-incompatible releases skipped", warnings,
+                          python=python)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Resolution([], False, f"pip failed to run: {exc}", warnings, python=python)
+    finally:
+        proxy.close()
+
+
+def _py27_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PIP_", "PYTHON", "VIRTUAL_ENV"))}
+    env["PIP_CACHE_DIR"] = str(cache.cache_root() / "py27" / "pip-cache")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+# ------------------------------------------------------------------------------ entry point
+
+def _cache_key(python: str, reqs: list[Requirement], as_of: datetime | None,
+               index_url: str) -> str:
+    doc = {"f": CACHE_FORMAT, "python": python, "reqs": sorted(str(r) for r in reqs),
+           "as_of": as_of.isoformat() if as_of else None, "index": index_url}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def resolve(python: str, requirements: Sequence[str], *, as_of: date | datetime | None = None,
+            index_url: str | None = None, use_cache: bool = True,
+            check_backtrack: bool = True) -> Resolution:
+    """Pin ``requirements`` for Python ``python`` ("X.Y"); see the module docstring."""
+    start = time.perf_counter()
+    major, minor = _check_python(python)
+    python = f"{major}.{minor}"
+    reqs = _parse_requirements(requirements)
+    when = _as_datetime(as_of)
+    index = (index_url or DEFAULT_INDEX).rstrip("/")
+    key = _cache_key(python, reqs, when, index)
+    path = cache.cache_root() / "resolve" / f"{key}.json"
+    if use_cache:
+        try:
+            fresh = when is not None or time.time() - path.stat().st_mtime < UNDATED_TTL
+            if fresh:
+                data = json.loads(path.read_text())
+                data.update(cached=True, seconds=time.perf_counter() - start)
+                return Resolution(**data)
+        except (OSError, ValueError, TypeError):
+            pass
+    if not reqs:
+        result = Resolution([], True, None, python=python)
+    elif (major, minor) < (3, 6):
+        if (major, minor) != (2, 7):
+            raise InputError(f"Python {python} is not supported (use 2.7 or 3.6+)")
+        result = _resolve_py27(python, reqs, when, index)
+    else:
+        result = _resolve_uv(python, reqs, when, index)
+    result.python = python
+    result.as_of = when.isoformat() if when else None
+    if result.ok and check_backtrack:
+        cutoff = when if major == 3 else min(when or PY27_CUTOFF, PY27_CUTOFF)
+        more, names = check_backtracking(index, reqs, result.pins, python, cutoff)
+        result.warnings.extend(more)
+        result.backtracked = names
+    result.seconds = time.perf_counter() - start
+    if result.ok and use_cache:
+        data = result.to_json()
+        data.pop("cached", None)
+        data.pop("seconds", None)
+        cache.write_json_atomic(path, data)
+    return result

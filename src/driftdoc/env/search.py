@@ -1,0 +1,580 @@
+"""Feedback-directed repair: validate, blame one dependency, make the cheapest promising move.
+
+After V2: each failed validation names (through its classification) the dependency
+responsible; the search then tries, in order of cost, an older minor or major
+release, a bisection over older releases, another candidate distribution for an
+import, a missing transitive dependency, another Python, or an earlier date
+horizon for the whole environment. A move is kept when the failure moves later in
+the snippet (a checkpoint); every kept version move is recorded as drift.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from packaging.version import InvalidVersion, Version
+
+from driftdoc.env.result import DriftFix
+from driftdoc.env.verdict import (
+    DRIFT,
+    IMPORT,
+    INSTALL,
+    SNIPPET,
+    SNIPPET_ATTR,
+    SUCCESS,
+    SYNTAX,
+    TIMEOUT,
+    TIMEOUT_IMPORTS,
+    Attempt,
+    ReleaseSource,
+    Verdict,
+)
+from driftdoc.events import Event, Note, Reporter, null_reporter
+
+# Date horizons to fall back to when no single dependency can be blamed, each with the
+# newest Python that had wheels for most packages by then.
+ERAS: tuple[tuple[dt.date, str], ...] = (
+    (dt.date(2021, 6, 1), "3.8"),
+    (dt.date(2019, 6, 1), "3.7"),
+    (dt.date(2017, 6, 1), "3.6"),
+)
+PY2_ERAS: tuple[tuple[dt.date, str], ...] = (
+    (dt.date(2019, 12, 31), "2.7"),
+    (dt.date(2016, 6, 1), "2.7"),
+)
+
+
+@dataclass
+class Dep:
+    """A direct dependency: which imports it serves and which release is asked for."""
+
+    imports: tuple[str, ...]
+    candidates: tuple[str, ...]  # ranked distributions that may provide the imports
+    choice: int = 0
+    version: str | None = None  # None: the newest release allowed
+    optional: bool = False
+    transitive: bool = False
+
+    @property
+    def dist(self) -> str:
+        return self.candidates[self.choice]
+
+    def requirement(self) -> str:
+        return f"{self.dist}=={self.version}" if self.version else self.dist
+
+
+@dataclass
+class State:
+    """One point of the environment space the search walks."""
+
+    python: str
+    as_of: dt.date | None
+    deps: tuple[Dep, ...]
+
+    def attempt(self) -> Attempt:
+        reqs = tuple(sorted((d.requirement() for d in self.deps), key=str.lower))
+        return Attempt(self.python, reqs, self.as_of)
+
+    def with_dep(self, index: int, dep: Dep | None) -> State:
+        deps = list(self.deps)
+        if dep is None:
+            del deps[index]
+        else:
+            deps[index] = dep
+        return replace(self, deps=tuple(deps))
+
+    def index_of(self, module: str) -> int | None:
+        """The dependency that serves a top-level import name, if any."""
+        top = module.split(".")[0].lower()
+        for i, d in enumerate(self.deps):
+            if top in (m.lower() for m in d.imports) or _norm(d.dist) == _norm(top):
+                return i
+        return None
+
+
+@dataclass(frozen=True)
+class Move:
+    """A candidate next state and why it is worth a validation."""
+
+    state: State
+    kind: str
+    why: str
+    package: str | None = None
+    from_version: str | None = None
+    to_version: str | None = None
+
+
+@dataclass(frozen=True)
+class Tried(Event):
+    """A move was validated."""
+
+    move: str
+    verdict: str
+    seconds: float
+
+    def describe(self) -> str:
+        return f"tried {self.move}: {self.verdict} ({self.seconds:.1f}s)"
+
+
+@dataclass
+class SearchOutcome:
+    """The best environment reached, the drift fixed on the way, and why it stopped."""
+
+    state: State
+    verdict: Verdict | None
+    drift: list[DriftFix] = field(default_factory=list)
+    validations: int = 0
+    reason: str | None = None
+    steps: list[dict[str, object]] = field(default_factory=list)
+
+
+Evaluate = Callable[[Sequence[Attempt]], list[Verdict | None]]
+ModuleLookup = Callable[[str], list[str]]
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def resolved_version(verdict: Verdict | None, dist: str) -> str | None:
+    """The version the resolver picked for ``dist`` in a validated environment."""
+    if verdict is None:
+        return None
+    for pin in verdict.pins:
+        name, _, version = pin.partition("==")
+        if _norm(name) == _norm(dist):
+            return version.strip() or None
+    return None
+
+
+def version_ladder(versions: Sequence[str], current: str | None) -> list[str]:
+    """Older releases to step down through: the newest patch of each older minor, newest first."""
+    cur = _version(current) if current else None
+    best: dict[tuple[int, int], Version] = {}
+    for text in versions:
+        v = _version(text)
+        if v is None or v.is_prerelease or v.is_devrelease:
+            continue
+        if cur is not None and v >= cur:
+            continue
+        key = (v.major, v.minor)
+        if cur is not None and key == (cur.major, cur.minor):
+            continue  # a patch of the same minor rarely undoes drift
+        if key not in best or v > best[key]:
+            best[key] = v
+    return [str(v) for v in sorted(best.values(), reverse=True)]
+
+
+_MODULE_ATTR = re.compile(r"module '([\w.]+)' has no attribute")
+_CANNOT_IMPORT = re.compile(r"cannot import name '?(\w+)'? from '([\w.]+)'")
+_CANNOT_IMPORT_PY2 = re.compile(r"cannot import name '?(\w+)'?$")
+
+
+class RepairSearch:
+    """Walks the environment space from a first plan towards a working environment."""
+
+    def __init__(
+        self,
+        start: State,
+        *,
+        evaluate: Evaluate,
+        releases: ReleaseSource,
+        lookup: ModuleLookup,
+        snippet_imports: frozenset[str],
+        pythons: Sequence[str],
+        python_pinned: bool = False,
+        as_of_pinned: bool = False,
+        budget: int = 16,
+        deadline: float | None = None,
+        reporter: Reporter = null_reporter,
+        width: int = 1,
+    ) -> None:
+        self.start = start
+        self.evaluate = evaluate
+        self.releases = releases
+        self.lookup = lookup
+        self.snippet_imports = frozenset(m.lower() for m in snippet_imports)
+        self.pythons = list(pythons)
+        self.python_pinned = python_pinned
+        self.as_of_pinned = as_of_pinned
+        self.budget = budget
+        self.deadline = deadline
+        self.reporter = reporter
+        self.width = max(1, width)
+        self.validations = 0
+        self._seen: set[tuple[object, ...]] = set()
+
+    # -- bookkeeping -----------------------------------------------------------
+
+    def _fingerprint(self, state: State) -> tuple[object, ...]:
+        return (state.python, state.as_of, state.attempt().requirements)
+
+    def _time_left(self) -> bool:
+        return self.deadline is None or time.monotonic() < self.deadline
+
+    def _run(self, moves: Sequence[Move]) -> list[tuple[Move, Verdict]]:
+        fresh = []
+        for m in moves:
+            fp = self._fingerprint(m.state)
+            if fp not in self._seen:
+                self._seen.add(fp)
+                fresh.append(m)
+        room = self.budget - self.validations
+        fresh = fresh[: max(0, room)]
+        if not fresh or not self._time_left():
+            return []
+        verdicts = self.evaluate([m.state.attempt() for m in fresh])
+        out = []
+        for m, v in zip(fresh, verdicts, strict=True):
+            if v is None:
+                continue
+            self.validations += 1
+            self.reporter(Tried(m.why, _describe(v), v.seconds))
+            out.append((m, v))
+        return out
+
+    # -- the walk --------------------------------------------------------------
+
+    def run(self) -> SearchOutcome:
+        first = Move(self.start, "start", "the first plan")
+        results = self._run([first])
+        if not results:
+            return SearchOutcome(self.start, None, validations=self.validations,
+                                 reason="no validation could be run (budget or time limit)")
+        state, verdict = self.start, results[0][1]
+        outcome = SearchOutcome(state, verdict, validations=self.validations)
+        outcome.steps.append(_step(first, verdict, kept=True))
+        while not verdict.ok:
+            moves = self.moves(state, verdict)
+            if not moves:
+                outcome.reason = self._stuck_reason(verdict)
+                break
+            best: tuple[Move, Verdict] | None = None
+            failed_versions: set[str] = set()
+            for batch in _batches(moves, self.width):
+                tried = self._follow_up(self._run(batch))
+                for m, v in tried:
+                    better = self._better(verdict, v)
+                    outcome.steps.append(_step(m, v, kept=better))
+                    if better and (best is None or v.progress() > best[1].progress()):
+                        best = (m, v)
+                    elif not better and m.to_version:
+                        failed_versions.add(m.to_version)
+                if best is not None or self.validations >= self.budget or not self._time_left():
+                    break
+            if best is None:
+                outcome.reason = self._stuck_reason(verdict, exhausted=self._exhausted())
+                break
+            if best[0].kind == "bisect":
+                best = self._refine(state, verdict, best, failed_versions, outcome)
+            move, new = best
+            if move.package and move.kind in ("older", "bisect", "era"):
+                outcome.drift.append(DriftFix(
+                    move.package, move.from_version or resolved_version(verdict, move.package),
+                    move.to_version or resolved_version(new, move.package),
+                    verdict.exception_name or verdict.kind, verdict.exception_message,
+                    verdict.line, move.kind))
+            self.reporter(Note(f"kept: {move.why}"))
+            state, verdict = move.state, new
+            outcome.state, outcome.verdict = state, verdict
+        outcome.validations = self.validations
+        if verdict.ok and verdict.kind == SNIPPET:
+            outcome.reason = (
+                f"{verdict.exception_name} in the snippet's own code"
+                + (f" at line {verdict.line}" if verdict.line else "")
+                + " is not repairable by changing the environment; "
+                "the environment works up to that point")
+        return outcome
+
+    @staticmethod
+    def _better(before: Verdict, after: Verdict) -> bool:
+        return after.ok or after.progress() > before.progress() or _moved_on(before, after)
+
+    def _refine(self, state: State, verdict: Verdict, best: tuple[Move, Verdict],
+                failed: set[str], outcome: SearchOutcome) -> tuple[Move, Verdict]:
+        """After a bisection probe worked, look for the newest release that also works.
+
+        The newest working release is the smallest change, so the drift report names
+        the release where the break really happened.
+        """
+        move = best[0]
+        index = state.index_of(move.package or "")
+        if index is None or move.to_version is None:
+            return best
+        dep = state.deps[index]
+        versions = self.releases.versions(dep.dist, state.python, state.as_of)
+        ladder = version_ladder(versions, move.from_version)
+        if move.to_version not in ladder:
+            return best
+        good = ladder.index(move.to_version)
+        bad = max((ladder.index(v) for v in failed if v in ladder and ladder.index(v) < good),
+                  default=-1)
+        while good - bad > 1 and not self._exhausted():
+            mid = (good + bad) // 2
+            probe = Move(state.with_dep(index, replace(dep, version=ladder[mid])), "bisect",
+                         f"{dep.dist} {move.from_version} -> {ladder[mid]} (narrowing the break)",
+                         dep.dist, move.from_version, ladder[mid])
+            tried = self._follow_up(self._run([probe]))
+            if not tried:
+                break
+            m, v = tried[0]
+            works = self._better(verdict, v)
+            outcome.steps.append(_step(m, v, kept=works))
+            if works:
+                good, best = mid, (m, v)
+            else:
+                bad = mid
+        return best
+
+    def _follow_up(self, tried: list[tuple[Move, Verdict]]) -> list[tuple[Move, Verdict]]:
+        """Complete a move that only uncovered a missing dependency (keras 1 -> theano).
+
+        Without this, an older release that needs another backend looks like a step
+        back, although it is one cheap addition away from working.
+        """
+        out = []
+        for move, verdict in tried:
+            top = (verdict.missing_module or "").split(".")[0]
+            needs_dep = (verdict.kind == IMPORT and top and move.state.index_of(top) is None
+                         and (verdict.in_package or top.lower() not in self.snippet_imports))
+            if needs_dep:
+                adds = [m for m in self._add_moves(move.state, top, "needed by the move", verdict)
+                        if m.kind == "add"][:1]
+                for add, v2 in self._run(adds):
+                    if v2.ok or v2.progress() > verdict.progress():
+                        combined = replace(move, state=add.state, why=f"{move.why}; {add.why}")
+                        move, verdict = combined, v2
+            out.append((move, verdict))
+        return out
+
+    def _exhausted(self) -> bool:
+        return self.validations >= self.budget or not self._time_left()
+
+    def _stuck_reason(self, verdict: Verdict, exhausted: bool = False) -> str:
+        what = _describe(verdict)
+        if exhausted or self._exhausted():
+            return f"gave up after {self.validations} validation(s) (budget or time limit); " \
+                   f"best environment still fails: {what}"
+        return f"no further move fixes: {what}"
+
+    # -- moves -----------------------------------------------------------------
+
+    def moves(self, state: State, verdict: Verdict) -> list[Move]:
+        """Promising next states for this failure, cheapest and likeliest first."""
+        kind = verdict.kind
+        if kind == INSTALL:
+            return self._install_moves(state, verdict)
+        if kind == SYNTAX:
+            return self._syntax_moves(state, verdict)
+        if kind == IMPORT:
+            return self._import_moves(state, verdict)
+        if kind in (DRIFT, SNIPPET_ATTR):
+            return self._drift_moves(state, verdict)
+        if kind == TIMEOUT:
+            return self._python_moves(state, "the run timed out before its imports finished")
+        return []
+
+    def _dep_moves(self, state: State, index: int, verdict: Verdict, why: str) -> list[Move]:
+        """Older releases of one dependency: previous minor, previous major, then bisection."""
+        dep = state.deps[index]
+        current = dep.version or resolved_version(verdict, dep.dist)
+        versions = self.releases.versions(dep.dist, state.python, state.as_of)
+        ladder = version_ladder(versions, current)
+        if not ladder:
+            return []
+        picks: list[tuple[str, str]] = [(ladder[0], "older")]
+        cur = _version(current) if current else None
+        if cur is not None:
+            older_major = [v for v in ladder if (_version(v) or cur).major < cur.major]
+            if older_major and older_major[0] != ladder[0]:
+                picks.append((older_major[0], "older"))
+        rest = [v for v in ladder if v not in {p for p, _ in picks}]
+        while rest and len(picks) < 6:  # bisection by release: halve what is left each time
+            mid = rest[len(rest) // 2]
+            picks.append((mid, "bisect"))
+            rest = rest[len(rest) // 2 + 1:]
+        moves = []
+        for version, kind in picks:
+            moved = replace(dep, version=version)
+            moves.append(Move(state.with_dep(index, moved), kind,
+                              f"{dep.dist} {current or 'newest'} -> {version} ({why})",
+                              dep.dist, current, version))
+        return moves
+
+    def _candidate_moves(self, state: State, index: int, why: str) -> list[Move]:
+        dep = state.deps[index]
+        moves = []
+        if dep.choice + 1 < len(dep.candidates):
+            nxt = replace(dep, choice=dep.choice + 1, version=None)
+            moves.append(Move(state.with_dep(index, nxt), "candidate",
+                              f"{nxt.dist} instead of {dep.dist} ({why})"))
+        elif dep.optional or dep.transitive:
+            moves.append(Move(state.with_dep(index, None), "drop",
+                              f"drop {dep.dist} ({why}; the import is optional)"))
+        return moves
+
+    def _python_moves(self, state: State, why: str, *, other_major: bool = False) -> list[Move]:
+        if self.python_pinned:
+            return []
+        moves = []
+        major = state.python.split(".")[0]
+        pythons = self.pythons
+        if other_major:
+            pythons = [p for p in pythons if p.split(".")[0] != major]
+        for py in pythons:
+            if py == state.python:
+                continue
+            loosened = tuple(replace(d, version=None) for d in state.deps)
+            moves.append(Move(State(py, self._as_of_for(py, state), loosened), "python",
+                              f"Python {py} instead of {state.python} ({why})"))
+        return moves[:2]
+
+    def _as_of_for(self, python: str, state: State) -> dt.date | None:
+        if self.as_of_pinned:
+            return state.as_of
+        if python.startswith("2."):
+            return PY2_ERAS[0][0]
+        return None if state.python.startswith("2.") else state.as_of
+
+    def _era_moves(self, state: State, why: str) -> list[Move]:
+        """Move the whole environment back in time when no single package can be blamed."""
+        if self.as_of_pinned:
+            return []
+        eras = PY2_ERAS if state.python.startswith("2.") else ERAS
+        moves = []
+        for when, py in eras:
+            if state.as_of is not None and when >= state.as_of:
+                continue
+            python = state.python if self.python_pinned else py
+            loosened = tuple(replace(d, version=None) for d in state.deps)
+            moves.append(Move(State(python, when, loosened), "era",
+                              f"everything as of {when.isoformat()} on Python {python} ({why})"))
+        return moves[:2]
+
+    def _install_moves(self, state: State, verdict: Verdict) -> list[Move]:
+        failed = verdict.failed_requirement or verdict.responsible or ""
+        index = state.index_of(failed) if failed else None
+        if index is None and failed:
+            index = next((i for i, d in enumerate(state.deps)
+                          if _norm(d.dist) == _norm(failed.split("==")[0])), None)
+        why = f"{failed or 'a requirement'} did not install"
+        moves: list[Move] = []
+        if index is not None:
+            dep = state.deps[index]
+            if not self.releases.exists(dep.dist):
+                return self._candidate_moves(state, index, f"{dep.dist} is not on the index") \
+                    or self._python_moves(state, why)
+            moves += self._dep_moves(state, index, verdict, why)[:2]
+            moves += self._candidate_moves(state, index, why)
+        moves += self._python_moves(state, why)
+        moves += self._era_moves(state, why)
+        return moves
+
+    def _syntax_moves(self, state: State, verdict: Verdict) -> list[Move]:
+        why = f"SyntaxError at line {verdict.line}" if verdict.line else "SyntaxError"
+        if verdict.in_package and verdict.responsible:
+            index = state.index_of(verdict.responsible)
+            if index is not None:
+                return self._dep_moves(state, index, verdict, f"{why} inside the package") \
+                    + self._era_moves(state, why)
+        return self._python_moves(state, why, other_major=True) or \
+            self._python_moves(state, why)
+
+    def _import_moves(self, state: State, verdict: Verdict) -> list[Move]:
+        missing = verdict.missing_module or ""
+        message = verdict.exception_message or ""
+        name_match = _CANNOT_IMPORT.search(message)
+        why = f"{verdict.exception_name}: {message}"[:120]
+        if name_match:  # "cannot import name X from pkg": the package changed under us
+            index = state.index_of(name_match.group(2))
+            if index is not None:
+                return self._dep_moves(state, index, verdict, why) + self._era_moves(state, why)
+        top = missing.split(".")[0]
+        index = state.index_of(top) if top else None
+        if index is None and verdict.responsible and not missing:
+            index = state.index_of(verdict.responsible)
+        if index is not None:
+            dep = state.deps[index]
+            if "." in missing and top.lower() in (m.lower() for m in dep.imports):
+                # a submodule went away (sklearn.cross_validation): older releases
+                return self._dep_moves(state, index, verdict, why) + self._era_moves(state, why)
+            if top and _CANNOT_IMPORT_PY2.search(message) is None:
+                # the chosen distribution does not provide the module: try the next one
+                return self._candidate_moves(state, index, why) + \
+                    self._dep_moves(state, index, verdict, why)[:1]
+            return self._dep_moves(state, index, verdict, why) + self._era_moves(state, why)
+        if top:
+            return self._add_moves(state, top, why, verdict)
+        return self._era_moves(state, why)
+
+    def _add_moves(self, state: State, module: str, why: str, verdict: Verdict) -> list[Move]:
+        """A module nobody provides: add a distribution for it (keras -> tensorflow)."""
+        candidates = [c for c in self.lookup(module)
+                      if all(_norm(c) != _norm(d.dist) for d in state.deps)]
+        transitive = verdict.in_package or module.lower() not in self.snippet_imports
+        moves = []
+        if candidates:
+            dep = Dep(imports=(module,), candidates=tuple(candidates), transitive=transitive)
+            added = replace(state, deps=(*state.deps, dep))
+            moves.append(Move(added, "add", f"add {dep.dist} for {module} ({why})"))
+        if verdict.in_package and verdict.responsible:
+            index = state.index_of(verdict.responsible)
+            if index is not None:
+                moves += self._dep_moves(state, index, verdict, why)[:2]
+        return moves + self._era_moves(state, why)
+
+    def _drift_moves(self, state: State, verdict: Verdict) -> list[Move]:
+        why = f"{verdict.exception_name}: {verdict.exception_message or ''}"[:120]
+        blamed: str | None = None
+        if verdict.in_package and verdict.responsible:
+            blamed = verdict.responsible
+        else:
+            match = _MODULE_ATTR.search(verdict.exception_message or "")
+            if match:
+                blamed = match.group(1)
+            elif verdict.responsible:
+                blamed = verdict.responsible
+        index = state.index_of(blamed) if blamed else None
+        if index is not None:
+            return self._dep_moves(state, index, verdict, why) + self._era_moves(state, why)
+        return self._era_moves(state, why) + self._python_moves(state, why)[:1]
+
+
+def _moved_on(before: Verdict, after: Verdict) -> bool:
+    """Same stage and line but a different error counts as progress only at import time."""
+    return (after.kind != before.kind and after.kind not in (INSTALL, SYNTAX, TIMEOUT)
+            and after.progress() >= before.progress())
+
+
+def _batches(moves: Sequence[Move], width: int) -> list[list[Move]]:
+    return [list(moves[i:i + width]) for i in range(0, len(moves), width)]
+
+
+def _describe(v: Verdict) -> str:
+    if v.kind == SUCCESS:
+        return "success"
+    if v.kind == TIMEOUT_IMPORTS:
+        return "imports completed, then ran until the time limit (environment fine)"
+    if v.kind == INSTALL:
+        return f"install failure ({v.failed_requirement or 'unknown requirement'})"
+    where = f" at line {v.line}" if v.line else ""
+    msg = (v.exception_message or "").strip().splitlines()[0][:100] if v.exception_message else ""
+    return f"{v.exception_name or v.kind}{where}: {msg}".rstrip(": ")
+
+
+def _step(move: Move, verdict: Verdict, *, kept: bool) -> dict[str, object]:
+    return {"move": move.kind, "why": move.why, "python": move.state.python,
+            "as_of": move.state.as_of.isoformat() if move.state.as_of else None,
+            "requirements": list(move.state.attempt().requirements),
+            "result": verdict.kind, "detail": _describe(verdict), "kept": kept}

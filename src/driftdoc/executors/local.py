@@ -1,0 +1,170 @@
+"""Run instances on this machine with N parallel workers (threads, or processes on request).
+
+Threads suit pipelines: each ``PipelineRunner`` call already runs user code in its own
+(sandboxed) subprocess, so a crash or hang there cannot take driftdoc down. Python
+callables that might crash the interpreter or hang can use ``processes=True``: a dead
+worker process becomes a failed Outcome ("worker-lost") and a run that exceeds
+``timeout`` is killed with its pool ("timeout"); the pool is then rebuilt.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from driftdoc.errors import InputError
+from driftdoc.model import Instance, Outcome, Value
+
+Runner = Callable[[Instance], Outcome]
+
+
+def call_runner(runner: Runner, items: tuple[tuple[str, Value], ...]) -> Outcome:
+    """Run one instance; rebuilt here so its hash is this process's. Never raises."""
+    inst = Instance(items)
+    start = time.perf_counter()
+    try:
+        result = runner(inst)
+    except Exception as exc:
+        return Outcome(False, "crash", f"{type(exc).__name__}: {exc}",
+                       time.perf_counter() - start,
+                       {"params": dict(inst), "traceback": traceback.format_exc()[-4000:]})
+    if isinstance(result, Outcome):
+        return result
+    return Outcome.of(bool(result))
+
+
+def _failure(inst: Instance, category: str, message: str, **extra: Any) -> Outcome:
+    details: dict[str, Any] = {"params": dict(inst), "executor": "local", **extra}
+    return Outcome(False, category, message, 0.0, details)
+
+
+class LocalExecutor:
+    """A pool of ``workers`` threads (default) or processes; yields results as they finish."""
+
+    name = "local"
+
+    def __init__(self, runner: Runner, workers: int = 1, *, processes: bool = False,
+                 timeout: float | None = None, retries: int = 2) -> None:
+        if workers < 1:
+            raise InputError("--workers must be 1 or more")
+        self.runner = runner
+        self.workers = workers
+        self.processes = processes
+        self.timeout = timeout
+        self.retries = retries
+        self._pool: ThreadPoolExecutor | ProcessPoolExecutor | None = None
+
+    def _get_pool(self) -> ThreadPoolExecutor | ProcessPoolExecutor:
+        if self._pool is None:
+            if self.processes:
+                ctx = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+            else:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="driftdoc-run")
+        return self._pool
+
+    def run(self, instances: Sequence[Instance]) -> Iterator[tuple[Instance, Outcome]]:
+        if not instances:
+            return
+        if self.workers == 1 and not self.processes:
+            for inst in instances:  # no pool: the cheapest path
+                yield inst, call_runner(self.runner, tuple(inst.items()))
+            return
+        if self.processes:
+            yield from self._run_processes(list(instances))
+            return
+        pool = self._get_pool()
+        futures = {pool.submit(call_runner, self.runner, tuple(i.items())): i for i in instances}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield futures[fut], fut.result()
+
+    def _run_processes(self, todo: list[Instance]) -> Iterator[tuple[Instance, Outcome]]:
+        attempts: dict[Instance, int] = {}
+        queue = list(todo)
+        while queue:
+            pool = self._get_pool()
+            futures: dict[Future[Outcome], Instance] = {}
+            started: dict[Future[Outcome], float] = {}
+            broken = False
+            while (queue or futures) and not broken:
+                while queue and len(futures) < self.workers:
+                    inst = queue.pop(0)
+                    try:
+                        fut = pool.submit(call_runner, self.runner, tuple(inst.items()))
+                    except BrokenProcessPool:
+                        queue.insert(0, inst)
+                        broken = True
+                        break
+                    futures[fut] = inst
+                    started[fut] = time.monotonic()
+                if broken or not futures:
+                    break
+                wait_for = None
+                if self.timeout is not None:
+                    oldest = min(started.values())
+                    wait_for = max(0.0, oldest + self.timeout - time.monotonic())
+                done, _ = wait(list(futures), timeout=wait_for, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    try:
+                        outcome = fut.result()
+                    except BrokenProcessPool:
+                        broken = True  # which run killed it is unknown: retry all in flight
+                        continue
+                    except Exception as exc:
+                        outcome = _failure(futures[fut], "crash", f"{type(exc).__name__}: {exc}")
+                    inst = futures.pop(fut)
+                    started.pop(fut)
+                    yield inst, outcome
+                if not done and self.timeout is not None:
+                    now = time.monotonic()
+                    for fut in [f for f in futures if now - started[f] >= self.timeout]:
+                        inst = futures.pop(fut)
+                        started.pop(fut)
+                        yield inst, _failure(inst, "timeout",
+                                             f"no result within {self.timeout:g}s; killed")
+                    broken = True  # the stuck process must go: rebuild the pool
+            if broken:
+                self._kill_pool()
+                retry = []
+                for inst in futures.values():
+                    attempts[inst] = attempts.get(inst, 0) + 1
+                    if attempts[inst] > self.retries:
+                        yield inst, _failure(inst, "worker-lost",
+                                             "the worker process died during the run",
+                                             attempts=attempts[inst])
+                    else:
+                        retry.append(inst)
+                queue = retry + queue
+
+    def _kill_pool(self) -> None:
+        pool, self._pool = self._pool, None
+        if isinstance(pool, ProcessPoolExecutor):
+            procs = list(getattr(pool, "_processes", {}).values())
+            for proc in procs:
+                if proc.is_alive():
+                    os.kill(proc.pid, 9)
+            pool.shutdown(wait=True, cancel_futures=True)
+        elif pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        if isinstance(self._pool, ProcessPoolExecutor):
+            self._kill_pool()
+        elif self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

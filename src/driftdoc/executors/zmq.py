@@ -1,0 +1,411 @@
+"""Dispatch runs to remote workers over ZeroMQ, speaking BugDoc's wire protocol.
+
+The dispatcher binds a PUSH socket (requests, port 5557 by default) and a PULL socket
+(replies, 5558). Workers connect PULL to the first and PUSH to the second.
+
+Messages:
+
+- BugDoc request: ``filename|[values]|[names]`` (Python-literal lists, ``str(list)``).
+  BugDoc reply: ``str(values + [result])``; parsed with ``ast.literal_eval``, never eval.
+  Workers written like BugDoc's seed worker script work unchanged.
+- driftdoc request (``protocol="json"``): a JSON object
+  ``{"id", "filename", "names", "values", "params"}``.
+  driftdoc reply (always JSON, so it starts with ``{``):
+  ``{"id"?, "values", "outcome": {"succeeded", "category", "message", "duration", "details"}}``.
+  ``driftdoc worker`` answers both request kinds with full Outcomes and provenance.
+
+Faults: a worker that disconnects (dies) gets its in-flight requests re-sent at once; a
+request without a reply after ``timeout`` seconds is re-sent too. After ``retries`` re-sends
+the run is recorded as failed (category ``worker-lost``) with the attempts in its details.
+Late duplicate replies are ignored.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import itertools
+import json
+import os
+import socket
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import zmq
+from zmq.utils.monitor import recv_monitor_message
+
+from driftdoc.errors import DriftdocError, InputError
+from driftdoc.events import Note, Reporter, null_reporter
+from driftdoc.model import Instance, Outcome, Space, Value
+
+DEFAULT_PUSH = 5557
+DEFAULT_PULL = 5558
+
+
+def outcome_to_json(outcome: Outcome) -> dict[str, Any]:
+    return {"succeeded": outcome.succeeded, "category": outcome.category,
+            "message": outcome.message, "duration": outcome.duration,
+            "details": outcome.details}
+
+
+def outcome_from_json(data: Any) -> Outcome:
+    if not isinstance(data, dict) or not isinstance(data.get("succeeded"), bool):
+        raise ValueError("an outcome needs a boolean 'succeeded'")
+    details = data.get("details") or {}
+    return Outcome(data["succeeded"], str(data.get("category", "")),
+                   str(data.get("message", "")), float(data.get("duration") or 0.0),
+                   details if isinstance(details, dict) else {"details": details})
+
+
+def bugdoc_request(filename: str, values: Sequence[Value], names: Sequence[str]) -> str:
+    """``filename|[values]|[names]`` exactly as BugDoc builds it (``str(list)``)."""
+    if "|" in filename:
+        raise InputError(f"the pipeline name {filename!r} must not contain '|'")
+    return f"{filename}|{list(values)!s}|{list(names)!s}"
+
+
+def parse_request(message: str) -> tuple[str | None, str, list[Value], list[str]]:
+    """``(id, filename, values, names)`` from either request format; ValueError if bad."""
+    if message.startswith("{"):
+        data = json.loads(message)
+        names, values = data.get("names"), data.get("values")
+        if names is None and isinstance(data.get("params"), dict):
+            names, values = list(data["params"]), list(data["params"].values())
+        if not isinstance(names, list) or not isinstance(values, list):
+            raise ValueError("a JSON request needs 'names' and 'values' lists")
+        rid = data.get("id")
+        return (None if rid is None else str(rid)), str(data.get("filename", "")), values, names
+    filename, values_text, names_text = message.split("|", 2)
+    values, names = ast.literal_eval(values_text), ast.literal_eval(names_text)
+    if not isinstance(values, list) or not isinstance(names, list) or len(values) != len(names):
+        raise ValueError("values and names must be lists of the same length")
+    return None, filename, values, names
+
+
+def parse_reply(message: str) -> tuple[str | None, list[Value], Outcome]:
+    """``(id, values, outcome)`` from a BugDoc or a driftdoc reply; ValueError if bad."""
+    if message.startswith("{"):
+        data = json.loads(message)
+        values = data.get("values")
+        if not isinstance(values, list):
+            raise ValueError("a JSON reply needs a 'values' list")
+        if "outcome" in data:
+            outcome = outcome_from_json(data["outcome"])
+        elif isinstance(data.get("result"), bool):
+            outcome = Outcome.of(data["result"])
+        else:
+            raise ValueError("a JSON reply needs an 'outcome' or a boolean 'result'")
+        rid = data.get("id")
+        return (None if rid is None else str(rid)), values, outcome
+    parsed = ast.literal_eval(message)
+    if not isinstance(parsed, list) or not parsed:
+        raise ValueError("a BugDoc reply is a list: values followed by the result")
+    *values, result = parsed
+    if isinstance(result, bool) or result in (0, 1):
+        return None, values, Outcome.of(bool(result))
+    raise ValueError(f"the result must be a boolean, got {result!r}")
+
+
+def _key(values: Sequence[Value]) -> str:
+    return json.dumps(list(values))
+
+
+@dataclass
+class _Request:
+    rid: str
+    inst: Instance
+    key: str
+    message: str
+    attempts: int = 0
+    sent_at: float = 0.0
+    history: list[str] = field(default_factory=list)
+
+
+class ZmqExecutor:
+    """Sends instances to connected workers and collects their verdicts as they arrive."""
+
+    name = "zmq"
+
+    def __init__(
+        self,
+        *,
+        filename: str,
+        host: str = "*",
+        push_port: int = DEFAULT_PUSH,
+        pull_port: int = DEFAULT_PULL,
+        timeout: float | None = None,
+        retries: int = 3,
+        protocol: str = "bugdoc",
+        reporter: Reporter = null_reporter,
+    ) -> None:
+        if protocol not in ("bugdoc", "json"):
+            raise InputError(f"unknown zmq protocol {protocol!r}; use bugdoc or json")
+        self.filename = filename
+        self.timeout = timeout
+        self.retries = retries
+        self.protocol = protocol
+        self.reporter = reporter
+        self._ids = itertools.count(1)
+        self._ctx = zmq.Context()
+        self._push = self._ctx.socket(zmq.PUSH)
+        self._pull = self._ctx.socket(zmq.PULL)
+        for sock in (self._push, self._pull):
+            sock.setsockopt(zmq.LINGER, 0)
+        self._push.setsockopt(zmq.SNDHWM, 1000)
+        self._monitor = self._push.get_monitor_socket(
+            zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED)
+        try:
+            self.push_port = self._bind(self._push, host, push_port)
+            self.pull_port = self._bind(self._pull, host, pull_port)
+        except zmq.ZMQError as exc:
+            self.close()
+            raise DriftdocError(f"cannot bind the ZeroMQ dispatcher on {host}: {exc}") from None
+        self.host = host
+        self.peers = 0
+        self.disconnects = 0
+        self._waiting_noted = False
+
+    @staticmethod
+    def _bind(sock: Any, host: str, port: int) -> int:
+        if port == 0:
+            return int(sock.bind_to_random_port(f"tcp://{host}"))
+        sock.bind(f"tcp://{host}:{port}")
+        return port
+
+    @property
+    def endpoints(self) -> tuple[str, str]:
+        host = "127.0.0.1" if self.host in ("*", "0.0.0.0") else self.host
+        return f"tcp://{host}:{self.push_port}", f"tcp://{host}:{self.pull_port}"
+
+    def _events(self) -> bool:
+        """Drain socket-monitor events; True if a worker disconnected."""
+        lost = False
+        while self._monitor.poll(0):
+            event = recv_monitor_message(self._monitor)
+            if event["event"] == zmq.EVENT_ACCEPTED:
+                self.peers += 1
+            elif event["event"] == zmq.EVENT_DISCONNECTED:
+                self.peers = max(0, self.peers - 1)
+                self.disconnects += 1
+                lost = True
+        return lost
+
+    def _message(self, rid: str, inst: Instance) -> str:
+        names, values = list(inst.keys()), inst.values_list()
+        if self.protocol == "json":
+            return json.dumps({"id": rid, "filename": self.filename, "names": names,
+                               "values": values, "params": dict(inst)})
+        return bugdoc_request(self.filename, values, names)
+
+    def run(self, instances: Sequence[Instance]) -> Iterator[tuple[Instance, Outcome]]:
+        outbox: deque[_Request] = deque()
+        for inst in instances:
+            rid = str(next(self._ids))
+            outbox.append(_Request(rid, inst, _key(inst.values_list()),
+                                   self._message(rid, inst)))
+        flight: dict[str, _Request] = {}
+        by_key: dict[str, deque[str]] = {}
+        poller = zmq.Poller()
+        poller.register(self._pull, zmq.POLLIN)
+        poller.register(self._monitor, zmq.POLLIN)
+
+        def send(req: _Request) -> bool:
+            try:
+                self._push.send_string(req.message, zmq.NOBLOCK)
+            except zmq.Again:
+                return False
+            req.attempts += 1
+            req.sent_at = time.monotonic()
+            if req.rid not in flight:
+                flight[req.rid] = req
+                by_key.setdefault(req.key, deque()).append(req.rid)
+            return True
+
+        def retire(req: _Request) -> None:
+            flight.pop(req.rid, None)
+            queue = by_key.get(req.key)
+            if queue is not None:
+                with contextlib.suppress(ValueError):
+                    queue.remove(req.rid)
+                if not queue:
+                    del by_key[req.key]
+
+        def give_up(req: _Request, why: str) -> tuple[Instance, Outcome]:
+            retire(req)
+            details = {"params": dict(req.inst), "dispatch": {
+                "executor": "zmq", "attempts": req.attempts, "history": req.history}}
+            return req.inst, Outcome(False, "worker-lost",
+                                     f"no worker answered after {req.attempts} attempt(s): {why}",
+                                     0.0, details)
+
+        retry: deque[_Request] = deque()
+        while outbox or flight or retry:
+            lost = self._events()
+            window = max(1, 2 * self.peers)
+            while retry and send(retry[0]):
+                retry.popleft()
+            while outbox and len(flight) < window and send(outbox[0]):
+                outbox.popleft()
+            if outbox and not flight and not self._waiting_noted:
+                self._waiting_noted = True
+                push, pull = self.endpoints
+                self.reporter(Note(f"waiting for ZeroMQ workers (requests on {push}, "
+                                   f"replies on {pull})"))
+            wait_ms = 200
+            if self.timeout is not None and flight:
+                oldest = min(r.sent_at for r in flight.values())
+                wait_ms = int(max(0.0, oldest + self.timeout - time.monotonic()) * 1000) + 1
+                wait_ms = min(wait_ms, 200)
+            events = dict(poller.poll(wait_ms))
+            if self._pull in events:
+                while True:
+                    try:
+                        raw = self._pull.recv_string(zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+                    except UnicodeDecodeError:
+                        continue
+                    found = self._match(raw, flight, by_key)
+                    if found is None:
+                        continue  # late duplicate or junk
+                    req, outcome = found
+                    retire(req)
+                    details = dict(outcome.details)
+                    details.setdefault("params", dict(req.inst))
+                    details["dispatch"] = {"executor": "zmq", "attempts": req.attempts,
+                                           "history": req.history}
+                    yield req.inst, Outcome(outcome.succeeded, outcome.category,
+                                            outcome.message, outcome.duration, details)
+            if self._monitor in events:
+                lost = self._events() or lost
+            if lost and flight:
+                for req in list(flight.values()):
+                    req.history.append("worker disconnected")
+                    if req.attempts > self.retries:
+                        yield give_up(req, "workers disconnected")
+                    elif req not in retry and not send(req):
+                        req.sent_at = time.monotonic()
+                        retry.append(req)
+            if self.timeout is not None:
+                now = time.monotonic()
+                for req in list(flight.values()):
+                    if now - req.sent_at < self.timeout:
+                        continue
+                    req.history.append(f"no reply within {self.timeout:g}s")
+                    if req.attempts > self.retries:
+                        yield give_up(req, f"no reply within {self.timeout:g}s")
+                    elif req not in retry and not send(req):
+                        req.sent_at = now
+                        retry.append(req)
+
+    def _match(self, raw: str, flight: dict[str, _Request], by_key: dict[str, deque[str]]
+               ) -> tuple[_Request, Outcome] | None:
+        try:
+            rid, values, outcome = parse_reply(raw)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return None
+        if rid is not None and rid in flight:
+            return flight[rid], outcome
+        queue = by_key.get(_key(values))
+        if not queue:
+            return None
+        return flight[queue[0]], outcome
+
+    def close(self) -> None:
+        push: Any = getattr(self, "_push", None)
+        if push is not None:
+            with contextlib.suppress(zmq.ZMQError):
+                push.disable_monitor()
+        for name in ("_monitor", "_push", "_pull"):
+            sock: Any = getattr(self, name, None)
+            if sock is not None:
+                with contextlib.suppress(zmq.ZMQError):
+                    sock.close(linger=0)
+        self._ctx.term()
+
+
+# -- the ready-made worker ----------------------------------------------------------
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def serve(
+    runner: Callable[[Instance], Outcome],
+    space: Space | None = None,
+    *,
+    connect: str = "localhost",
+    pull_port: int = DEFAULT_PUSH,
+    push_port: int = DEFAULT_PULL,
+    max_runs: int | None = None,
+    idle_timeout: float | None = None,
+    reporter: Reporter = null_reporter,
+) -> int:
+    """Answer requests until ``max_runs`` or ``idle_timeout``; returns the number of runs.
+
+    Connects PULL to the dispatcher's request port and PUSH to its reply port, like the
+    BugDoc seed worker. Every reply is JSON with the full Outcome (provenance included).
+    """
+    ctx = zmq.Context()
+    receiver = ctx.socket(zmq.PULL)
+    sender = ctx.socket(zmq.PUSH)
+    receiver.setsockopt(zmq.RCVHWM, 1)
+    for sock in (receiver, sender):
+        sock.setsockopt(zmq.LINGER, 2000)
+    receiver.connect(f"tcp://{connect}:{pull_port}")
+    sender.connect(f"tcp://{connect}:{push_port}")
+    me = worker_id()
+    runs = 0
+    last = time.monotonic()
+    try:
+        while max_runs is None or runs < max_runs:
+            if not receiver.poll(200):
+                if idle_timeout is not None and time.monotonic() - last > idle_timeout:
+                    break
+                continue
+            raw = receiver.recv_string()
+            last = time.monotonic()
+            reply = _answer(raw, runner, space, me)
+            sender.send_string(json.dumps(reply, default=str))
+            runs += 1
+            reporter(Note(f"run {runs}: {reply['outcome'].get('category') or 'ok'}",
+                          data={"values": reply.get("values")}))
+    finally:
+        receiver.close(linger=0)
+        sender.close()
+        ctx.term()
+    return runs
+
+
+def _answer(raw: str, runner: Callable[[Instance], Outcome], space: Space | None, me: str
+            ) -> dict[str, Any]:
+    try:
+        rid, _filename, values, names = parse_request(raw)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
+        return {"values": [], "outcome": outcome_to_json(
+            Outcome(False, "worker-error", f"unreadable request: {exc}"))}
+    reply: dict[str, Any] = {"values": values}
+    if rid is not None:
+        reply["id"] = rid
+    try:
+        params = dict(zip(names, values, strict=True))
+        inst = space.instance(params) if space is not None else Instance(params.items())
+    except (InputError, ValueError) as exc:
+        outcome = Outcome(False, "worker-error", f"bad configuration: {exc}")
+    else:
+        start = time.perf_counter()
+        try:
+            outcome = runner(inst)
+        except Exception as exc:
+            outcome = Outcome(False, "crash", f"{type(exc).__name__}: {exc}",
+                              time.perf_counter() - start)
+    details = dict(outcome.details)
+    worker = details.get("worker")
+    details["worker"] = {**(worker if isinstance(worker, dict) else {}), "id": me}
+    reply["outcome"] = outcome_to_json(Outcome(outcome.succeeded, outcome.category,
+                                               outcome.message, outcome.duration, details))
+    return reply

@@ -1,0 +1,191 @@
+"""The repair search against fake worlds whose ground truth is known.
+
+These pin the search logic (blame, moves, checkpoints, drift records) without
+building anything; the hermetic end-to-end tests with real wheels live elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+from packaging.version import Version
+
+from driftdoc.env.search import Dep, RepairSearch, State, version_ladder
+from driftdoc.env.verdict import (
+    DRIFT,
+    IMPORT,
+    INSTALL,
+    SNIPPET,
+    SNIPPET_ATTR,
+    SUCCESS,
+    SYNTAX,
+    Attempt,
+    Verdict,
+)
+
+World = Callable[[str, dict[str, str]], Verdict]
+
+
+class Releases:
+    def __init__(self, table: dict[str, list[str]]) -> None:
+        self.table = table
+
+    def versions(self, name: str, python: str, as_of: dt.date | None) -> list[str]:
+        return sorted(self.table.get(name.lower(), []), key=Version)
+
+    def exists(self, name: str) -> bool:
+        return name.lower() in self.table
+
+
+class FakeValidator:
+    """Resolves unpinned requirements to the newest release, then asks the world."""
+
+    def __init__(self, releases: Releases, world: World) -> None:
+        self.releases = releases
+        self.world = world
+        self.seen: list[Attempt] = []
+
+    def evaluate(self, attempts: Sequence[Attempt]) -> list[Verdict | None]:
+        out: list[Verdict | None] = []
+        for att in attempts:
+            self.seen.append(att)
+            env: dict[str, str] = {}
+            for req in att.requirements:
+                name, _, version = req.partition("==")
+                if not self.releases.exists(name):
+                    out.append(Verdict(INSTALL, failed_requirement=name))
+                    break
+                env[name.lower()] = version or self.releases.versions(name, att.python, None)[-1]
+            else:
+                verdict = self.world(att.python, env)
+                verdict.pins = [f"{k}=={v}" for k, v in sorted(env.items())]
+                out.append(verdict)
+        return out
+
+
+def search(start: State, releases: Releases, world: World, *, lookup: dict[str, list[str]],
+           imports: set[str], pythons: Sequence[str] = ("3.7",),
+           budget: int = 16) -> tuple[RepairSearch, FakeValidator]:
+    validator = FakeValidator(releases, world)
+    rs = RepairSearch(start, evaluate=validator.evaluate, releases=releases,
+                      lookup=lambda m: lookup.get(m, []), snippet_imports=frozenset(imports),
+                      pythons=pythons, budget=budget)
+    return rs, validator
+
+
+def test_version_ladder_steps_down_by_minor() -> None:
+    vs = ["0.18.1", "0.18.2", "0.19.0", "0.19.2", "0.20.0", "0.20.3", "1.0rc1"]
+    assert version_ladder(vs, "0.20.3") == ["0.19.2", "0.18.2"]
+    assert version_ladder(vs, None)[0] == "0.20.3"
+
+
+def test_removed_submodule_needs_older_minor_then_name_error_is_reported() -> None:
+    """V2's guess_candidate_model: sklearn.cross_validation went away in 0.20."""
+    releases = Releases({"scikit-learn": ["0.17.1", "0.18.2", "0.19.2", "0.20.3", "0.21.0"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if Version(env["scikit-learn"]) >= Version("0.20"):
+            return Verdict(IMPORT, exception_name="ModuleNotFoundError",
+                           exception_message="No module named 'sklearn.cross_validation'",
+                           missing_module="sklearn.cross_validation", line=4)
+        return Verdict(SNIPPET, exception_name="NameError", line=27, imports_completed=True,
+                       exception_message="name 'labeled_sample' is not defined")
+
+    start = State("3.7", None, (Dep(("sklearn",), ("scikit-learn",)),))
+    rs, _ = search(start, releases, world, lookup={}, imports={"sklearn"})
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SNIPPET
+    # the newest release that still has the submodule, found by bisection and narrowing
+    assert [(d.package, d.from_version, d.to_version) for d in out.drift] == [
+        ("scikit-learn", "0.21.0", "0.19.2")]
+    assert "NameError" in (out.reason or "") and "line 27" in (out.reason or "")
+    assert out.drift[-1].exception_name == "ModuleNotFoundError" and out.drift[-1].line == 4
+
+
+def resolved(verdict: Verdict, name: str) -> Version:
+    for pin in verdict.pins:
+        n, _, v = pin.partition("==")
+        if n == name:
+            return Version(v)
+    raise AssertionError(f"{name} not in {verdict.pins}")
+
+
+def test_older_major_plus_backend() -> None:
+    """Keras 2 dropped an API the snippet uses; Keras 1 needs Theano as its backend."""
+    releases = Releases({"keras": ["0.3.3", "1.2.2", "2.2.4"], "tensorflow": ["1.13.1"],
+                         "theano": ["0.8.2", "1.0.4"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        major = Version(env["keras"]).major
+        if major >= 2:
+            if "tensorflow" not in env:
+                return Verdict(IMPORT, exception_name="ModuleNotFoundError",
+                               exception_message="No module named 'tensorflow'",
+                               missing_module="tensorflow", line=3, in_package=True,
+                               responsible="keras")
+            return Verdict(SNIPPET_ATTR, exception_name="AttributeError", line=10,
+                           imports_completed=True,
+                           exception_message="module 'keras.layers' has no attribute 'Conv'")
+        if "theano" not in env:
+            return Verdict(IMPORT, exception_name="ModuleNotFoundError",
+                           exception_message="No module named 'theano'",
+                           missing_module="theano", line=3, in_package=True, responsible="keras")
+        return Verdict(SUCCESS, imports_completed=True)
+
+    start = State("3.7", None, (Dep(("keras",), ("keras",)),))
+    rs, _ = search(start, releases, world, imports={"keras"},
+                   lookup={"tensorflow": ["tensorflow"], "theano": ["Theano"]})
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert resolved(out.verdict, "keras").major == 1
+    assert any(p.startswith("theano==") for p in out.verdict.pins)
+    assert any(d.package == "keras" and d.to_version == "1.2.2" for d in out.drift)
+
+
+def test_python2_only_snippet_switches_interpreter() -> None:
+    releases = Releases({"six": ["1.12.0"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if py.startswith("3"):
+            return Verdict(SYNTAX, exception_name="SyntaxError", line=5,
+                           exception_message="Missing parentheses in call to 'print'")
+        return Verdict(SUCCESS, imports_completed=True)
+
+    start = State("3.7", None, (Dep(("six",), ("six",)),))
+    rs, _ = search(start, releases, world, lookup={}, imports={"six"}, pythons=("3.7", "2.7"))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS
+    assert out.state.python == "2.7" and out.validations == 2
+
+
+def test_wrong_distribution_falls_back_to_next_candidate() -> None:
+    releases = Releases({"serial": ["0.0.97"], "pyserial": ["3.4"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if "pyserial" in env:
+            return Verdict(SUCCESS, imports_completed=True)
+        return Verdict(IMPORT, exception_name="AttributeError", missing_module="serial",
+                       exception_message="No module named 'serial'", line=1)
+
+    start = State("3.7", None, (Dep(("serial",), ("serial", "pyserial")),))
+    rs, _ = search(start, releases, world, lookup={}, imports={"serial"})
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS
+    assert out.state.deps[0].dist == "pyserial"
+
+
+def test_unrepairable_drift_stops_within_budget() -> None:
+    releases = Releases({"numpy": [f"1.{i}.0" for i in range(10, 25)]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        return Verdict(DRIFT, exception_name="TypeError", exception_message="nope", line=3,
+                       in_package=True, responsible="numpy")
+
+    start = State("3.7", None, (Dep(("numpy",), ("numpy",)),))
+    rs, validator = search(start, releases, world, lookup={}, imports={"numpy"}, budget=5)
+    out = rs.run()
+    assert out.verdict is not None and not out.verdict.ok
+    assert len(validator.seen) <= 5 and out.validations <= 5
+    assert out.reason and "TypeError" in out.reason
+    assert len({a for a in validator.seen}) == len(validator.seen)  # nothing validated twice
