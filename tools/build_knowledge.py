@@ -45,6 +45,7 @@ from packaging.version import InvalidVersion, Version
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "tools" / "knowledge"
 OUT = ROOT / "src" / "driftdoc" / "data" / "knowledge.json.gz"
+OUT_TAIL = ROOT / "src" / "driftdoc" / "data" / "knowledge-tail.json.gz"
 INDEX = "https://pypi.org/simple/"
 UA = "driftdoc-build-knowledge/0.1"
 KNOWLEDGE_VERSION = "2026.11.1"
@@ -344,6 +345,7 @@ def cmd_build(args: argparse.Namespace) -> None:
     dist_index: dict[str, int] = {}
     dist_list: list[str] = []
     modules_out: dict[str, list[list[Any]]] = {}
+    tail_out: dict[str, list[list[Any]]] = {}
     src_bits = {"wheel": 1, "pigar": 2, "curated": 4}
     kept_tail = 0
     for mod, cands in evidence.items():
@@ -364,16 +366,20 @@ def cmd_build(args: argparse.Namespace) -> None:
                 continue
             scored = scored[:1]
             kept_tail += 1
+        target = modules_out if strong else tail_out
         out = []
         for s, k, srcs in scored[: args.max_candidates]:
-            if k not in dist_index:
-                dist_index[k] = len(dist_list)
-                dist_list.append(display.get(k, k))
             bits = 0
             for src in srcs:
                 bits |= src_bits["curated" if src.startswith("curated") else src]
+            if not strong:  # tail rows carry the name itself
+                out.append([display.get(k, k), s, bits])
+                continue
+            if k not in dist_index:
+                dist_index[k] = len(dist_list)
+                dist_list.append(display.get(k, k))
             out.append([dist_index[k], s, bits])
-        modules_out[mod] = out
+        target[mod] = out
 
     curated_reasons = {
         mod: entry["reason"] for mod, entry in curated.items()
@@ -393,13 +399,18 @@ def cmd_build(args: argparse.Namespace) -> None:
         "curated_reasons": curated_reasons,
         "platform": platform,
     }
+    # The long tail (pigar-only, one candidate each) is a separate file, loaded only when a
+    # lookup misses the main table: it keeps the common case fast.
+    tail = {"version": KNOWLEDGE_VERSION, "modules": tail_out}
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    raw = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
-    with gzip.GzipFile(OUT, "wb", mtime=0, compresslevel=9) as fh:
-        fh.write(raw)
+    for target, payload in ((OUT, data), (OUT_TAIL, tail)):
+        raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+        with gzip.GzipFile(target, "wb", mtime=0, compresslevel=9) as fh:
+            fh.write(raw)
+    size = (OUT.stat().st_size + OUT_TAIL.stat().st_size) / 1e6
     print(
-        f"wrote {OUT.relative_to(ROOT)}: {len(modules_out)} modules ({kept_tail} tail), "
-        f"{len(dist_list)} distributions, {OUT.stat().st_size / 1e6:.2f} MB",
+        f"wrote {OUT.relative_to(ROOT)}: {len(modules_out)} modules + {len(tail_out)} in the "
+        f"tail file, {len(dist_list)} distributions, {size:.2f} MB",
         file=sys.stderr,
     )
 

@@ -121,9 +121,14 @@ class Store:
 
     # -- experiments -------------------------------------------------------
 
-    def experiment(self, name: str, space: Space, meta: Mapping[str, Any] | None = None) -> int:
-        """Get or create the experiment ``name``; its stored space follows the latest one."""
-        space_json = _json(space.to_json())
+    def experiment(self, name: str, space: Space | None,
+                   meta: Mapping[str, Any] | None = None) -> int:
+        """Get or create the experiment ``name``; its stored space follows the latest one.
+
+        ``space`` is None for open-ended searches (environment repair) whose parameters
+        grow as the search learns which packages matter.
+        """
+        space_json = _json(space.to_json() if space is not None else {})
         with self._lock, self._db:
             row = self._db.execute("SELECT id FROM experiments WHERE name = ?", (name,)).fetchone()
             if row is not None:

@@ -11,6 +11,10 @@ from driftdoc.errors import DriftdocError
 
 # Each module registers its commands on ``app`` when imported.
 from driftdoc.cli import debug_cmd, history_cmd  # noqa: F401  isort: skip
+from driftdoc.cli import worker_cmd  # noqa: F401  isort: skip
+from driftdoc.cli import inspect_cmd  # noqa: F401  isort: skip
+from driftdoc.cli import cache_cmd, validate_cmd  # noqa: F401  isort: skip
+from driftdoc.cli import run_cmd  # noqa: F401  isort: skip
 
 # typer may vendor click; find its usage-error base class without naming the module.
 _USAGE_ERROR: type[Exception] = next(

@@ -39,7 +39,8 @@ def _pick(prober: Prober, pending: list[Instance]) -> tuple[Instance, list[str]]
     for path, _support in failing_paths(tree):
         for inst in pending:
             if inst in pend and path.holds(inst):
-                return inst, [p.param for p in path]
+                names = prober.space.names
+                return inst, sorted({p.param for p in path}, key=names.index)
     return pending[0], []
 
 

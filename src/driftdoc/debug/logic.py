@@ -16,6 +16,11 @@ from driftdoc.model import Conjunction, Instance, Parameter, Predicate, Space, V
 IndexSet = frozenset[int]
 
 
+def lit_key(pred: Predicate) -> tuple[str, str, str]:
+    """A total order on predicates that does not depend on hashing (for determinism)."""
+    return (pred.param, pred.op, repr(pred.value))
+
+
 def value_set(param: Parameter, pred: Predicate) -> IndexSet:
     """Indices of the values of ``param`` that satisfy ``pred``."""
     probe: dict[str, Value] = {}
@@ -198,7 +203,7 @@ def sample(
             if not all(choice[p.param] & value_set(space[p.param], p) for p in cause):
                 continue  # already impossible to satisfy
             options = []
-            for p in cause:
+            for p in sorted(cause, key=lit_key):
                 rest = choice[p.param] - value_set(space[p.param], p)
                 if rest:
                     options.append((p.param, rest))

@@ -20,6 +20,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 DATA_FILE = "knowledge.json.gz"
+TAIL_FILE = "knowledge-tail.json.gz"
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ class PlatformBinding:
 class Knowledge:
     """The loaded knowledge base (use ``load()`` for the shared instance)."""
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(self, data: dict[str, Any], tail: dict[str, list[list[Any]]] | None = None,
+                 *, load_tail: bool = True) -> None:
         self.version: str = data.get("version", "0")
         self.built: str = data.get("built", "")
         self.sources: dict[str, Any] = data.get("sources", {})
@@ -58,7 +60,8 @@ class Knowledge:
         self._reasons: dict[str, str] = data.get("curated_reasons", {})
         self._platform: dict[str, list[Any]] = data.get("platform", {})
         self._bits: dict[str, int] = data.get("source_bits", {"wheel": 1, "pigar": 2, "curated": 4})
-        self._lower: dict[str, str] | None = None
+        self._tail = tail
+        self._load_tail = load_tail
 
     # ------------------------------------------------------------------ lookups
     def __contains__(self, name: str) -> bool:
@@ -70,18 +73,33 @@ class Knowledge:
             key = ".".join(parts[:n])
             if key in self._modules:
                 return key
+        tail = self._tail_table()
+        for n in range(len(parts), 0, -1):
+            key = ".".join(parts[:n])
+            if key in tail:
+                return key
         return None
+
+    def _tail_table(self) -> dict[str, list[list[Any]]]:
+        """The long tail (pigar-only names), read on the first miss of the main table."""
+        if self._tail is None:
+            self._tail = _read(TAIL_FILE).get("modules", {}) if self._load_tail else {}
+        return self._tail
+
+    def _rows(self, key: str) -> list[tuple[str, float, int]]:
+        if key in self._modules:
+            return [(self._dists[i], s, b) for i, s, b in self._modules[key]]
+        return [(str(d), s, b) for d, s, b in self._tail_table().get(key, [])]
 
     def candidates(self, name: str, *, limit: int = 5) -> list[Candidate]:
         """Ranked distributions for the import ``name`` (dotted); [] if unknown."""
         key = self._match(name)
         if key is None:
             return []
-        rows = self._modules[key][:limit]
+        rows = self._rows(key)[:limit]
         total = sum(max(r[1], 0.1) for r in rows)
         out: list[Candidate] = []
-        for i, (idx, score, bits) in enumerate(rows):
-            dist = self._dists[idx]
+        for i, (dist, score, bits) in enumerate(rows):
             out.append(Candidate(dist, self._confidence(score, total, i, bits),
                                  self._source(bits), self._reason(key, name, dist, bits)))
         return out
@@ -144,15 +162,19 @@ class Knowledge:
         return f"{dist} provides {scope}: " + (", ".join(via) or "known mapping")
 
 
+def _read(name: str) -> dict[str, Any]:
+    try:
+        raw = resources.files("driftdoc.data").joinpath(name).read_bytes()
+    except (FileNotFoundError, OSError):
+        return {}
+    data: dict[str, Any] = json.loads(gzip.decompress(raw))
+    return data
+
+
 @cache
 def load() -> Knowledge:
     """The knowledge base shipped in driftdoc.data (loaded once per process)."""
-    ref = resources.files("driftdoc.data").joinpath(DATA_FILE)
-    try:
-        raw = ref.read_bytes()
-    except (FileNotFoundError, OSError):
-        return Knowledge({})
-    return Knowledge(json.loads(gzip.decompress(raw)))
+    return Knowledge(_read(DATA_FILE))
 
 
 def guess(name: str) -> Candidate:

@@ -367,8 +367,8 @@ class _DateFilterProxy:
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/simple"
+        port = self.server.server_address[1]
+        return f"http://127.0.0.1:{port}/simple"
 
     def close(self) -> None:
         self.server.shutdown()
@@ -433,7 +433,8 @@ def _resolve_py27(python: str, reqs: list[Requirement], as_of: datetime | None,
         for _attempt in range(8):
             with tempfile.TemporaryDirectory(prefix="driftdoc-py27-") as tmp:
                 argv = [*pip, "wheel", "--isolated", "--disable-pip-version-check",
-                        "--no-python-version-warning", "--index-url", proxy.url,
+                        "--no-python-version-warning", "--use-feature=2020-resolver",
+                        "--index-url", proxy.url,
                         "--trusted-host", "127.0.0.1", "--find-links", str(py27_wheelhouse()),
                         "-w", tmp, *(str(r) for r in reqs)]
                 proc = subprocess.run(argv, capture_output=True, text=True, timeout=1200,
@@ -449,16 +450,19 @@ def _resolve_py27(python: str, reqs: list[Requirement], as_of: datetime | None,
                             shutil.copyfile(whl, target)
                     return Resolution(sorted(pins), True, None, warnings, python=python)
                 m = _WRONG_PYTHON.search(output)
-                if not m:
+                fetched = [(canonicalize_name(n), v) for n, v in _FETCHED.findall(output)]
+                if m:
+                    name = canonicalize_name(m.group(1))
+                    fetched = [f for f in fetched if f[0] == name]
+                    why = f"it does not support Python {python} but its index entry does not say so"
+                elif "RequirementParseError" in output or "InvalidRequirement" in output:
+                    why = "its metadata is invalid"
+                else:
                     return Resolution([], False, _tail(output), warnings, python=python)
-                name = canonicalize_name(m.group(1))
-                fetched = [(canonicalize_name(n), v) for n, v in _FETCHED.findall(output)
-                           if canonicalize_name(n) == name]
                 if not fetched or fetched[-1] in proxy.excluded:
                     return Resolution([], False, _tail(output), warnings, python=python)
                 proxy.excluded.add(fetched[-1])
-                warnings.append(f"skipped {name}=={fetched[-1][1]}: it does not support "
-                                f"Python {python} but its index entry does not say so")
+                warnings.append(f"skipped {fetched[-1][0]}=={fetched[-1][1]}: {why}")
         return Resolution([], False, "too many Python-incompatible releases skipped", warnings,
                           python=python)
     except (OSError, subprocess.TimeoutExpired) as exc:

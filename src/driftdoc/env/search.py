@@ -134,6 +134,7 @@ class SearchOutcome:
 
 Evaluate = Callable[[Sequence[Attempt]], list[Verdict | None]]
 ModuleLookup = Callable[[str], list[str]]
+DepsForPython = Callable[[str], tuple[Dep, ...]]
 
 
 def _norm(name: str) -> str:
@@ -199,6 +200,7 @@ class RepairSearch:
         deadline: float | None = None,
         reporter: Reporter = null_reporter,
         width: int = 1,
+        deps_for_python: DepsForPython | None = None,
     ) -> None:
         self.start = start
         self.evaluate = evaluate
@@ -212,6 +214,7 @@ class RepairSearch:
         self.deadline = deadline
         self.reporter = reporter
         self.width = max(1, width)
+        self.deps_for_python = deps_for_python
         self.validations = 0
         self._seen: set[tuple[object, ...]] = set()
 
@@ -435,10 +438,23 @@ class RepairSearch:
         for py in pythons:
             if py == state.python:
                 continue
-            loosened = tuple(replace(d, version=None) for d in state.deps)
+            loosened = self._deps_on(py, state)
             moves.append(Move(State(py, self._as_of_for(py, state), loosened), "python",
                               f"Python {py} instead of {state.python} ({why})"))
         return moves[:2]
+
+    def _deps_on(self, python: str, state: State) -> tuple[Dep, ...]:
+        """Dependencies for another Python: its stdlib differs, so re-derive them.
+
+        Transitive additions are kept; every version goes back to "newest allowed".
+        """
+        kept = tuple(replace(d, version=None) for d in state.deps)
+        if self.deps_for_python is None or python == state.python:
+            return kept
+        fresh = self.deps_for_python(python)
+        names = {_norm(d.dist) for d in fresh}
+        extra = tuple(d for d in kept if d.transitive and _norm(d.dist) not in names)
+        return fresh + extra
 
     def _as_of_for(self, python: str, state: State) -> dt.date | None:
         if self.as_of_pinned:
@@ -457,7 +473,7 @@ class RepairSearch:
             if state.as_of is not None and when >= state.as_of:
                 continue
             python = state.python if self.python_pinned else py
-            loosened = tuple(replace(d, version=None) for d in state.deps)
+            loosened = self._deps_on(python, state)
             moves.append(Move(State(python, when, loosened), "era",
                               f"everything as of {when.isoformat()} on Python {python} ({why})"))
         return moves[:2]

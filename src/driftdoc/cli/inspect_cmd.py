@@ -1,0 +1,75 @@
+"""``driftdoc inspect``: the statically inferred plan for a snippet (nothing is installed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from driftdoc.cli.app import app, out
+from driftdoc.env.plan import Plan, inspect_snippet
+from driftdoc.errors import InputError
+
+_KIND_STYLE = {"stdlib": "dim", "local": "cyan", "thirdparty": "green", "platform": "bold red",
+               "unknown": "yellow"}
+
+
+def render_plan(plan: Plan) -> None:
+    """Rich tables: Python candidates, then imports with their distributions."""
+    out.print(f"[bold]{plan.snippet}[/] ({plan.source_kind}, parsed with {plan.parser})",
+              highlight=False)
+    py = Table(title="Python candidates", title_justify="left")
+    py.add_column("#", style="dim")
+    py.add_column("python", style="bold")
+    py.add_column("score", justify="right")
+    py.add_column("interpreter", style="dim")
+    py.add_column("reasons")
+    for i, c in enumerate(plan.python_candidates, 1):
+        py.add_row(str(i), c.version, f"{c.score:.1f}",
+                   str(c.interpreter) if c.interpreter else "-", "; ".join(c.reasons) or "-")
+    out.print(py)
+
+    imp = Table(title="Imports", title_justify="left")
+    imp.add_column("line", justify="right", style="dim")
+    imp.add_column("import")
+    imp.add_column("context")
+    imp.add_column("kind")
+    imp.add_column("distribution (confidence, source)")
+    imp.add_column("note", style="dim")
+    for u in plan.imports:
+        cands = ", ".join(f"{c.distribution} ({c.confidence:.2f}, {c.source})"
+                          for c in u.candidates[:3])
+        style = _KIND_STYLE.get(u.kind, "")
+        imp.add_row(str(u.line), u.name, u.context,
+                    f"[{style}]{u.kind}[/]" if style else u.kind, cands or "-",
+                    u.note or (u.candidates[0].reason if u.candidates else ""))
+    out.print(imp)
+    if plan.platform_bound:
+        cats = sorted({u.category for u in plan.platform_bound})
+        names = ", ".join(sorted({u.name for u in plan.platform_bound}))
+        out.print(f"[bold red]Platform-bound:[/] {names} ({', '.join(cats)}): no PyPI "
+                  "environment can provide these; validation would fail.", highlight=False)
+    reqs = plan.requirements()
+    out.print(f"[bold]Requirements:[/] {' '.join(reqs) if reqs else '(none)'}", highlight=False)
+    for note in plan.notes:
+        out.print(f"[dim]note: {note}[/]", highlight=False)
+
+
+@app.command("inspect")
+def inspect_command(
+    snippet: Annotated[Path, typer.Argument(help="A .py file or .ipynb notebook.")],
+    python: Annotated[str | None, typer.Option("--python", help="Pin the Python version (X.Y).")]
+    = None,
+    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+) -> None:
+    """Show the inferred plan: Python candidates, imports and the distributions for them."""
+    if fmt not in ("text", "json"):
+        raise InputError(f"unknown format {fmt!r}; use text or json")
+    plan = inspect_snippet(snippet, python=python)
+    if fmt == "json":
+        out.print_json(json.dumps(plan.to_json()))
+    else:
+        render_plan(plan)

@@ -1,0 +1,210 @@
+"""Batch mode: many snippets, each in its own process, resumable, with a summary.
+
+Each snippet runs in a child process so a crash, a leak or a hang in one cannot
+take the batch down; its result is written atomically as JSON the moment it
+finishes, which is also what makes a rerun skip finished snippets.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from driftdoc.errors import InputError
+from driftdoc.events import Event, Reporter, null_reporter
+
+SNIPPET_SUFFIXES = (".py", ".ipynb")
+CSV_FIELDS = ("snippet", "status", "python", "requirements", "validations", "seconds",
+              "classification", "reason")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One snippet of a batch and where its result goes."""
+
+    name: str
+    path: Path
+    result: Path
+
+
+def find_snippets(root: Path) -> list[tuple[str, Path]]:
+    """Snippets in a folder: ``*.py``/``*.ipynb`` files, or ``*/snippet.py`` folders."""
+    if not root.is_dir():
+        raise InputError(f"{root} is not a directory")
+    found: list[tuple[str, Path]] = []
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_file() and entry.suffix in SNIPPET_SUFFIXES:
+            found.append((entry.stem if entry.suffix == ".py" else entry.name, entry))
+        elif entry.is_dir():
+            for candidate in ("snippet.py", "snippet.ipynb"):
+                if (entry / candidate).is_file():
+                    found.append((entry.name, entry / candidate))
+                    break
+    return found
+
+
+def plan_jobs(root: Path, out_dir: Path) -> tuple[list[Job], list[Job]]:
+    """All jobs, split into (to do, already finished) by looking at the result files."""
+    todo, done = [], []
+    for name, path in find_snippets(root):
+        job = Job(name, path, out_dir / "results" / f"{name}.json")
+        (done if job.result.is_file() else todo).append(job)
+    return todo, done
+
+
+def _write_atomic(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class SnippetDone(Event):
+    """One snippet of the batch finished (or failed to run at all)."""
+
+    name: str
+    result: dict[str, Any]
+    done: int
+    total: int
+    passed: int
+
+    def describe(self) -> str:
+        return f"{self.name}: {self.result.get('status')} ({self.result.get('classification')})"
+
+
+@dataclass
+class BatchSummary:
+    """Counts and per-snippet results of a finished (or interrupted) batch."""
+
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: int = 0
+    interrupted: bool = False
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.results.values():
+            key = str(r.get("classification") or r.get("status"))
+            out[key] = out.get(key, 0) + 1
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def env_ok(result: dict[str, Any]) -> bool:
+    """The environment works (resolved, or only the snippet's own code failed)."""
+    return result.get("status") == "resolved" or result.get("classification") in (
+        "snippet-error", "timeout-after-imports")
+
+
+def _child_argv(job: Job, args: list[str]) -> list[str]:
+    return [sys.executable, "-m", "driftdoc.cli", "run", str(job.path), "--format", "json",
+            "--quiet", *args]
+
+
+def _failure(job: Job, why: str, seconds: float, classification: str) -> dict[str, Any]:
+    return {"snippet": str(job.path), "status": "unresolved", "python": None,
+            "requirements": [], "validations": 0, "seconds": round(seconds, 3), "drift": [],
+            "final": None, "reason": why, "classification": classification}
+
+
+def _finish(proc: subprocess.Popen[bytes], job: Job, started: float) -> dict[str, Any]:
+    out, err = proc.communicate()
+    seconds = time.monotonic() - started
+    try:
+        data = json.loads(out.decode("utf-8", "replace") or "null")
+    except json.JSONDecodeError:
+        data = None
+    if isinstance(data, dict) and "status" in data:
+        return data
+    tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+    if proc.returncode == 2:
+        return _failure(job, f"not a usable snippet: {tail[0]}", seconds, "bad-input")
+    return _failure(job, f"driftdoc exited {proc.returncode}: {tail[0]}", seconds, "error")
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 120.0,
+              child_args: list[str] | None = None,
+              reporter: Reporter = null_reporter) -> BatchSummary:
+    """Run every unfinished snippet under ``root``; results land in ``out_dir``."""
+    todo, done = plan_jobs(root, out_dir)
+    if not todo and not done:
+        raise InputError(f"no snippets (*.py, *.ipynb or */snippet.py) in {root}")
+    summary = BatchSummary(skipped=len(done))
+    for job in done:
+        try:
+            summary.results[job.name] = json.loads(job.result.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            todo.append(job)  # unreadable result: run it again
+    total = len(todo) + len(summary.results)
+    passed = sum(env_ok(r) for r in summary.results.values())
+    args = list(child_args or []) + ["--time-limit", str(time_limit)]
+    running: dict[int, tuple[subprocess.Popen[bytes], Job, float]] = {}
+    queue: Iterator[Job] = iter(todo)
+    hard_limit = time_limit + 60.0
+    try:
+        exhausted = False
+        while running or not exhausted:
+            while not exhausted and len(running) < max(1, jobs):
+                job = next(queue, None)
+                if job is None:
+                    exhausted = True
+                    break
+                proc = subprocess.Popen(_child_argv(job, args), stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                        start_new_session=True)
+                running[proc.pid] = (proc, job, time.monotonic())
+            finished = []
+            for pid, (proc, job, started) in running.items():
+                if proc.poll() is not None:
+                    finished.append((pid, _finish(proc, job, started)))
+                elif time.monotonic() - started > hard_limit:
+                    _kill(proc)
+                    finished.append((pid, _failure(job, "time limit exceeded",
+                                                   time.monotonic() - started, "time-limit")))
+            for pid, result in finished:
+                _proc, job, _started = running.pop(pid)
+                _write_atomic(job.result, result)
+                summary.results[job.name] = result
+                passed += env_ok(result)
+                reporter(SnippetDone(job.name, result, len(summary.results), total, passed))
+            if not finished:
+                time.sleep(0.05)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        for proc, _job, _started in running.values():
+            _kill(proc)
+    write_csv(summary, out_dir / "results.csv")
+    return summary
+
+
+def write_csv(summary: BatchSummary, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fp:
+        writer = csv.DictWriter(fp, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        for name, r in sorted(summary.results.items()):
+            writer.writerow({
+                "snippet": name, "status": r.get("status"), "python": r.get("python"),
+                "requirements": " ".join(r.get("requirements") or []),
+                "validations": r.get("validations"), "seconds": r.get("seconds"),
+                "classification": r.get("classification"),
+                "reason": (r.get("reason") or "")[:300],
+            })

@@ -1,0 +1,263 @@
+"""``driftdoc run`` for one snippet: inspect -> first plan -> repair search -> EnvResult.
+
+This module only wires pieces together: the plan comes from snippet analysis, the
+releases from the index client, validations from the sandboxed validator, and
+every validation is memoised in the provenance store, so a rerun on the same
+snippet answers known environments without building anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from driftdoc.env.knowledge import Knowledge, guess
+from driftdoc.env.knowledge import load as load_knowledge
+from driftdoc.env.plan import ImportUse, Plan, classify, inspect_snippet
+from driftdoc.env.result import EnvResult
+from driftdoc.env.search import PY2_ERAS, Dep, RepairSearch, State
+from driftdoc.env.verdict import SUCCESS, TIMEOUT_IMPORTS, Attempt, ReleaseSource, Validator, Verdict
+from driftdoc.events import Event, Note, Reporter, null_reporter
+from driftdoc.model import Instance, Outcome
+from driftdoc.store import Store
+
+
+@dataclass(frozen=True)
+class ValidationFinished(Event):
+    """A validation ran (or was answered from the store)."""
+
+    attempt: Attempt
+    verdict: Verdict
+    cached: bool
+
+    def describe(self) -> str:
+        reqs = " ".join(self.attempt.requirements) or "(no packages)"
+        src = "known" if self.cached else f"{self.verdict.seconds:.1f}s"
+        return f"python {self.attempt.python} {reqs}: {self.verdict.kind} [{src}]"
+
+
+class AttemptMemo:
+    """Answers attempts from the store, runs the rest in parallel, records each at once."""
+
+    def __init__(self, store: Store, experiment: str, validator: Validator, *,
+                 jobs: int = 1, reporter: Reporter = null_reporter) -> None:
+        self.store = store
+        self.experiment_id = store.experiment(experiment, None)
+        self.validator = validator
+        self.jobs = max(1, jobs)
+        self.reporter = reporter
+        self.fresh = 0
+        self._lock = threading.Lock()
+        self._known: dict[str, Verdict] = {}
+        for rec in store.runs(self.experiment_id):
+            data = rec.outcome.details.get("verdict")
+            if isinstance(data, dict) and "kind" in data:
+                self._known[Instance(sorted(rec.params.items())).key] = Verdict.from_json(data)
+
+    def _key(self, attempt: Attempt) -> str:
+        return Instance(sorted(attempt.key().items())).key
+
+    def _one(self, attempt: Attempt) -> Verdict:
+        start = time.time()
+        verdict = self.validator.check(attempt)
+        outcome = Outcome(verdict.ok, verdict.kind, verdict.exception_message or verdict.note,
+                          verdict.seconds, {"verdict": verdict.to_json()})
+        with self._lock:
+            self.store.record(self.experiment_id, Instance(sorted(attempt.key().items())),
+                              outcome, started=start, finished=time.time(), worker="local",
+                              source="validation")
+            self._known[self._key(attempt)] = verdict
+            self.fresh += 1
+        self.reporter(ValidationFinished(attempt, verdict, cached=False))
+        return verdict
+
+    def __call__(self, attempts: Sequence[Attempt]) -> list[Verdict | None]:
+        out: list[Verdict | None] = []
+        todo = []
+        for att in attempts:
+            known = self._known.get(self._key(att))
+            if known is not None:
+                self.reporter(ValidationFinished(att, known, cached=True))
+            else:
+                todo.append(att)
+        if len(todo) > 1 and self.jobs > 1:
+            with ThreadPoolExecutor(max_workers=min(self.jobs, len(todo))) as pool:
+                list(pool.map(self._one, todo))
+        else:
+            for att in todo:
+                self._one(att)
+        for att in attempts:
+            out.append(self._known.get(self._key(att)))
+        return out
+
+
+class IndexReleases:
+    """Release history from the package index, filtered for a Python and a date."""
+
+    def __init__(self, client: object | None = None, index_url: str | None = None) -> None:
+        from driftdoc.env.index import IndexClient
+
+        self.client = client if client is not None else IndexClient(index_url)
+        self._exists: dict[str, bool] = {}
+
+    def _releases(self, name: str) -> list[object]:
+        from driftdoc.env.index import IndexClient
+
+        client = self.client
+        assert isinstance(client, IndexClient)
+        try:
+            return list(client.releases(name))
+        except Exception:  # a missing or unreachable project has no releases to move to
+            return []
+
+    def versions(self, name: str, python: str, as_of: dt.date | None) -> list[str]:
+        from driftdoc.env.index import filter_releases
+
+        when = dt.datetime.combine(as_of, dt.time(23, 59), tzinfo=dt.UTC) if as_of else None
+        rels = filter_releases(self._releases(name), python=python, as_of=when)  # type: ignore[arg-type]
+        return [r.version for r in rels]
+
+    def exists(self, name: str) -> bool:
+        key = canonicalize_name(name)
+        if key not in self._exists:
+            self._exists[key] = bool(self._releases(name))
+        return self._exists[key]
+
+
+def deps_from_uses(uses: Sequence[ImportUse]) -> tuple[Dep, ...]:
+    """Group required third-party imports by their top candidate distribution."""
+    groups: dict[str, Dep] = {}
+    for use in uses:
+        if not use.required or use.kind not in ("thirdparty", "unknown") or not use.candidates:
+            continue
+        cands = tuple(dict.fromkeys(c.distribution for c in use.candidates))
+        key = canonicalize_name(cands[0])
+        if key in groups:
+            dep = groups[key]
+            if use.top not in dep.imports:
+                groups[key] = Dep(dep.imports + (use.top,), dep.candidates)
+        else:
+            groups[key] = Dep((use.top,), cands)
+    return tuple(groups.values())
+
+
+def snippet_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _first_as_of(python: str, as_of: dt.date | None) -> dt.date | None:
+    """Python 2 code wants releases from when 2.7 was alive; otherwise the newest."""
+    if as_of is not None:
+        return as_of
+    if python.startswith("2."):
+        return PY2_ERAS[0][0]
+    return None
+
+
+def _lookup(knowledge: Knowledge) -> object:
+    def lookup(module: str) -> list[str]:
+        cands = [c.distribution for c in knowledge.candidates(module)]
+        return cands or [guess(module).distribution]
+
+    return lookup
+
+
+def platform_result(plan: Plan, started: float) -> EnvResult:
+    bound = plan.platform_bound
+    names = ", ".join(f"{u.name} ({u.category or 'platform'})" for u in bound[:4])
+    return EnvResult(
+        snippet=str(plan.snippet), status="unresolved", python=plan.python, requirements=[],
+        validations=0, seconds=time.monotonic() - started, classification="platform",
+        reason=f"imports platform-bound modules that no PyPI environment provides: {names}",
+    )
+
+
+def run_snippet(
+    snippet: Path,
+    *,
+    python: str | None = None,
+    as_of: dt.date | None = None,
+    budget: int = 16,
+    time_limit: float | None = None,
+    jobs: int = 1,
+    store: Store | None = None,
+    validator: Validator | None = None,
+    releases: ReleaseSource | None = None,
+    index_url: str | None = None,
+    run_timeout: float = 20.0,
+    sandbox: str = "bwrap",
+    reporter: Reporter = null_reporter,
+) -> EnvResult:
+    """Find a working environment for ``snippet`` or explain why there is none."""
+    started = time.monotonic()
+    deadline = started + time_limit if time_limit else None
+    plan = inspect_snippet(snippet, python=python)
+    reporter(Note(f"{snippet.name}: Python {plan.python}, needs "
+                  f"{', '.join(plan.requirements()) or 'no third-party packages'}"))
+    if plan.platform_bound:
+        return platform_result(plan, started)
+    knowledge = load_knowledge()
+    pythons = [c.version for c in plan.python_candidates if c.compiles is not False]
+    pythons = pythons or [c.version for c in plan.python_candidates]
+    first_py = python or pythons[0]
+    deps_cache: dict[str, tuple[Dep, ...]] = {}
+
+    def deps_for(py: str) -> tuple[Dep, ...]:
+        """Re-derive dependencies for another Python (its standard library differs)."""
+        if py not in deps_cache:
+            from driftdoc.env.imports import scan_imports
+            from driftdoc.env.plan import local_modules
+            from driftdoc.env.snippet import read_snippet
+
+            snip = read_snippet(plan.snippet)
+            uses = classify(scan_imports(snip.source).imports, python=py,
+                            locals_=local_modules(snip), knowledge=knowledge)
+            deps_cache[py] = deps_from_uses(uses)
+        return deps_cache[py]
+
+    if validator is None:
+        from driftdoc.env.validator import SandboxValidator
+
+        validator = SandboxValidator(snippet, index_url=index_url, timeout=run_timeout,
+                                     sandbox=sandbox)
+    own_store = store is None
+    db = store if store is not None else Store.memory()
+    memo = AttemptMemo(db, f"run:{snippet_digest(snippet)}:{index_url or 'default'}", validator,
+                       jobs=jobs, reporter=reporter)
+    start = State(first_py, _first_as_of(first_py, as_of), deps_for(first_py))
+    search = RepairSearch(
+        start, evaluate=memo, releases=releases or IndexReleases(index_url=index_url),
+        lookup=_lookup(knowledge),  # type: ignore[arg-type]
+        snippet_imports=frozenset(u.top for u in plan.imports),
+        pythons=[first_py] if python else pythons, python_pinned=python is not None,
+        as_of_pinned=as_of is not None, budget=budget, deadline=deadline, reporter=reporter,
+        width=jobs, deps_for_python=deps_for,
+    )
+    found = search.run()
+    if own_store:
+        db.close()
+    verdict = found.verdict
+    resolved = verdict is not None and verdict.kind in (SUCCESS, TIMEOUT_IMPORTS)
+    requirements = list(verdict.pins) if verdict is not None else []
+    return EnvResult(
+        snippet=str(snippet),
+        status="resolved" if resolved else "unresolved",
+        python=found.state.python,
+        requirements=requirements,
+        validations=found.validations,
+        seconds=time.monotonic() - started,
+        drift=found.drift,
+        final=verdict.record if verdict is not None else None,
+        reason=None if resolved else found.reason,
+        classification=verdict.kind if verdict is not None else None,
+        direct=list(found.state.attempt().requirements),
+        steps=found.steps,
+    )

@@ -1,0 +1,116 @@
+"""The real Validator: resolve -> build -> sandboxed run -> classify, reduced to a Verdict."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from driftdoc.env.build import _failing_requirement, ensure_env
+from driftdoc.env.classify import Category, Classification, classify
+from driftdoc.env.records import InstallError, ValidationRecord
+from driftdoc.env.resolve import resolve
+from driftdoc.env.validate import validate
+from driftdoc.env.verdict import (
+    DRIFT,
+    IMPORT,
+    INSTALL,
+    SNIPPET,
+    SNIPPET_ATTR,
+    SUCCESS,
+    SYNTAX,
+    TIMEOUT,
+    TIMEOUT_IMPORTS,
+    Attempt,
+    Verdict,
+)
+
+_KIND = {
+    Category.INSTALL_FAILURE: INSTALL,
+    Category.SYNTAX_ERROR: SYNTAX,
+    Category.IMPORT_ERROR: IMPORT,
+    Category.PACKAGE_ERROR: DRIFT,
+    Category.SNIPPET_ERROR: SNIPPET,
+    Category.TIMEOUT_AFTER_IMPORTS: TIMEOUT_IMPORTS,
+    Category.TIMEOUT_BEFORE_IMPORTS: TIMEOUT,
+    Category.SUCCESS: SUCCESS,
+}
+
+
+def snippet_line(record: ValidationRecord, name: str) -> int | None:
+    """The deepest line of the snippet's own file in the failing stack (the checkpoint)."""
+    script = Path(name).stem + ".py"
+    line = None
+    for frame in record.execution.exception_stack:
+        file = str(frame[0])
+        if "-packages" in file:
+            continue
+        if Path(file).name == script:
+            line = int(frame[1])
+    if line is None and record.execution.exception_file_name and \
+            Path(record.execution.exception_file_name).name == script:
+        line = record.execution.exception_line_number
+    return line
+
+
+def to_verdict(record: ValidationRecord, cls: Classification, snippet: Path,
+               pins: list[str]) -> Verdict:
+    """Reduce a record and its classification to what the repair search reasons about."""
+    ex = record.execution
+    kind = _KIND.get(cls.category)
+    if kind is None:  # a crash: fine if the imports were done, else blame the packages
+        kind = SNIPPET if ex.imports_completed else DRIFT
+    if kind == SNIPPET and ex.exception_name == "AttributeError":
+        kind = SNIPPET_ATTR  # the field's criterion fails it: worth trying older releases
+    failed = None
+    if kind == INSTALL:
+        errors = record.dependencies.install_errors
+        failed = next((e.requirement for e in errors if e.requirement), None) or cls.responsible
+    responsible = ex.raising_distribution or cls.responsible or ex.raising_module
+    return Verdict(
+        kind=kind,
+        pins=pins,
+        exception_name=ex.exception_name,
+        exception_message=ex.exception_message,
+        line=snippet_line(record, snippet.name),
+        missing_module=ex.missing_module,
+        responsible=responsible,
+        failed_requirement=failed,
+        imports_completed=ex.imports_completed,
+        in_package=ex.raised_in_package,
+        record=record.to_v2_json(),
+        seconds=record.seconds,
+        note=cls.reason,
+    )
+
+
+class SandboxValidator:
+    """Checks attempts for one snippet; safe to call from several threads."""
+
+    def __init__(self, snippet: Path, *, index_url: str | None = None, timeout: float = 20.0,
+                 sandbox: str = "bwrap", memory_mb: int | None = 2048) -> None:
+        self.snippet = snippet
+        self.index_url = index_url
+        self.timeout = timeout
+        self.sandbox = sandbox
+        self.memory_mb = memory_mb
+
+    def check(self, attempt: Attempt) -> Verdict:
+        start = time.perf_counter()
+        res = resolve(attempt.python, list(attempt.requirements), as_of=attempt.as_of,
+                      index_url=self.index_url)
+        if not res.ok:
+            error = res.error or "resolution failed"
+            failing = _failing_requirement(error, list(attempt.requirements))
+            record = ValidationRecord.install_failed(
+                [InstallError(failing, "resolution failed:\n" + error)], python=attempt.python,
+                pins=[], snippet=str(self.snippet))
+            record.seconds = time.perf_counter() - start
+            verdict = to_verdict(record, classify(record), self.snippet, [])
+            verdict.failed_requirement = failing or verdict.failed_requirement
+            verdict.note = error[-500:]
+            return verdict
+        env = ensure_env(attempt.python, res.pins, index_url=self.index_url)
+        record = validate(self.snippet, env, timeout=self.timeout, memory_mb=self.memory_mb,
+                          sandbox=self.sandbox)
+        record.seconds = time.perf_counter() - start
+        return to_verdict(record, classify(record), self.snippet, list(res.pins))

@@ -1,0 +1,314 @@
+"""The ZeroMQ dispatcher drives BugDoc-style workers (unchanged seed script) and our own."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from driftdoc.executors.factory import make_executor
+from driftdoc.executors.zmq import ZmqExecutor, bugdoc_request, parse_reply, parse_request
+from driftdoc.model import Instance, Outcome, Space
+
+SPACE = Space.from_dict({"lr": [0.001, 0.01, 0.1, 0.5], "opt": ["sgd", "adam"],
+                         "batch": [16, 64]})
+
+
+def truth(inst: Instance) -> bool:
+    return not (float(inst["lr"]) >= 0.1 and inst["opt"] == "adam")
+
+
+# The seed's worker script, unchanged except that host and ports come from argv
+# (tests never use the fixed 5557/5558).
+SEED_WORKER = '''
+import ast
+import sys
+import traceback
+import zmq
+from bugdoc.utils.utils import record_pipeline_run
+
+from my_api_example import execute_pipeline, evaluate_pipeline_output
+
+
+host = sys.argv[1]
+receive = sys.argv[2]
+send = sys.argv[3]
+
+context = zmq.Context()
+
+# Socket to receive messages on
+receiver = context.socket(zmq.PULL)
+receiver.connect("tcp://{0}:{1}".format(host, receive))
+
+# Socket to send messages to
+sender = context.socket(zmq.PUSH)
+sender.connect("tcp://{0}:{1}".format(host, send))
+
+
+# Process tasks forever
+while True:
+    # Receive message from BugDoc
+    data = receiver.recv_string()
+    fields = data.split("|")
+    filename = fields[0]
+    values = ast.literal_eval(fields[1])
+    parameters = ast.literal_eval(fields[2])
+    try:
+        # Recontruct pipeline configuration
+        configuration = {
+            parameters[i]: values[i]
+            for i in range(len(parameters))
+        }
+        # Execute pipeline
+        output = execute_pipeline(filename, configuration)
+        # Evaluate pipeline
+        result = evaluate_pipeline_output(output)
+    except:
+        traceback.print_exc(file=sys.stdout)
+        # Assign failure in case of crash
+        result = False
+    # Record provenance
+    record_pipeline_run(filename, values, parameters, result)
+    values.append(result)
+    # Send result back to BugDoc
+    sender.send_string(str(values))
+'''
+
+MY_API = '''
+import os, time
+
+_calls = 0
+
+def execute_pipeline(filename, configuration):
+    global _calls
+    _calls += 1
+    die_after = int(os.environ.get("DIE_AFTER", "0"))
+    if die_after and _calls > die_after:
+        os._exit(17)  # the worker dies mid-run: the request is never answered
+    drop = os.environ.get("DROP_FIRST")
+    if drop and not os.path.exists(drop):
+        open(drop, "w").close()
+        time.sleep(float(os.environ.get("DROP_SLEEP", "3")))  # hang on the first request
+    time.sleep(float(os.environ.get("RUN_SLEEP", "0")))
+    if configuration["lr"] >= 0.1 and configuration["opt"] == "adam":
+        raise FloatingPointError("diverged")
+    return {"loss": configuration["lr"]}
+
+def evaluate_pipeline_output(output):
+    return output["loss"] < 1
+'''
+
+FAKE_RECORD = '''
+import json, os
+
+def record_pipeline_run(filename, values, parameters, result):
+    with open(os.environ["RECORD_FILE"], "a") as fh:
+        fh.write(json.dumps({"filename": filename, "values": values,
+                             "parameters": parameters, "result": result}) + "\\n")
+'''
+
+
+@pytest.fixture()
+def seed_env(tmp_path: Path) -> dict[str, str]:
+    for rel, text in {"bugdoc/__init__.py": "", "bugdoc/utils/__init__.py": "",
+                      "bugdoc/utils/utils.py": FAKE_RECORD, "my_api_example.py": MY_API,
+                      "seed_worker.py": SEED_WORKER}.items():
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text))
+    env = dict(os.environ, PYTHONPATH=str(tmp_path), RECORD_FILE=str(tmp_path / "record.jsonl"))
+    env["SEED_DIR"] = str(tmp_path)
+    return env
+
+
+class Workers:
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def seed(self, env: dict[str, str], ex: ZmqExecutor, **extra: str) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, str(Path(env["SEED_DIR"]) / "seed_worker.py"), "127.0.0.1",
+             str(ex.push_port), str(ex.pull_port)],
+            env={**env, **extra}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(proc)
+        return proc
+
+    def driftdoc(self, spec: Path, ex: ZmqExecutor, *args: str) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from driftdoc.cli import main; "
+             "sys.exit(main(sys.argv[1:]))", "worker", "--connect", "127.0.0.1",
+             "--pull", str(ex.push_port), "--push", str(ex.pull_port), *args, str(spec)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.procs.append(proc)
+        return proc
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture()
+def workers() -> Iterator[Workers]:
+    w = Workers()
+    yield w
+    w.stop()
+
+
+def local_zmq(**kw: object) -> ZmqExecutor:
+    return ZmqExecutor(filename="pipeline.vt", host="127.0.0.1", push_port=0, pull_port=0,
+                       **kw)  # type: ignore[arg-type]
+
+
+def collect(ex: ZmqExecutor, instances: list[Instance]) -> dict[Instance, Outcome]:
+    got: dict[Instance, Outcome] = {}
+    for inst, out in ex.run(instances):
+        assert inst not in got, "an instance was answered twice"
+        got[inst] = out
+    assert set(got) == set(instances)
+    return got
+
+
+def test_wire_format_round_trip() -> None:
+    msg = bugdoc_request("p.vt", [0.1, "adam", 16, True], ["lr", "opt", "batch", "flag"])
+    assert msg == "p.vt|[0.1, 'adam', 16, True]|['lr', 'opt', 'batch', 'flag']"
+    assert parse_request(msg) == (None, "p.vt", [0.1, "adam", 16, True],
+                                  ["lr", "opt", "batch", "flag"])
+    rid, values, out = parse_reply(str([0.1, "adam", 16, True, False]))
+    assert rid is None and values == [0.1, "adam", 16, True] and not out.succeeded
+    with pytest.raises(ValueError):
+        parse_reply("__import__('os').system('echo pwned')")
+
+
+def test_seed_worker_driven_by_dispatcher(seed_env: dict[str, str], workers: Workers) -> None:
+    ex = local_zmq(timeout=20)
+    try:
+        workers.seed(seed_env, ex)
+        instances = list(SPACE)
+        got = collect(ex, instances)
+    finally:
+        ex.close()
+    for inst, out in got.items():
+        assert out.succeeded == truth(inst), inst
+        assert out.details["dispatch"]["attempts"] == 1
+    records = Path(seed_env["RECORD_FILE"]).read_text().splitlines()
+    assert len(records) == len(instances)
+    first = json.loads(records[0])
+    assert first["filename"] == "pipeline.vt" and first["parameters"] == ["lr", "opt", "batch"]
+
+
+def test_worker_killed_mid_search(seed_env: dict[str, str], workers: Workers) -> None:
+    ex = local_zmq(timeout=10)
+    try:
+        doomed = workers.seed(seed_env, ex, DIE_AFTER="2", RUN_SLEEP="0.05")
+        workers.seed(seed_env, ex, RUN_SLEEP="0.05")
+        got = collect(ex, list(SPACE))
+        assert doomed.wait(5) == 17  # it really died mid-run
+    finally:
+        ex.close()
+    assert all(out.succeeded == truth(inst) for inst, out in got.items())
+    resent = [o for o in got.values() if o.details["dispatch"]["attempts"] > 1]
+    assert resent, "the lost request was not re-dispatched"
+    assert "worker disconnected" in resent[0].details["dispatch"]["history"]
+    assert ex.disconnects >= 1
+
+
+def test_unanswered_request_is_resent_after_timeout(seed_env: dict[str, str],
+                                                    workers: Workers, tmp_path: Path) -> None:
+    ex = local_zmq(timeout=1.0)
+    try:
+        # the only worker hangs 3 s on its first request; the dispatcher re-sends after 1 s
+        workers.seed(seed_env, ex, DROP_FIRST=str(tmp_path / "dropped"), DROP_SLEEP="3")
+        first = list(SPACE)[:3]
+        start = time.monotonic()
+        got = collect(ex, first)
+        assert time.monotonic() - start < 30
+    finally:
+        ex.close()
+    assert all(out.succeeded == truth(inst) for inst, out in got.items())
+    assert any("no reply within 1s" in o.details["dispatch"]["history"] for o in got.values())
+
+
+def test_hung_workers_give_worker_lost_not_a_hang(seed_env: dict[str, str],
+                                                  workers: Workers, tmp_path: Path) -> None:
+    ex = local_zmq(timeout=0.5, retries=1)
+    try:
+        workers.seed(seed_env, ex, DROP_FIRST=str(tmp_path / "hang"), DROP_SLEEP="60")
+        start = time.monotonic()
+        got = collect(ex, list(SPACE)[:2])
+        assert time.monotonic() - start < 10
+    finally:
+        ex.close()
+    assert all(o.category == "worker-lost" and o.details["dispatch"]["attempts"] == 2
+               for o in got.values())
+
+
+PIPE_SPEC = """
+[parameters]
+lr = [0.001, 0.01, 0.1, 0.5]
+opt = ["sgd", "adam"]
+batch = [16, 64]
+[pipeline]
+command = "{py} job.py {{lr}} {{opt}}"
+inputs = ["job.py"]
+timeout = 10
+"""
+
+JOB = """
+import sys
+lr, opt = float(sys.argv[1]), sys.argv[2]
+print("lr", lr, "opt", opt)
+sys.exit(1 if lr >= 0.1 and opt == "adam" else 0)
+"""
+
+
+@pytest.fixture()
+def pipeline_spec(tmp_path: Path) -> Path:
+    d = tmp_path / "pipe"
+    d.mkdir()
+    (d / "job.py").write_text(JOB)
+    spec = d / "driftdoc.toml"
+    spec.write_text(PIPE_SPEC.format(py=sys.executable))
+    return spec
+
+
+@pytest.mark.parametrize("protocol", ["bugdoc", "json"])
+def test_driftdoc_worker_returns_full_outcomes(pipeline_spec: Path, workers: Workers,
+                                               protocol: str) -> None:
+    ex = local_zmq(timeout=20, protocol=protocol)
+    try:
+        proc = workers.driftdoc(pipeline_spec, ex, "--max-runs", "16")
+        got = collect(ex, list(SPACE))
+        assert proc.wait(20) == 0
+    finally:
+        ex.close()
+    for inst, out in got.items():
+        assert out.succeeded == truth(inst)
+        assert out.details["params"] == dict(inst)
+        assert out.details["stdout"].startswith("lr ")
+        assert out.details["worker"]["id"].endswith(f":{proc.pid}")
+        assert out.details["sandbox"]["mode"] == "bwrap"
+    bad = next(o for i, o in got.items() if not truth(i))
+    assert bad.category == "exit-status"
+
+
+def test_factory_parses_zmq_specs(seed_env: dict[str, str], workers: Workers) -> None:
+    ex = make_executor("zmq://127.0.0.1:0:0?retries=1", lambda i: Outcome(True),
+                       filename="f.vt", timeout=1)
+    try:
+        assert isinstance(ex, ZmqExecutor)
+        assert ex.retries == 1 and ex.timeout == 12 and ex.push_port > 0
+        workers.seed(seed_env, ex)
+        got = collect(ex, list(SPACE)[:4])
+        assert all(o.succeeded == truth(i) for i, o in got.items())
+    finally:
+        ex.close()
