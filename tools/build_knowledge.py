@@ -45,7 +45,7 @@ from packaging.version import InvalidVersion, Version
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "tools" / "knowledge"
 OUT = ROOT / "src" / "driftdoc" / "data" / "knowledge.json.gz"
-OUT_TAIL = ROOT / "src" / "driftdoc" / "data" / "knowledge-tail.json.gz"
+OUT_TAIL = ROOT / "src" / "driftdoc" / "data" / "knowledge-tail.tsv.gz"
 INDEX = "https://pypi.org/simple/"
 UA = "driftdoc-build-knowledge/0.1"
 KNOWLEDGE_VERSION = "2026.11.1"
@@ -346,6 +346,7 @@ def cmd_build(args: argparse.Namespace) -> None:
     dist_list: list[str] = []
     modules_out: dict[str, list[list[Any]]] = {}
     tail_out: dict[str, list[list[Any]]] = {}
+    same_name: list[str] = []
     src_bits = {"wheel": 1, "pigar": 2, "curated": 4}
     kept_tail = 0
     for mod, cands in evidence.items():
@@ -358,11 +359,12 @@ def cmd_build(args: argparse.Namespace) -> None:
             for _, k, srcs in scored
         )
         if not strong:
-            # long tail from pigar only: keep one candidate, and only where guessing the
-            # distribution from the import name would be wrong or ambiguous.
-            if len(scored) == 1 and similarity(mod, scored[0][1]) == 1.0:
-                continue
+            # long tail from pigar only: one candidate each; a distribution named exactly like
+            # the module goes to a plain name list (it still proves the name is on PyPI).
             if "." in mod:
+                continue
+            if len(scored) == 1 and similarity(mod, scored[0][1]) == 1.0:
+                same_name.append(mod)
                 continue
             scored = scored[:1]
             kept_tail += 1
@@ -399,18 +401,26 @@ def cmd_build(args: argparse.Namespace) -> None:
         "curated_reasons": curated_reasons,
         "platform": platform,
     }
-    # The long tail (pigar-only, one candidate each) is a separate file, loaded only when a
-    # lookup misses the main table: it keeps the common case fast.
-    tail = {"version": KNOWLEDGE_VERSION, "modules": tail_out}
+    # The long tail (pigar-only, one candidate each) is a separate TSV, searched as bytes only
+    # when a lookup misses the main table: it keeps the common case fast and the miss cheap.
+    # Lines: "module<TAB>distribution<TAB>score"; an empty distribution means "same as module".
+    lines = [f"# driftdoc knowledge tail {KNOWLEDGE_VERSION}"]
+    for mod in sorted(set(tail_out) | set(same_name)):
+        if mod in tail_out:
+            dist, sc, _bits = tail_out[mod][0]
+            lines.append(f"{mod}\t{dist}\t{sc}")
+        else:
+            lines.append(f"{mod}\t\t2")
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    for target, payload in ((OUT, data), (OUT_TAIL, tail)):
-        raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-        with gzip.GzipFile(target, "wb", mtime=0, compresslevel=9) as fh:
-            fh.write(raw)
+    raw = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
+    with gzip.GzipFile(OUT, "wb", mtime=0, compresslevel=9) as fh:
+        fh.write(raw)
+    with gzip.GzipFile(OUT_TAIL, "wb", mtime=0, compresslevel=9) as fh:
+        fh.write(("\n".join(lines) + "\n").encode())
     size = (OUT.stat().st_size + OUT_TAIL.stat().st_size) / 1e6
     print(
         f"wrote {OUT.relative_to(ROOT)}: {len(modules_out)} modules + {len(tail_out)} in the "
-        f"tail file, {len(dist_list)} distributions, {size:.2f} MB",
+        f"tail file (+{len(same_name)} same-name), {len(dist_list)} distributions, {size:.2f} MB",
         file=sys.stderr,
     )
 

@@ -15,6 +15,7 @@ from driftdoc.cli import worker_cmd  # noqa: F401  isort: skip
 from driftdoc.cli import inspect_cmd  # noqa: F401  isort: skip
 from driftdoc.cli import cache_cmd, validate_cmd  # noqa: F401  isort: skip
 from driftdoc.cli import run_cmd  # noqa: F401  isort: skip
+from driftdoc.cli import explain_cmd  # noqa: F401  isort: skip
 
 # typer may vendor click; find its usage-error base class without naming the module.
 _USAGE_ERROR: type[Exception] = next(

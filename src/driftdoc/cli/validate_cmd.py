@@ -42,8 +42,9 @@ def _render(record: ValidationRecord) -> None:
         out.print(f"  responsible: [bold]{verdict.responsible}[/]", highlight=False)
     if ex.exception_name:
         where = f"{ex.exception_file_name}:{ex.exception_line_number}"
-        out.print(f"  {ex.exception_name}: {ex.exception_message}  [dim]at {where}[/]",
-                  highlight=False, markup=False)
+        out.print(f"  {ex.exception_name}: {ex.exception_message}", highlight=False,
+                  markup=False)
+        out.print(f"    at {where}", style="dim", highlight=False, markup=False)
         if ex.exception_line:
             out.print(f"    {ex.exception_line}", highlight=False, markup=False)
     for error in record.dependencies.install_errors:

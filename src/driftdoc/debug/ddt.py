@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 
 from driftdoc.debug.common import bootstrap, find_success
-from driftdoc.debug.explain import explain
+from driftdoc.debug.explain import confirm, explain
 from driftdoc.debug.logic import covered, sample
 from driftdoc.debug.minimize import minimize
 from driftdoc.debug.probe import Exhausted, Prober
@@ -72,6 +72,40 @@ def _explore(prober: Prober, rng: random.Random, causes: list[Conjunction], n: i
         prober.judge(batch)
 
 
+def _recheck(
+    prober: Prober,
+    causes: list[Conjunction],
+    witnesses: dict[Conjunction, Instance],
+    rng: random.Random,
+) -> bool:
+    """Confirm each cause again now that the others are known; True if any changed.
+
+    Early confirmations run before the other causes are known, so their rows
+    may fail for another reason and hide a missing literal; now such rows are
+    recognised and rebuilt.
+    """
+    changed = False
+    for i in range(len(causes)):
+        cause = causes[i]
+        others = [c for j, c in enumerate(causes) if j != i]
+        prober.causes = others
+        try:
+            w = witnesses.get(cause)
+            if w is None or prober.explained(w) or not cause.holds(w):
+                w = next((f for f in prober.failing()
+                          if cause.holds(f) and not prober.explained(f)), None)
+            if w is None:
+                continue
+            new, y, _ok = confirm(prober, cause, w, rng)
+        finally:
+            prober.causes = causes
+        if new != cause:
+            causes[i] = new
+            witnesses[new] = y
+            changed = True
+    return changed
+
+
 def ddt(
     evaluator: Evaluator,
     mode: Mode = "all",
@@ -81,30 +115,39 @@ def ddt(
     explore: int = 6,
     max_causes: int = 32,
 ) -> SearchResult:
-    """Find one or all minimal causes of failure; see the module docstring."""
+    """Find one or all minimal causes of failure; see the module docstring.
+
+    Find-one mode still explains the failures already known (not new ones) so
+    that the cause it returns is confirmed with the others in view.
+    """
     prober = Prober(evaluator, reporter)
     rng = random.Random(seed)
     start = bootstrap(prober, seed)
     if start is not None:
         return start
     causes: list[Conjunction] = []
+    witnesses: dict[Conjunction, Instance] = {}
     prober.causes = causes
     stuck: set[Instance] = set()
     status, message = "found", ""
     explored_rounds = 0
+    rechecks = 0
     try:
         while len(causes) < max_causes:
             pending = [i for i in prober.unexplained() if i not in stuck]
+            if not pending and rechecks < 2 and causes:
+                rechecks += 1
+                if _recheck(prober, causes, witnesses, rng):
+                    continue
             if not pending:
-                if mode == "one" and causes:
-                    break
-                if explored_rounds >= 3 or prober.exhausted:
+                if mode == "one" or explored_rounds >= 3 or prober.exhausted:
                     break
                 explored_rounds += 1
                 _explore(prober, rng, causes, explore)
                 pending = [i for i in prober.unexplained() if i not in stuck]
                 if not pending:
                     break
+                rechecks = 0
             x, first = _pick(prober, pending)
             s = find_success(prober, x, rng)
             if s is None:
@@ -115,19 +158,19 @@ def ddt(
                         "no parameter value separates failures from successes")
                 stuck.add(x)
                 continue
-            cause, _y, ok = explain(prober, x, s, rng, first=first)
+            cause, y, ok = explain(prober, x, s, rng, first=first)
             prober.note(f"cause {'confirmed' if ok else 'unconfirmed'}: {cause.text()}",
                         cause=cause.to_json())
             if cause in causes or not cause.holds(x):
                 stuck.add(x)
             if cause not in causes:
                 causes.append(cause)
-            if mode == "one":
-                break
+                witnesses[cause] = y
     except Exhausted:
         status = "budget-exhausted"
         message = "the budget ran out; the causes below are what was established so far"
-    final = minimize(prober.space, causes, prober if not prober.exhausted else None, rng)
+    chosen = causes[:1] if mode == "one" else causes
+    final = minimize(prober.space, chosen, prober, rng)
     if not final and status == "found":
         status, message = "no-failure-found", "no cause could be established"
     return SearchResult(final, status, message)

@@ -219,23 +219,48 @@ def coverage_design(
         order = sorted(names, key=lambda n: -len(todo[n]))
         parts = [order[g::groups] for g in range(groups)]
     design: list[Instance] = []
-    for part in parts:
-        m = max((len(todo[n]) for n in part), default=0)
-        for k in range(m):
-            for _attempt in range(6):
-                idx = []
-                for n in space.names:
-                    if n in part and k < len(todo[n]):
-                        idx.append(todo[n][k])
-                    elif anchor is not None:
-                        idx.append(space[n].index(anchor[n]))
-                    else:
-                        opts = allowed_ix[n]
-                        idx.append(opts[rng.randrange(len(opts))])
-                inst = space.from_indices(idx)
-                if not prober.explained(inst) or anchor is not None:
-                    break
-            design.append(inst)
+    if anchor is None:
+        for part in parts:
+            m = max((len(todo[n]) for n in part), default=0)
+            for k in range(m):
+                for _attempt in range(6):
+                    idx = []
+                    for n in space.names:
+                        if n in part and k < len(todo[n]):
+                            idx.append(todo[n][k])
+                        else:
+                            opts = allowed_ix[n]
+                            idx.append(opts[rng.randrange(len(opts))])
+                    inst = space.from_indices(idx)
+                    if not prober.explained(inst):
+                        break
+                design.append(inst)
+    else:
+        home = {n: space[n].index(anchor[n]) for n in space.names}
+        for part in parts:
+            queues = {n: list(todo[n]) for n in part}
+            tries: dict[tuple[str, int], int] = {}
+            while any(queues.values()):
+                row = dict(home)
+                taken: dict[str, int] = {}
+                for n in part:
+                    if queues[n]:
+                        taken[n] = row[n] = queues[n].pop(0)
+                inst = space.from_indices([row[n] for n in space.names])
+                order = sorted(taken)
+                rng.shuffle(order)
+                # a row that a known cause explains would not be run: move values
+                # back to the anchor (and retry them later) until it is not
+                while prober.explained(inst) and order:
+                    n = order.pop()
+                    row[n] = home[n]
+                    key = (n, taken[n])
+                    tries[key] = tries.get(key, 0) + 1
+                    if tries[key] < 3:
+                        queues[n].append(taken[n])
+                    inst = space.from_indices([row[n] for n in space.names])
+                if not prober.explained(inst) and inst not in design and inst != anchor:
+                    design.append(inst)
     if limit is not None:
         design = design[:limit]
     return design
@@ -261,6 +286,34 @@ def transplants(prober: Prober, cause: Conjunction, y: Instance, k: int) -> list
     return out
 
 
+def far_rows(
+    prober: Prober, cause: Conjunction, y: Instance, rng: random.Random, k: int
+) -> list[Instance]:
+    """Instances satisfying ``cause`` as far from ``y`` as it allows.
+
+    Ordered parameters go to the allowed value farthest from ``y``'s, so a
+    threshold literal the cause lacks is violated in every row.
+    """
+    space = prober.space
+    out: list[Instance] = []
+    for j in range(k):
+        idx = []
+        for p in space.parameters:
+            opts = sorted(allowed(space, cause, p.name))
+            here = p.index(y[p.name])
+            if p.ordered:
+                ranked = sorted(opts, key=lambda i, here=here: -abs(i - here))
+                top = ranked[: 1 + min(j, 1)]
+                idx.append(top[rng.randrange(len(top))])
+            else:
+                others = [i for i in opts if i != here] or opts
+                idx.append(others[rng.randrange(len(others))])
+        inst = space.from_indices(idx)
+        if inst not in out and inst not in prober.cache and not prober.explained(inst):
+            out.append(inst)
+    return out
+
+
 def _merge(prober: Prober, cause: Conjunction, extra: Conjunction) -> Conjunction:
     merged = normalise(prober.space, list(cause) + list(extra))
     return merged if merged is not None else Conjunction(extra)
@@ -274,29 +327,32 @@ def confirm(
     rounds: int = 4,
     contexts: int = 6,
     groups: int = 2,
-) -> tuple[Conjunction, bool]:
+    far: int = 3,
+) -> tuple[Conjunction, Instance, bool]:
     """Extend ``cause`` until no instance satisfying it passes; True when confirmed.
 
-    ``witness`` is a new failure satisfying ``cause``.
+    ``witness`` is a new failure satisfying ``cause``; the returned instance is
+    a failure satisfying the returned cause.
     """
     y = witness
     for _ in range(rounds):
         counter = next((i for i in prober.passing() if cause.holds(i)), None)
         if counter is None:
-            design = transplants(prober, cause, y, contexts) + coverage_design(
+            design = transplants(prober, cause, y, contexts) + far_rows(
+                prober, cause, y, rng, far) + coverage_design(
                 prober, cause, rng, anchor=y if groups else None, groups=groups)
             verdicts = prober.judge(design)
             counter = next(
                 (i for i, v in zip(design, verdicts, strict=True) if v is Verdict.PASS), None
             )
         if counter is None:
-            return cause, True
+            return cause, y, True
         keep = isolate(prober, y, counter)
         y2 = hybrid(y, counter, keep)
         extra = identify(prober, y2, keep, counter)
         cause = _merge(prober, cause, extra)
         y = y2
-    return cause, False
+    return cause, y, False
 
 
 def explain(
@@ -313,8 +369,7 @@ def explain(
     cause = identify(prober, y, keep, s)
     if not check:
         return cause, y, False
-    cause, ok = confirm(prober, cause, y, rng)
-    return cause, y, ok
+    return confirm(prober, cause, y, rng)
 
 
 def value_sets(prober: Prober, cause: Conjunction) -> dict[str, frozenset[int]]:

@@ -7,6 +7,7 @@ finishes, which is also what makes a rerun skip finished snippets.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -56,7 +57,8 @@ def find_snippets(root: Path) -> list[tuple[str, Path]]:
 
 def plan_jobs(root: Path, out_dir: Path) -> tuple[list[Job], list[Job]]:
     """All jobs, split into (to do, already finished) by looking at the result files."""
-    todo, done = [], []
+    todo: list[Job] = []
+    done: list[Job] = []
     for name, path in find_snippets(root):
         job = Job(name, path, out_dir / "results" / f"{name}.json")
         (done if job.result.is_file() else todo).append(job)
@@ -133,10 +135,8 @@ def _finish(proc: subprocess.Popen[bytes], job: Job, started: float) -> dict[str
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     proc.wait()
 
 
@@ -155,7 +155,7 @@ def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 1
             todo.append(job)  # unreadable result: run it again
     total = len(todo) + len(summary.results)
     passed = sum(env_ok(r) for r in summary.results.values())
-    args = list(child_args or []) + ["--time-limit", str(time_limit)]
+    args = [*list(child_args or []), "--time-limit", str(time_limit)]
     running: dict[int, tuple[subprocess.Popen[bytes], Job, float]] = {}
     queue: Iterator[Job] = iter(todo)
     hard_limit = time_limit + 60.0
@@ -163,10 +163,11 @@ def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 1
         exhausted = False
         while running or not exhausted:
             while not exhausted and len(running) < max(1, jobs):
-                job = next(queue, None)
-                if job is None:
+                nxt = next(queue, None)
+                if nxt is None:
                     exhausted = True
                     break
+                job = nxt
                 proc = subprocess.Popen(_child_argv(job, args), stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                                         start_new_session=True)

@@ -161,7 +161,11 @@ def py27_wheelhouse() -> Path:
 
 
 def py27_tool(index_url: str | None = None) -> Path:
-    """The tool venv holding ``virtualenv<20.22`` (made once); returns its python."""
+    """The tool venv holding ``virtualenv<20.22`` (made once); returns its python.
+
+    The tools come from ``index_url``, else ``$DRIFTDOC_TOOLS_INDEX_URL``, else PyPI: not from
+    the index the snippet's packages come from (a private or test index rarely mirrors them).
+    """
     tool = py27_dir() / "tool"
     python = tool / "bin" / "python"
     done = tool / ".driftdoc-ready"
@@ -175,7 +179,9 @@ def py27_tool(index_url: str | None = None) -> Path:
         for argv in (
             [_uv(), "venv", "--no-config", "--quiet", "--python", sys.executable, str(tool)],
             [_uv(), "pip", "install", "--no-config", "--quiet", "--python", str(python),
-             "--index-url", (index_url or DEFAULT_INDEX), PY27_VIRTUALENV],
+             "--index-url",
+             index_url or os.environ.get("DRIFTDOC_TOOLS_INDEX_URL") or DEFAULT_INDEX,
+             PY27_VIRTUALENV],
         ):
             proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600,
                                   check=False)
@@ -193,9 +199,9 @@ def _embed_dir(tool_python: Path) -> Path:
     return found[0]
 
 
-def py27_pip_command(interp: Path, index_url: str | None = None) -> list[str]:
+def py27_pip_command(interp: Path) -> list[str]:
     """argv prefix running pip 20.3.4 (from its wheel) with the 2.7 interpreter ``interp``."""
-    wheel = _embed_dir(py27_tool(index_url)) / PY27_PIP_WHEEL
+    wheel = _embed_dir(py27_tool()) / PY27_PIP_WHEEL
     if not wheel.exists():
         raise OSError(f"{PY27_PIP_WHEEL} not found in virtualenv's embedded wheels")
     return [str(interp), str(wheel / "pip")]
@@ -212,8 +218,8 @@ def _py27_env() -> dict[str, str]:
 
 def _build_py27(dest: Path, interp: Path, pins: list[str], index_url: str) -> list[InstallError]:
     try:
-        tool = py27_tool(index_url)
-        pip = py27_pip_command(interp, index_url)
+        tool = py27_tool()
+        pip = py27_pip_command(interp)
     except OSError as exc:
         return [InstallError(None, str(exc))]
     env = _py27_env()

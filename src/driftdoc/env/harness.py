@@ -316,6 +316,9 @@ def _import_block(node):
     kind = type(node).__name__
     if kind not in ("Try", "TryExcept", "TryFinally", "TryStar", "If"):
         return False
+    if kind == "If" and any(isinstance(n, ast.Name) and n.id == "__name__"
+                            for n in ast.walk(node.test)):
+        return False  # the ``if __name__ == "__main__":`` block is the program, not imports
     bodies = []
     for field in ("body", "orelse", "finalbody"):
         bodies.append(getattr(node, field, []) or [])

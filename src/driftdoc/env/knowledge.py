@@ -20,7 +20,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 DATA_FILE = "knowledge.json.gz"
-TAIL_FILE = "knowledge-tail.json.gz"
+TAIL_FILE = "knowledge-tail.tsv.gz"
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class PlatformBinding:
 class Knowledge:
     """The loaded knowledge base (use ``load()`` for the shared instance)."""
 
-    def __init__(self, data: dict[str, Any], tail: dict[str, list[list[Any]]] | None = None,
+    def __init__(self, data: dict[str, Any], tail: bytes | None = None,
                  *, load_tail: bool = True) -> None:
         self.version: str = data.get("version", "0")
         self.built: str = data.get("built", "")
@@ -73,23 +73,41 @@ class Knowledge:
             key = ".".join(parts[:n])
             if key in self._modules:
                 return key
-        tail = self._tail_table()
         for n in range(len(parts), 0, -1):
             key = ".".join(parts[:n])
-            if key in tail:
+            if self._tail_row(key) is not None:
                 return key
         return None
 
-    def _tail_table(self) -> dict[str, list[list[Any]]]:
+    def _tail_bytes(self) -> bytes:
         """The long tail (pigar-only names), read on the first miss of the main table."""
         if self._tail is None:
-            self._tail = _read(TAIL_FILE).get("modules", {}) if self._load_tail else {}
+            raw = b""
+            if self._load_tail:
+                try:
+                    ref = resources.files("driftdoc.data").joinpath(TAIL_FILE)
+                    raw = gzip.decompress(ref.read_bytes())
+                except (FileNotFoundError, OSError):
+                    raw = b""
+            self._tail = b"\n" + raw
         return self._tail
+
+    def _tail_row(self, key: str) -> tuple[str, float] | None:
+        if not key or "\t" in key or "\n" in key:
+            return None
+        tail = self._tail_bytes()
+        at = tail.find(b"\n" + key.encode("utf-8", "replace") + b"\t")
+        if at < 0:
+            return None
+        end = tail.find(b"\n", at + 1)
+        _, dist, score = tail[at + 1: end if end >= 0 else None].decode().split("\t")
+        return (dist or key), float(score)
 
     def _rows(self, key: str) -> list[tuple[str, float, int]]:
         if key in self._modules:
             return [(self._dists[i], s, b) for i, s, b in self._modules[key]]
-        return [(str(d), s, b) for d, s, b in self._tail_table().get(key, [])]
+        row = self._tail_row(key)
+        return [] if row is None else [(row[0], row[1], self._bits.get("pigar", 2))]
 
     def candidates(self, name: str, *, limit: int = 5) -> list[Candidate]:
         """Ranked distributions for the import ``name`` (dotted); [] if unknown."""

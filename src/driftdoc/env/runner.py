@@ -24,7 +24,14 @@ from driftdoc.env.knowledge import load as load_knowledge
 from driftdoc.env.plan import ImportUse, Plan, classify, inspect_snippet
 from driftdoc.env.result import EnvResult
 from driftdoc.env.search import PY2_ERAS, Dep, RepairSearch, State
-from driftdoc.env.verdict import SUCCESS, TIMEOUT_IMPORTS, Attempt, ReleaseSource, Validator, Verdict
+from driftdoc.env.verdict import (
+    SUCCESS,
+    TIMEOUT_IMPORTS,
+    Attempt,
+    ReleaseSource,
+    Validator,
+    Verdict,
+)
 from driftdoc.events import Event, Note, Reporter, null_reporter
 from driftdoc.model import Instance, Outcome
 from driftdoc.store import Store
@@ -143,7 +150,7 @@ def deps_from_uses(uses: Sequence[ImportUse]) -> tuple[Dep, ...]:
         if key in groups:
             dep = groups[key]
             if use.top not in dep.imports:
-                groups[key] = Dep(dep.imports + (use.top,), dep.candidates)
+                groups[key] = Dep((*dep.imports, use.top), dep.candidates)
         else:
             groups[key] = Dep((use.top,), cands)
     return tuple(groups.values())

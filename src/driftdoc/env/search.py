@@ -568,9 +568,18 @@ class RepairSearch:
 
 
 def _moved_on(before: Verdict, after: Verdict) -> bool:
-    """Same stage and line but a different error counts as progress only at import time."""
-    return (after.kind != before.kind and after.kind not in (INSTALL, SYNTAX, TIMEOUT)
-            and after.progress() >= before.progress())
+    """A different failure at the same point can still be progress.
+
+    Another class of error at import time, or another missing module in the same
+    import statement (the first one is now found), means the move fixed something.
+    """
+    if after.progress() < before.progress():
+        return False
+    if after.kind != before.kind:
+        return after.kind not in (INSTALL, SYNTAX, TIMEOUT)
+    if after.kind == IMPORT and before.missing_module and after.missing_module:
+        return before.missing_module != after.missing_module
+    return False
 
 
 def _batches(moves: Sequence[Move], width: int) -> list[list[Move]]:

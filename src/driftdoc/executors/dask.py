@@ -38,9 +38,11 @@ class DaskExecutor:
         self._cluster: Any = None
         try:
             if address is None:
+                # in-process workers talk over inproc://; worker processes over loopback
+                extra = {"host": "127.0.0.1"} if processes else {}
                 self._cluster = distributed.LocalCluster(
                     n_workers=workers, threads_per_worker=1, processes=processes,
-                    dashboard_address=None, host="127.0.0.1",
+                    dashboard_address=None, **extra,
                 )
                 self._client = distributed.Client(self._cluster)
             else:

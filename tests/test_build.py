@@ -1,0 +1,83 @@
+"""ensure_env(): content-addressed builds, reuse, concurrency, captured install failures."""
+
+from __future__ import annotations
+
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from support.fixtures import driftdoc_cache, fake_index, has_python, python3_version  # noqa: F401
+from support.index import LocalIndex
+
+from driftdoc.env import cache
+from driftdoc.env.build import ensure_env
+
+PY3 = python3_version((3, 8))
+needs_py3 = pytest.mark.skipif(PY3 is None, reason="no Python >= 3.8 installed")
+
+
+def _import_version(exe: Path) -> str:
+    out = subprocess.run([str(exe), "-c", "import driftpkg; print(driftpkg.VERSION)"],
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+@needs_py3
+def test_build_then_reuse(fake_index: LocalIndex, driftdoc_cache: Path) -> None:
+    assert PY3 is not None
+    env = ensure_env(PY3, ["drift-pkg==1.0"], index_url=fake_index.url)
+    assert env.ok and not env.reused, env.install_errors
+    assert env.path.parent == cache.envs_dir()
+    assert _import_version(env.python_exe) == "1.0"
+    again = ensure_env(PY3, ["Drift_Pkg == 1.0"], index_url=fake_index.url)  # same set
+    assert again.reused and again.path == env.path and again.seconds < 0.5
+    other = ensure_env(PY3, ["drift-pkg==2.0"], index_url=fake_index.url)
+    assert other.ok and other.path != env.path
+    assert _import_version(other.python_exe) == "2.0"
+
+
+@needs_py3
+def test_concurrent_builds_of_one_env_build_once(fake_index: LocalIndex,
+                                                 driftdoc_cache: Path) -> None:
+    assert PY3 is not None
+    pins = ["pin-pkg==1.0", "anchor-pkg==1.0"]
+    with ThreadPoolExecutor(4) as pool:
+        envs = list(pool.map(lambda _: ensure_env(PY3, pins, index_url=fake_index.url), range(4)))
+    assert all(e.ok for e in envs)
+    assert len({e.path for e in envs}) == 1
+    assert sum(not e.reused for e in envs) == 1
+
+
+@needs_py3
+def test_crashed_build_is_rebuilt(fake_index: LocalIndex, driftdoc_cache: Path) -> None:
+    assert PY3 is not None
+    env = ensure_env(PY3, ["pin-pkg==2.0"], index_url=fake_index.url)
+    (env.path / cache.MARKER).unlink()  # as if the build died before completing
+    again = ensure_env(PY3, ["pin-pkg==2.0"], index_url=fake_index.url)
+    assert again.ok and not again.reused
+    assert (env.path / cache.MARKER).exists()
+
+
+@needs_py3
+def test_install_failure_is_captured(fake_index: LocalIndex, driftdoc_cache: Path) -> None:
+    assert PY3 is not None
+    env = ensure_env(PY3, ["pin-pkg==1.0", "drift-pkg==7.7"], index_url=fake_index.url)
+    assert not env.ok
+    assert env.install_errors[0].requirement == "drift-pkg==7.7"
+    assert "drift-pkg" in env.install_errors[0].message
+    assert not env.path.exists()  # nothing half-built is left behind
+
+
+@pytest.mark.skipif(not has_python("2.7"), reason="no Python 2.7 installed")
+@pytest.mark.network  # the 2.7 tools (virtualenv<20.22, pip 20.3.4) come from PyPI once
+def test_py27_env(fake_index: LocalIndex, driftdoc_cache: Path) -> None:
+    env = ensure_env("2.7", ["drift-pkg==1.0"], index_url=fake_index.url)
+    if not env.ok and "preparing the Python 2.7 tools" in env.install_errors[0].message:
+        pytest.skip(f"cannot fetch the 2.7 tools: {env.install_errors[0].message}")
+    assert env.ok, env.install_errors
+    assert _import_version(env.python_exe) == "1.0"
+    out = subprocess.run([str(env.python_exe), "-c", "import sys; print(sys.version_info[0])"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "2"
+    assert ensure_env("2.7", ["drift-pkg==1.0"], index_url=fake_index.url).reused

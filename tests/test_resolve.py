@@ -1,0 +1,94 @@
+"""resolve(): uv path and 2.7 path against the loopback index; caching; failure reporting."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from support.fixtures import driftdoc_cache, fake_index, has_python, python3_version  # noqa: F401
+from support.index import LocalIndex
+
+from driftdoc.env.resolve import resolve
+from driftdoc.errors import InputError
+
+PY3 = python3_version((3, 8))
+needs_py3 = pytest.mark.skipif(PY3 is None, reason="no Python >= 3.8 installed")
+needs_py27 = pytest.mark.skipif(not has_python("2.7"), reason="no Python 2.7 installed")
+
+
+@needs_py3
+def test_latest_and_transitive(fake_index: LocalIndex, driftdoc_cache: Path) -> None:
+    assert PY3 is not None
+    res = resolve(PY3, ["helper-pkg"], index_url=fake_index.url)
+    assert res.ok, res.error
+    assert res.pins == ["drift-pkg==2.0", "helper-pkg==1.0"]
+    assert res.backtracked == []
+
+
+@needs_py3
+def test_as_of_excludes_newer_uploads(fake_index: LocalIndex, driftdoc_cache: Path) -> None:
+    assert PY3 is not None
+    res = resolve(PY3, ["drift-pkg"], as_of=date(2019, 6, 1), index_url=fake_index.url)
+    assert res.ok and res.pins == ["drift-pkg==1.0"]
+    assert res.as_of is not None and res.as_of.startswith("2019-06-01")
+
+
+@needs_py3
+def test_flags_backtracking_to_ancient_versions(fake_index: LocalIndex,
+                                                driftdoc_cache: Path) -> None:
+    assert PY3 is not None
+    res = resolve(PY3, ["anchor-pkg", "pin-pkg>=2"], index_url=fake_index.url)
+    assert res.ok
+    assert "anchor-pkg==1.0" in res.pins
+    assert res.backtracked == ["anchor-pkg"]
+    assert any("backtracked" in w and "anchor-pkg" in w for w in res.warnings)
+
+
+@needs_py3
+def test_flags_versions_skipped_for_invalid_metadata(fake_index: LocalIndex,
+                                                     driftdoc_cache: Path) -> None:
+    assert PY3 is not None
+    res = resolve(PY3, ["broken-meta"], index_url=fake_index.url)
+    assert res.ok and res.pins == ["broken-meta==1.0"]
+    assert res.backtracked == ["broken-meta"]
+
+
+@needs_py3
+def test_results_are_cached_on_disk(fake_index: LocalIndex, driftdoc_cache: Path) -> None:
+    assert PY3 is not None
+    first = resolve(PY3, ["pin-pkg"], as_of=date(2019, 6, 1), index_url=fake_index.url)
+    hits = sum(fake_index.requests.values())
+    second = resolve(PY3, ["pin-pkg"], as_of=date(2019, 6, 1), index_url=fake_index.url)
+    assert second.cached and not first.cached
+    assert second.pins == first.pins == ["pin-pkg==1.0"]
+    assert sum(fake_index.requests.values()) == hits  # no network at all
+
+
+@needs_py3
+def test_unsatisfiable_is_reported_not_raised(fake_index: LocalIndex,
+                                              driftdoc_cache: Path) -> None:
+    assert PY3 is not None
+    res = resolve(PY3, ["drift-pkg==9.9"], index_url=fake_index.url)
+    assert not res.ok and res.pins == []
+    assert res.error and "drift-pkg" in res.error
+
+
+def test_bad_input_raises_input_error() -> None:
+    with pytest.raises(InputError):
+        resolve("3.8", ["this is not a requirement ==="])
+    with pytest.raises(InputError):
+        resolve("three", ["six"])
+
+
+@needs_py27
+@pytest.mark.network  # the 2.7 tools (virtualenv<20.22, pip 20.3.4) come from PyPI once
+def test_py27_resolution_is_capped_by_date(fake_index: LocalIndex, driftdoc_cache: Path) -> None:
+    res = resolve("2.7", ["helper-pkg"], index_url=fake_index.url)
+    if not res.ok and "preparing the Python 2.7 tools" in (res.error or ""):
+        pytest.skip(f"cannot fetch the 2.7 tools: {res.error}")
+    assert res.ok, res.error
+    # drift-pkg 2.0 was uploaded after 2.7's end of life: versions current then are chosen.
+    assert res.pins == ["drift-pkg==1.0", "helper-pkg==1.0"]
+    res = resolve("2.7", ["anchor-pkg", "pin-pkg>=1"], index_url=fake_index.url)
+    assert res.ok and res.pins == ["anchor-pkg==5.0", "pin-pkg==1.0"]
