@@ -146,8 +146,10 @@ def _report(result: EnvResult, fmt: str, output: Path | None, *, quiet: bool) ->
 def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, python: str | None,
            as_of: str | None, budget: int, run_timeout: float, index_url: str | None,
            sandbox: str, verbose: bool, quiet: bool) -> None:
-    from driftdoc.env.batch import SnippetDone, env_ok, run_batch
+    from driftdoc.env.batch import SnippetDone, env_ok, find_snippets, run_batch
 
+    if not find_snippets(root):
+        raise InputError(f"no snippets (*.py, *.ipynb or */snippet.py) in {root}")
     out_dir = output or (root / ".driftdoc-batch")
     child: list[str] = ["--budget", str(budget), "--run-timeout", str(run_timeout),
                         "--sandbox", sandbox, "--store", str(out_dir / "store.db")]

@@ -159,6 +159,7 @@ def identify(prober: Prober, base: Instance, params: Sequence[str], s: Instance)
             batch.append((name, v, base.replace(**{name: vs.param.values[v]})))
         if not batch:
             break
+        prober.trusted.update(inst for _, _, inst in batch)
         verdicts = prober.judge([inst for _, _, inst in batch])
         for (name, v, _), verdict in zip(batch, verdicts, strict=True):
             vs = spaces[name]
@@ -191,6 +192,7 @@ def coverage_design(
     limit: int | None = None,
     anchor: Instance | None = None,
     groups: int = 1,
+    skip: frozenset[tuple[str, int]] = frozenset(),
 ) -> list[Instance]:
     """Instances satisfying ``cause`` in which every allowed value of every parameter appears.
 
@@ -207,7 +209,7 @@ def coverage_design(
     allowed_ix = {n: sorted(allowed(space, cause, n)) for n in space.names}
     todo: dict[str, list[int]] = {}
     for n in space.names:
-        rest = list(allowed_ix[n])
+        rest = [i for i in allowed_ix[n] if (n, i) not in skip]
         if anchor is not None:
             rest = [i for i in rest if i != space[n].index(anchor[n])]
         rng.shuffle(rest)
@@ -264,6 +266,21 @@ def coverage_design(
     if limit is not None:
         design = design[:limit]
     return design
+
+
+def evidence(prober: Prober, cause: Conjunction) -> frozenset[tuple[str, int]]:
+    """(parameter, value index) pairs shown to fail under ``cause`` by trusted rows.
+
+    Trusted rows are the confirmation and identification runs (built on the
+    context of a success, so rarely failing for another reason); a row counts
+    only while no other known cause explains it.
+    """
+    space = prober.space
+    out: set[tuple[str, int]] = set()
+    for inst in prober.trusted:
+        if prober.cache.get(inst) and cause.holds(inst) and not prober.explained(inst):
+            out.update((n, space[n].index(inst[n])) for n in space.names)
+    return frozenset(out)
 
 
 def transplants(prober: Prober, cause: Conjunction, y: Instance, k: int) -> list[Instance]:
@@ -326,7 +343,7 @@ def confirm(
     rng: random.Random,
     rounds: int = 4,
     contexts: int = 6,
-    groups: int = 2,
+    groups: int = 3,
     far: int = 3,
 ) -> tuple[Conjunction, Instance, bool]:
     """Extend ``cause`` until no instance satisfying it passes; True when confirmed.
@@ -340,7 +357,9 @@ def confirm(
         if counter is None:
             design = transplants(prober, cause, y, contexts) + far_rows(
                 prober, cause, y, rng, far) + coverage_design(
-                prober, cause, rng, anchor=y if groups else None, groups=groups)
+                prober, cause, rng, anchor=y if groups else None, groups=groups,
+                skip=evidence(prober, cause))
+            prober.trusted.update(design)
             verdicts = prober.judge(design)
             counter = next(
                 (i for i, v in zip(design, verdicts, strict=True) if v is Verdict.PASS), None

@@ -43,6 +43,7 @@ class Prober:
         self.history = len(self.cache)
         self.requested: set[Instance] = set()
         self.causes: list[Conjunction] = []  # causes accepted so far (explain failures)
+        self.trusted: set[Instance] = set()  # runs built on a success's context
 
     # -- raw verdicts ---------------------------------------------------------
     @property

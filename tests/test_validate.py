@@ -1,0 +1,255 @@
+"""validate(): end to end in the bubblewrap sandbox, one test per classification and per
+isolation property (network, read-only env, work dir only, process-tree kill, memory)."""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from support.fixtures import (  # noqa: F401
+    can_sandbox,
+    driftdoc_cache,
+    fake_index,
+    has_python,
+    python3_version,
+)
+from support.index import LocalIndex
+
+from driftdoc.env.build import BuiltEnv, ensure_env
+from driftdoc.env.classify import Category, classify
+from driftdoc.env.records import ValidationRecord
+from driftdoc.env.validate import validate, validate_requirements
+
+PY3 = python3_version((3, 8))
+pytestmark = [
+    pytest.mark.skipif(PY3 is None, reason="no Python >= 3.8 installed"),
+    pytest.mark.skipif(not can_sandbox(), reason="bubblewrap is missing or cannot sandbox here"),
+]
+
+
+@pytest.fixture(scope="module")
+def env_v2(fake_index: LocalIndex, driftdoc_cache: Path) -> BuiltEnv:
+    assert PY3 is not None
+    env = ensure_env(PY3, ["drift-pkg==2.0", "helper-pkg==1.0"], index_url=fake_index.url)
+    assert env.ok, env.install_errors
+    return env
+
+
+def write(tmp_path: Path, source: str, name: str = "snippet.py") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def check(tmp_path: Path, env: BuiltEnv, source: str, **kw: object) -> ValidationRecord:
+    return validate(write(tmp_path, source), env, **kw)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ one test per class
+
+def test_success(tmp_path: Path, env_v2: BuiltEnv) -> None:
+    rec = check(tmp_path, env_v2, "import driftpkg, helperpkg\nprint(driftpkg.VERSION)\n")
+    assert rec.status_code == "Success"
+    assert rec.execution.stdout_tail.strip() == "2.0"
+    assert classify(rec).category is Category.SUCCESS
+
+
+def test_removed_submodule_is_import_error(tmp_path: Path, env_v2: BuiltEnv) -> None:
+    rec = check(tmp_path, env_v2, "import os\nfrom driftpkg.old import thing\nthing()\n")
+    verdict = classify(rec)
+    assert verdict.category is Category.IMPORT_ERROR and not verdict.env_ok
+    assert verdict.responsible == "driftpkg.old"
+    assert rec.execution.exception_line_number == 2
+    assert rec.execution.exception_file_name == "/tmp/work/snippet.py"
+
+
+def test_attribute_error_in_package_is_drift(tmp_path: Path, env_v2: BuiltEnv) -> None:
+    rec = check(tmp_path, env_v2, "import driftpkg\nprint(driftpkg.compute(3))\n")
+    verdict = classify(rec)
+    assert verdict.category is Category.PACKAGE_ERROR and not verdict.env_ok
+    assert verdict.responsible == "drift-pkg"  # the distribution, from the env's RECORD files
+    assert rec.execution.raised_in_package
+    assert "site-packages/driftpkg/__init__.py" in (rec.execution.exception_file_name or "")
+
+
+def test_removed_function_in_snippet_code_is_snippet_error(tmp_path: Path,
+                                                           env_v2: BuiltEnv) -> None:
+    rec = check(tmp_path, env_v2, "import driftpkg\ndriftpkg.legacy()\n")
+    assert rec.execution.exception_name == "AttributeError"
+    assert classify(rec).category is Category.SNIPPET_ERROR  # raised by the snippet's frame
+
+
+def test_name_error_is_environment_fine(tmp_path: Path, env_v2: BuiltEnv) -> None:
+    rec = check(tmp_path, env_v2, "import driftpkg\nprint(undefined_thing)\n")
+    verdict = classify(rec)
+    assert verdict.category is Category.SNIPPET_ERROR and verdict.env_ok
+
+
+def test_syntax_error(tmp_path: Path, env_v2: BuiltEnv) -> None:
+    rec = check(tmp_path, env_v2, "print 'python 2'\n")
+    assert classify(rec).category is Category.SYNTAX_ERROR
+
+
+def test_timeout_after_imports_uses_grace(tmp_path: Path, env_v2: BuiltEnv) -> None:
+    start = time.perf_counter()
+    rec = check(tmp_path, env_v2, "import driftpkg, time\ntime.sleep(60)\n", timeout=30,
+                grace=0.5)
+    assert time.perf_counter() - start < 10
+    verdict = classify(rec)
+    assert verdict.category is Category.TIMEOUT_AFTER_IMPORTS and verdict.env_ok
+    assert rec.execution.timeout_phase == "grace"
+
+
+def test_timeout_before_imports(tmp_path: Path, env_v2: BuiltEnv) -> None:
+    rec = check(tmp_path, env_v2, "import time\ntime.sleep(60)\nimport driftpkg\n", timeout=1,
+                grace=0.2)
+    verdict = classify(rec)
+    assert verdict.category is Category.TIMEOUT_BEFORE_IMPORTS and not verdict.env_ok
+
+
+def test_install_failure(tmp_path: Path, fake_index: LocalIndex, driftdoc_cache: Path) -> None:
+    assert PY3 is not None
+    snippet = write(tmp_path, "import driftpkg\n")
+    rec = validate_requirements(snippet, PY3, ["drift-pkg==8.8"], index_url=fake_index.url)
+    verdict = classify(rec)
+    assert verdict.category is Category.INSTALL_FAILURE
+    assert verdict.responsible == "drift-pkg==8.8"
+    assert rec.to_v2_json()["dependencies"]["status_code"] == "Failed"
+
+
+def test_validate_requirements_chains_resolve_build_validate(
+        tmp_path: Path, fake_index: LocalIndex, driftdoc_cache: Path) -> None:
+    assert PY3 is not None
+    snippet = write(tmp_path, "from driftpkg.old import thing\nprint(thing())\n")
+    old = validate_requirements(snippet, PY3, ["drift-pkg"], as_of=date(2019, 1, 1),
+                                index_url=fake_index.url)
+    assert old.status_code == "Success" and old.pins == ["drift-pkg==1.0"]
+    new = validate_requirements(snippet, PY3, ["drift-pkg"], index_url=fake_index.url)
+    assert classify(new).category is Category.IMPORT_ERROR
+
+
+# ------------------------------------------------------------------ snippet behaviours
+
+def test_sys_exit_codes(tmp_path: Path, env_v2: BuiltEnv) -> None:
+    assert check(tmp_path, env_v2, "import sys\nsys.exit(0)\n").status_code == "Success"
+    rec = check(tmp_path, env_v2, "import sys\nsys.exit(4)\n")
+    assert rec.status_code == "Failed" and rec.execution.exit_code == 4
+    assert classify(rec).env_ok
+
+
+def test_stdin_eof_and_non_utf8_output(tmp_path: Path, env_v2: BuiltEnv) -> None:
+    rec = check(tmp_path, env_v2, """\
+        import sys, os
+        assert sys.stdin.read() == ''
+        sys.stdout.buffer.write(b'\\xff\\xfe\\x80 bad bytes\\n')
+        sys.stdout.flush()
+        os.write(2, b'\\xc3\\x28 stderr\\n')
+        sys.stdout.close()
+        """)
+    assert rec.status_code == "Success", rec.execution
+    assert "bad bytes" in rec.execution.stdout_tail
+    assert "stderr" in rec.execution.stderr_tail
+    json.dumps(rec.to_v2_json())  # always serialisable
+
+
+def test_notebook(tmp_path: Path, env_v2: BuiltEnv) -> None:
+    nb = {"cells": [
+        {"cell_type": "markdown", "source": ["# title"]},
+        {"cell_type": "code", "source": ["%matplotlib inline\n", "import driftpkg\n"]},
+        {"cell_type": "code", "source": ["!pip install x\n", "print(driftpkg.VERSION)\n",
+                                         "driftpkg.compute(1)\n"]},
+    ], "metadata": {"kernelspec": {"language": "python"}}, "nbformat": 4, "nbformat_minor": 2}
+    path = tmp_path / "analysis.ipynb"
+    path.write_text(json.dumps(nb))
+    rec = validate(path, env_v2)
+    assert rec.execution.exception_name == "AttributeError"
+    assert rec.execution.stdout_tail.strip() == "2.0"
+    assert rec.execution.exception_stack[0][0] == "/tmp/work/analysis.py"
+    assert classify(rec).category is Category.PACKAGE_ERROR
+
+
+def test_neighbour_files_are_copied_and_huge_ones_skipped(tmp_path: Path,
+                                                          env_v2: BuiltEnv) -> None:
+    (tmp_path / "data.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "helpers.py").write_text("VALUE = 42\n")
+    (tmp_path / "huge.bin").write_bytes(b"\0" * (6 * 1024 * 1024))
+    rec = check(tmp_path, env_v2, """\
+        import os, helpers
+        print(open('data.csv').read().splitlines()[1], helpers.VALUE, os.path.exists('huge.bin'))
+        """)
+    assert rec.status_code == "Success", rec.execution
+    assert rec.execution.stdout_tail.strip() == "1,2 42 False"
+
+
+# ------------------------------------------------------------------ isolation
+
+def test_no_network(tmp_path: Path, env_v2: BuiltEnv, fake_index: LocalIndex) -> None:
+    port = fake_index.base.rsplit(":", 1)[1]
+    rec = check(tmp_path, env_v2, f"""\
+        import socket
+        socket.create_connection(('127.0.0.1', {port}), timeout=3)
+        """)
+    assert rec.execution.exception_name in ("ConnectionRefusedError", "OSError", "timeout")
+    assert classify(rec).env_ok  # a network error in the snippet is not the environment's fault
+
+
+def test_environment_and_host_are_read_only(tmp_path: Path, env_v2: BuiltEnv) -> None:
+    site = env_v2.site_packages
+    target = tmp_path / "escaped.txt"
+    rec = check(tmp_path, env_v2, f"""\
+        import errno
+        fails = 0
+        for path in ({str(site / 'driftpkg' / 'injected.py')!r}, {str(target)!r},
+                     '/etc/driftdoc-test', {str(site.parent / 'x.pth')!r}):
+            try:
+                open(path, 'w').write('x')
+            except (IOError, OSError):
+                fails += 1
+        open('local-output.txt', 'w').write('fine')  # the work dir is writable
+        assert fails == 4, fails
+        """)
+    assert rec.status_code == "Success", rec.execution
+    assert not (site / "driftpkg" / "injected.py").exists()
+    assert not target.exists()
+    assert not (tmp_path / "local-output.txt").exists()  # work dir is a tmpfs copy
+
+
+def test_child_processes_are_killed_on_timeout(tmp_path: Path, env_v2: BuiltEnv) -> None:
+    token = f"driftdoc-sleeper-{os.getpid()}-{time.monotonic_ns()}"
+    rec = check(tmp_path, env_v2, f"""\
+        import subprocess, time
+        subprocess.Popen(['/bin/sh', '-c', 'exec -a {token} sleep 300'],
+                         start_new_session=True)
+        subprocess.Popen(['/bin/sh', '-c', '(trap "" TERM; exec -a {token} sleep 300) &'])
+        time.sleep(60)
+        """, timeout=1.5, grace=0)
+    assert rec.status_code == "Timeout"
+    time.sleep(0.5)
+    alive = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if token.encode() in cmd:
+                alive.append(pid)
+    assert alive == []
+
+
+def test_memory_limit(tmp_path: Path, env_v2: BuiltEnv) -> None:
+    rec = check(tmp_path, env_v2, """\
+        import driftpkg
+        blocks = []
+        for _ in range(64):
+            blocks.append(bytearray(64 * 1024 * 1024))
+        print('allocated 4 GiB')
+        """, memory_mb=512)
+    assert rec.status_code == "Failed"
+    assert "allocated" not in rec.execution.stdout_tail
+    assert rec.execution.exception_name == "MemoryError" or rec.execution.status_code == "Crash"
