@@ -7,11 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from support.fixtures import driftdoc_cache, fake_index, has_python, python3_version  # noqa: F401
-from support.index import LocalIndex
 
 from driftdoc.env import cache
 from driftdoc.env.build import ensure_env
+from support.fixtures import *  # noqa: F403
+from support.fixtures import has_python, python3_version
+from support.index import LocalIndex
 
 PY3 = python3_version((3, 8))
 needs_py3 = pytest.mark.skipif(PY3 is None, reason="no Python >= 3.8 installed")

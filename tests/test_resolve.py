@@ -6,11 +6,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from support.fixtures import driftdoc_cache, fake_index, has_python, python3_version  # noqa: F401
-from support.index import LocalIndex
 
 from driftdoc.env.resolve import resolve
 from driftdoc.errors import InputError
+from support.fixtures import *  # noqa: F403
+from support.fixtures import has_python, python3_version
+from support.index import LocalIndex
 
 PY3 = python3_version((3, 8))
 needs_py3 = pytest.mark.skipif(PY3 is None, reason="no Python >= 3.8 installed")

@@ -150,7 +150,7 @@ def test_rerun_reuses_validations(tmp_path: Path, drift_index: LocalIndex,
 
     with Store(tmp_path / "store.db") as store:
         before = len(store.runs())
-    rc, data = run_json(snippet, drift_index, capsys)
+    rc, _data = run_json(snippet, drift_index, capsys)
     with Store(tmp_path / "store.db") as store:
         after = len(store.runs())
     assert rc == 0 and after == before  # every validation answered from the store

@@ -11,19 +11,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from support.fixtures import (  # noqa: F401
-    can_sandbox,
-    driftdoc_cache,
-    fake_index,
-    has_python,
-    python3_version,
-)
-from support.index import LocalIndex
 
 from driftdoc.env.build import BuiltEnv, ensure_env
 from driftdoc.env.classify import Category, classify
 from driftdoc.env.records import ValidationRecord
 from driftdoc.env.validate import validate, validate_requirements
+from support.fixtures import *  # noqa: F403
+from support.fixtures import can_sandbox, python3_version
+from support.index import LocalIndex
 
 PY3 = python3_version((3, 8))
 pytestmark = [

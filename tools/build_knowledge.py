@@ -52,6 +52,31 @@ KNOWLEDGE_VERSION = "2026.11.1"
 
 # Top-level names that several distributions share: keep deeper (sub-package) entries for them.
 MAX_DEPTH = 3
+# Namespace packages whose distributions are named after the sub-package they install
+# ("zope.annotation", "google-cloud-storage", "backports.ssl-match-hostname"): pigar only knows
+# the top-level name, so the sub-package entry is derived from the distribution's name.
+NAMESPACES = {"google", "azure", "zope", "backports", "scikits", "mpl_toolkits", "jaraco",
+              "sphinxcontrib", "ruamel", "repoze", "plone", "Products", "collective", "z3c",
+              "five", "flufl", "ndg", "tw2", "paste", "oslo", "keystone", "ckanext", "pyobjc",
+              "dm", "pyramid", "cloudinit", "xstatic", "tryton", "trytond", "openerp", "odoo",
+              "wagtail", "fanstatic", "js", "bda", "gocept", "grokcore", "megrok", "horizon",
+              "kotti", "ploneapp", "plonetheme", "senaite", "bika", "sentry", "azureml",
+              "ibm", "aws_cdk", "opentelemetry", "airflow", "apache", "kiwi", "jupyterlab"}
+
+
+def namespace_modules(top: str, dist: str) -> list[str]:
+    """Sub-package names a namespace distribution's name suggests (google-cloud-storage ->
+    google.cloud_storage, google.cloud.storage)."""
+    parts = [p for p in re.split(r"[-_.]+", dist) if p]
+    if len(parts) < 2 or parts[0].lower() != top.lower():
+        return []
+    rest = [p.lower() for p in parts[1:]]
+    out = []
+    for j in range(1, len(rest) + 1):
+        segs = rest[: j - 1] + ["_".join(rest[j - 1:])]
+        if all(_MODULE_RE.match(x) for x in segs):
+            out.append(".".join([top, *segs]))
+    return out
 
 
 def _get(url: str, headers: dict[str, str] | None = None, timeout: float = 30.0) -> bytes:
@@ -297,10 +322,9 @@ def cmd_build(args: argparse.Namespace) -> None:
             top = dotted.split(".")[0]
             if "." not in dotted:
                 evidence[dotted][key].add("wheel")
-            elif len(per_top[top]) > 1 or not mods.get(top, False):
-                # shared or namespace top-level: keep the sub-package level too
-                if is_pkg or dotted.count(".") == 1:
-                    evidence[dotted][key].add("wheel")
+            elif len(per_top[top]) > 1 or not mods.get(top, False) or top in NAMESPACES:
+                # shared or namespace top-level: keep the sub-package levels too
+                evidence[dotted][key].add("wheel")
 
     pigar_rows = 0
     if args.pigar and Path(args.pigar).exists():
@@ -315,6 +339,9 @@ def cmd_build(args: argparse.Namespace) -> None:
             display.setdefault(key, dist)
             evidence[mod][key].add("pigar")
             pigar_rows += 1
+            if mod in NAMESPACES:
+                for sub in namespace_modules(mod, dist):
+                    evidence[sub][key].add("pigar")
 
     reasons: dict[tuple[str, str], str] = {}
     for mod, entry in curated.items():
@@ -354,8 +381,9 @@ def cmd_build(args: argparse.Namespace) -> None:
             ((score(mod, k, srcs), k, srcs) for k, srcs in cands.items()),
             key=lambda t: (-t[0], t[1]),
         )
-        strong = any(
-            ranks.get(k) is not None or "wheel" in srcs or any(x.startswith("curated") for x in srcs)
+        strong = mod.split(".")[0] in NAMESPACES or any(
+            ranks.get(k) is not None or "wheel" in srcs
+            or any(x.startswith("curated") for x in srcs)
             for _, k, srcs in scored
         )
         if not strong:

@@ -289,9 +289,10 @@ def _classify(
     if returncode == 0:
         return None
     tail = stderr[-8192:]
+    # SIGKILL that we did not send is the kernel's OOM killer; a failed allocation under
+    # RLIMIT_AS shows up as MemoryError / ENOMEM / bad_alloc on stderr.
     if limits.memory_mb is not None and (
-        any(m in tail for m in _MEMORY_MARKERS) or sig in (signal.SIGKILL, signal.SIGSEGV,
-                                                           signal.SIGABRT)
+        any(m in tail for m in _MEMORY_MARKERS) or sig == signal.SIGKILL
     ):
         return "memory"
     if any(m in tail for m in _DISK_MARKERS) or (workdir_mode == "tmpfs" and returncode == 125):

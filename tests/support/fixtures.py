@@ -1,6 +1,7 @@
-"""pytest fixtures over :mod:`support.index`; import the ones you need into your test module::
+"""pytest fixtures over :mod:`support.index`; bring them into a test module with::
 
-    from support.fixtures import fake_index, local_index  # noqa: F401
+    from support.fixtures import *  # noqa: F403  (fixtures only: see ``__all__``)
+    from support.fixtures import has_python, python3_version  # helpers, by name
 
 ``local_index`` is an empty started :class:`~support.index.LocalIndex` (function scope);
 ``driftdoc_cache`` points ``$DRIFTDOC_CACHE_DIR`` at a session temp dir; helpers
@@ -17,6 +18,8 @@ import pytest
 
 from support.fakepkgs import publish_fake_packages
 from support.index import LocalIndex
+
+__all__ = ["driftdoc_cache", "fake_index", "local_index"]
 
 
 @pytest.fixture

@@ -74,6 +74,8 @@ def run_command(
         help="seconds per snippet (batch default 120)")] = None,
     run_timeout: Annotated[float, typer.Option(
         help="seconds one validation may run the snippet")] = 20.0,
+    memory_mb: Annotated[int, typer.Option(help="memory limit of one validation run (MB)")]
+    = 2048,
     jobs: Annotated[int, typer.Option(help="parallel validations, or snippets in a batch")] = 1,
     store_path: Annotated[Path, typer.Option("--store", help="provenance store")] = DEFAULT_PATH,
     index_url: Annotated[str | None, typer.Option(help="package index (PEP 691)")] = None,
@@ -89,6 +91,8 @@ def run_command(
         raise InputError("--budget must be 1 or more")
     if jobs < 1:
         raise InputError("--jobs must be 1 or more")
+    if memory_mb < 64:
+        raise InputError("--memory-mb must be at least 64")
     if sandbox not in ("bwrap", "none"):
         raise InputError("--sandbox must be bwrap or none")
     when = parse_date(as_of)
@@ -101,7 +105,7 @@ def run_command(
     if target.is_dir():
         _batch(target, output, jobs=jobs, time_limit=time_limit or 120.0, python=python,
                as_of=as_of, budget=budget, run_timeout=run_timeout, index_url=index_url,
-               sandbox=sandbox, verbose=verbose, quiet=quiet)
+               sandbox=sandbox, verbose=verbose, quiet=quiet, memory_mb=memory_mb)
         return
     if sandbox == "bwrap":
         from driftdoc.sandbox import check_bwrap
@@ -115,7 +119,7 @@ def run_command(
             result = run_snippet(target, python=python, as_of=when, budget=budget,
                                  time_limit=time_limit, jobs=jobs, store=store,
                                  index_url=index_url, run_timeout=run_timeout, sandbox=sandbox,
-                                 reporter=reporter)
+                                 memory_mb=memory_mb, reporter=reporter)
     finally:
         store.close()
     _report(result, fmt, output, quiet=quiet)
@@ -145,13 +149,14 @@ def _report(result: EnvResult, fmt: str, output: Path | None, *, quiet: bool) ->
 
 def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, python: str | None,
            as_of: str | None, budget: int, run_timeout: float, index_url: str | None,
-           sandbox: str, verbose: bool, quiet: bool) -> None:
+           sandbox: str, verbose: bool, quiet: bool, memory_mb: int) -> None:
     from driftdoc.env.batch import SnippetDone, env_ok, find_snippets, run_batch
 
     if not find_snippets(root):
         raise InputError(f"no snippets (*.py, *.ipynb or */snippet.py) in {root}")
     out_dir = output or (root / ".driftdoc-batch")
     child: list[str] = ["--budget", str(budget), "--run-timeout", str(run_timeout),
+                        "--memory-mb", str(memory_mb),
                         "--sandbox", sandbox, "--store", str(out_dir / "store.db")]
     if python:
         child += ["--python", python]

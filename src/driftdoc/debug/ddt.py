@@ -106,6 +106,17 @@ def _recheck(
     return changed
 
 
+def _choose_one(causes: list[Conjunction]) -> list[Conjunction]:
+    """Find-one answer: the most specific cause (ties: the first found).
+
+    A cause with fewer literals is likelier to be the union of several truths
+    sharing a literal, which one-value-at-a-time confirmation can miss.
+    """
+    if not causes:
+        return []
+    return [max(causes, key=len)]
+
+
 def ddt(
     evaluator: Evaluator,
     mode: Mode = "all",
@@ -169,7 +180,7 @@ def ddt(
     except Exhausted:
         status = "budget-exhausted"
         message = "the budget ran out; the causes below are what was established so far"
-    chosen = causes[:1] if mode == "one" else causes
+    chosen = _choose_one(causes) if mode == "one" else causes
     final = minimize(prober.space, chosen, prober, rng)
     if not final and status == "found":
         status, message = "no-failure-found", "no cause could be established"

@@ -319,7 +319,7 @@ def far_rows(
             opts = sorted(allowed(space, cause, p.name))
             here = p.index(y[p.name])
             if p.ordered:
-                ranked = sorted(opts, key=lambda i, here=here: -abs(i - here))
+                ranked = sorted(opts, key=lambda i: -abs(i - here))
                 top = ranked[: 1 + min(j, 1)]
                 idx.append(top[rng.randrange(len(top))])
             else:

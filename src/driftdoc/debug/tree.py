@@ -9,6 +9,7 @@ the gap between two observed values); categorical ones split on ``==``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ def _splits(space: Space, data: list[tuple[Instance, bool]]) -> Iterable[Predica
         if len(seen) < 2:
             continue
         if param.ordered:
-            for a, b in zip(seen, seen[1:], strict=False):
+            for a, b in itertools.pairwise(seen):
                 t = (a + 1 + b) // 2  # any index in (a, b] separates them; take the middle
                 yield Predicate(param.name, "<", param.values[t])
         else:

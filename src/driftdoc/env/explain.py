@@ -54,7 +54,7 @@ def neighbourhood(versions: Sequence[str], anchor: str, *, older: int = 2,
              (anchor_v.major, anchor_v.minor)]
     above = [v for v in series if v > anchor_v and (v.major, v.minor) !=
              (anchor_v.major, anchor_v.minor)]
-    picked = below[-older:] + [anchor_v] + _spread(above, newer)
+    picked = [*below[-older:], anchor_v, *_spread(above, newer)]
     return [str(v) for v in picked]
 
 

@@ -65,9 +65,10 @@ class Knowledge:
 
     # ------------------------------------------------------------------ lookups
     def __contains__(self, name: str) -> bool:
-        return self._match(name) is not None
+        return self.match(name) is not None
 
-    def _match(self, name: str) -> str | None:
+    def match(self, name: str) -> str | None:
+        """The longest dotted prefix of ``name`` the knowledge base has an entry for."""
         parts = name.split(".")
         for n in range(len(parts), 0, -1):
             key = ".".join(parts[:n])
@@ -111,7 +112,12 @@ class Knowledge:
 
     def candidates(self, name: str, *, limit: int = 5) -> list[Candidate]:
         """Ranked distributions for the import ``name`` (dotted); [] if unknown."""
-        key = self._match(name)
+        redirected = redirect(name)
+        if redirected != name:
+            found = self.candidates(redirected, limit=limit)
+            if found:
+                return found
+        key = self.match(name)
         if key is None:
             return []
         rows = self._rows(key)[:limit]
@@ -193,6 +199,14 @@ def _read(name: str) -> dict[str, Any]:
 def load() -> Knowledge:
     """The knowledge base shipped in driftdoc.data (loaded once per process)."""
     return Knowledge(_read(DATA_FILE))
+
+
+def redirect(name: str) -> str:
+    """Import hooks that rename modules: ``flask.ext.foo`` / ``flaskext.foo`` -> ``flask_foo``."""
+    for prefix in ("flask.ext.", "flaskext."):
+        if name.startswith(prefix) and len(name) > len(prefix):
+            return "flask_" + name[len(prefix):]
+    return name
 
 
 def guess(name: str) -> Candidate:

@@ -16,7 +16,7 @@ from packaging.utils import canonicalize_name
 from driftdoc.env import stdlib
 from driftdoc.env.imports import ImportScan, RawImport, scan_imports
 from driftdoc.env.interpreters import Interpreter, discover, find
-from driftdoc.env.knowledge import Candidate, Knowledge, guess, load
+from driftdoc.env.knowledge import Candidate, Knowledge, guess, load, redirect
 from driftdoc.env.pyversion import PythonCandidate, infer_versions
 from driftdoc.env.snippet import Snippet, read_snippet
 from driftdoc.errors import InputError
@@ -150,7 +150,8 @@ def classify(
             continue
         if not r.name:
             continue
-        for name in _expand(r, knowledge):
+        plain = r.top in locals_ or stdlib.is_stdlib_anywhere(r.top)
+        for name in ([r.name] if plain else _expand(r, knowledge)):
             out.append(_classify_one(name, r, python, locals_, knowledge, all_names))
     return out
 
@@ -169,7 +170,7 @@ def _expand(r: RawImport, knowledge: Knowledge) -> list[str]:
 
 
 def _match_len(name: str, knowledge: Knowledge) -> int:
-    key = knowledge._match(name)  # noqa: SLF001 - same package, deliberate
+    key = knowledge.match(redirect(name))
     return key.count(".") + 1 if key else 0
 
 

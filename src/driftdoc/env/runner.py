@@ -201,6 +201,7 @@ def run_snippet(
     index_url: str | None = None,
     run_timeout: float = 20.0,
     sandbox: str = "bwrap",
+    memory_mb: int | None = 2048,
     reporter: Reporter = null_reporter,
 ) -> EnvResult:
     """Find a working environment for ``snippet`` or explain why there is none."""
@@ -234,7 +235,7 @@ def run_snippet(
         from driftdoc.env.validator import SandboxValidator
 
         validator = SandboxValidator(snippet, index_url=index_url, timeout=run_timeout,
-                                     sandbox=sandbox)
+                                     sandbox=sandbox, memory_mb=memory_mb)
     own_store = store is None
     db = store if store is not None else Store.memory()
     memo = AttemptMemo(db, f"run:{snippet_digest(snippet)}:{index_url or 'default'}", validator,

@@ -284,6 +284,7 @@ def validate_requirements(
 ) -> ValidationRecord:
     """resolve -> ensure_env -> validate; resolution failures become install failures."""
     start = time.perf_counter()
+    read_snippet(snippet)  # bad input fails fast, before any resolution or build
     resolution = resolve(python, requirements, as_of=as_of, index_url=index_url)
     if not resolution.ok:
         error = resolution.error or "resolution failed"

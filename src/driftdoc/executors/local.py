@@ -9,8 +9,10 @@ worker process becomes a failed Outcome ("worker-lost") and a run that exceeds
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -156,8 +158,8 @@ class LocalExecutor:
         if isinstance(pool, ProcessPoolExecutor):
             procs = list(getattr(pool, "_processes", {}).values())
             for proc in procs:
-                if proc.is_alive():
-                    os.kill(proc.pid, 9)
+                with contextlib.suppress(ProcessLookupError, TypeError):
+                    os.kill(proc.pid, signal.SIGKILL)
             pool.shutdown(wait=True, cancel_futures=True)
         elif pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)

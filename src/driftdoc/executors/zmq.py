@@ -121,6 +121,7 @@ class _Request:
     message: str
     attempts: int = 0
     sent_at: float = 0.0
+    resend_at: float | None = None
     history: list[str] = field(default_factory=list)
 
 
@@ -254,11 +255,11 @@ class ZmqExecutor:
                 push, pull = self.endpoints
                 self.reporter(Note(f"waiting for ZeroMQ workers (requests on {push}, "
                                    f"replies on {pull})"))
-            wait_ms = 200
+            wait_ms = 50 if any(r.resend_at is not None for r in flight.values()) else 200
             if self.timeout is not None and flight:
                 oldest = min(r.sent_at for r in flight.values())
-                wait_ms = int(max(0.0, oldest + self.timeout - time.monotonic()) * 1000) + 1
-                wait_ms = min(wait_ms, 200)
+                due_ms = int(max(0.0, oldest + self.timeout - time.monotonic()) * 1000) + 1
+                wait_ms = min(wait_ms, due_ms)
             events = dict(poller.poll(wait_ms))
             if self._pull in events:
                 while True:
@@ -282,13 +283,21 @@ class ZmqExecutor:
             if self._monitor in events:
                 lost = self._events() or lost
             if lost and flight:
-                for req in list(flight.values()):
+                # ZeroMQ drops the dead peer's pipe a moment after the event; re-sending
+                # at once could route the request into that pipe, so wait a little.
+                resend_at = time.monotonic() + 0.3
+                for req in flight.values():
                     req.history.append("worker disconnected")
-                    if req.attempts > self.retries:
-                        yield give_up(req, "workers disconnected")
-                    elif req not in retry and not send(req):
-                        req.sent_at = time.monotonic()
-                        retry.append(req)
+                    req.resend_at = resend_at
+            due = [r for r in flight.values()
+                   if r.resend_at is not None and r.resend_at <= time.monotonic()]
+            for req in due:
+                req.resend_at = None
+                if req.attempts > self.retries:
+                    yield give_up(req, "workers disconnected")
+                elif req not in retry and not send(req):
+                    req.sent_at = time.monotonic()
+                    retry.append(req)
             if self.timeout is not None:
                 now = time.monotonic()
                 for req in list(flight.values()):

@@ -1,0 +1,34 @@
+"""Algorithm names -> search functions ``(evaluator, *, mode, reporter) -> SearchResult``."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from driftdoc.debug.ddt import ddt
+from driftdoc.debug.protocol import Evaluator, Mode, SearchResult
+from driftdoc.debug.shortcut import shortcut
+from driftdoc.debug.stacked import stacked
+from driftdoc.errors import InputError
+from driftdoc.events import Reporter
+
+
+class Algorithm(Protocol):
+    def __call__(
+        self, evaluator: Evaluator, mode: Mode = ..., reporter: Reporter = ...
+    ) -> SearchResult: ...
+
+
+ALGORITHMS: dict[str, Algorithm] = {"ddt": ddt, "shortcut": shortcut, "stacked": stacked}
+
+
+def names() -> tuple[str, ...]:
+    return tuple(ALGORITHMS)
+
+
+def get(name: str) -> Algorithm:
+    """The search function registered as ``name``; InputError for unknown names."""
+    try:
+        return ALGORITHMS[name]
+    except KeyError:
+        known = ", ".join(ALGORITHMS)
+        raise InputError(f"unknown algorithm {name!r}; use one of {known}") from None

@@ -1,0 +1,122 @@
+"""Batch mode survives hostile snippets, Ctrl-C, and folders with other files in them."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from driftdoc.cli import main
+from support.fixtures import can_sandbox, driftdoc_cache  # noqa: F401
+from support.index import LocalIndex
+
+pytestmark = pytest.mark.skipif(not can_sandbox(), reason="bubblewrap cannot run here")
+
+HOSTILE = {
+    "hangs": "import time\nwhile True:\n    time.sleep(1)\n",
+    "children": (
+        "import subprocess, sys\n"
+        "for _ in range(3):\n"
+        "    subprocess.Popen(['sleep', '987654'], start_new_session=True)\n"
+        "print('left children behind')\n"
+    ),
+    "writer": (
+        "with open('big.bin', 'wb') as f:\n"
+        "    while True:\n"
+        "        f.write(b'x' * (1 << 20))\n"
+    ),
+    "eater": "blocks = []\nwhile True:\n    blocks.append(bytearray(64 << 20))\n",
+    "fine": "import json\nprint(json.dumps({'ok': True}))\n",
+}
+
+
+@pytest.fixture
+def empty_index(tmp_path: Path) -> LocalIndex:
+    index = LocalIndex(tmp_path / "index")
+    index.start()
+    return index
+
+
+def make_folder(root: Path, snippets: dict[str, str]) -> Path:
+    root.mkdir()
+    for name, text in snippets.items():
+        d = root / name
+        d.mkdir()
+        (d / "snippet.py").write_text(text, encoding="utf-8")
+    return root
+
+
+def results(out: Path) -> dict[str, dict[str, object]]:
+    return {p.stem: json.loads(p.read_text()) for p in (out / "results").glob("*.json")}
+
+
+def no_survivors(marker: str) -> bool:
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in cmd and b"pytest" not in cmd:
+            return False
+    return True
+
+
+def test_batch_survives_hostile_snippets(tmp_path: Path, empty_index: LocalIndex,
+                                         driftdoc_cache: Path,  # noqa: F811
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_folder(tmp_path / "gists", HOSTILE)
+    (root / "notes.txt").write_text("not a snippet\n")
+    (root / "data.csv").write_text("a,b\n1,2\n")
+    (root / "blob.py").write_bytes(b"\x00\xff\x00binary" * 50)
+    out = tmp_path / "out"
+    rc = main(["run", str(root), "--output", str(out), "--jobs", "2", "--run-timeout", "6",
+               "--memory-mb", "400",
+               "--time-limit", "60", "--index-url", empty_index.url, "--quiet"])
+    assert rc in (0, 1)
+    got = results(out)
+    assert set(got) == {*HOSTILE, "blob"}  # notes.txt and data.csv are not snippets
+    assert got["fine"]["status"] == "resolved"
+    assert got["hangs"]["classification"] == "timeout-after-imports"
+    assert got["blob"]["classification"] == "bad-input"
+    for name in ("children", "writer", "eater"):
+        assert got[name]["classification"] in ("success", "snippet-error"), got[name]
+    assert no_survivors("987654")
+    with (out / "results.csv").open() as fp:
+        rows = list(csv.DictReader(fp))
+    assert {r["snippet"] for r in rows} == set(got)
+    assert set(rows[0]) >= {"snippet", "status", "python", "requirements", "validations",
+                            "seconds", "classification"}
+
+
+def test_ctrl_c_then_rerun_resumes(tmp_path: Path, empty_index: LocalIndex,
+                                   driftdoc_cache: Path) -> None:  # noqa: F811
+    snippets = {f"s{i}": f"import time\ntime.sleep({1 + i % 2})\nprint({i})\n" for i in range(6)}
+    root = make_folder(tmp_path / "gists", snippets)
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "driftdoc.cli", "run", str(root), "--output", str(out),
+            "--jobs", "1", "--index-url", empty_index.url, "--quiet"]
+    env = dict(os.environ, DRIFTDOC_CACHE_DIR=str(driftdoc_cache))
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(results(out) if out.exists() else {}) < 2:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    first = results(out)
+    assert 2 <= len(first) < 6
+    stamps = {n: (out / "results" / f"{n}.json").stat().st_mtime_ns for n in first}
+    rerun = subprocess.run(args, env=env, capture_output=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert set(results(out)) == set(snippets)
+    for name, stamp in stamps.items():  # finished snippets were not redone
+        assert (out / "results" / f"{name}.json").stat().st_mtime_ns == stamp

@@ -1,0 +1,99 @@
+"""The env store's info/prune (hardlink-aware sizes, LRU, in-use envs) and ``driftdoc cache``."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from driftdoc.cli import main
+from driftdoc.env import cache
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "cache"
+    monkeypatch.setenv("DRIFTDOC_CACHE_DIR", str(root))
+    return root
+
+
+def fake_env(key: str, *, size: int = 64 * 1024, age: float = 0.0,
+             link_from: Path | None = None) -> Path:
+    env = cache.envs_dir() / key
+    (env / "lib").mkdir(parents=True)
+    data = env / "lib" / "data.bin"
+    if link_from is not None:
+        os.link(link_from, data)
+    else:
+        data.write_bytes(os.urandom(size))
+    cache.write_json_atomic(env / cache.MARKER, {"python": "3.8", "pins": [f"{key}==1"]})
+    when = time.time() - age
+    os.utime(env / cache.MARKER, (when, when))
+    return env
+
+
+def test_info_counts_hardlinked_files_once(store: Path) -> None:
+    shared = store / "uv" / "blob.bin"
+    shared.parent.mkdir(parents=True)
+    shared.write_bytes(os.urandom(256 * 1024))
+    for key in ("a", "b", "c"):
+        fake_env(key, link_from=shared)
+    (cache.envs_dir() / "half-built").mkdir()  # no marker: incomplete
+    info = cache.info()
+    assert info.location == store
+    assert info.envs == 3 and info.incomplete == 1
+    assert 256 * 1024 <= info.bytes < 2 * 256 * 1024  # not 4 x 256 KiB
+    assert info.sections["uv"] >= 256 * 1024
+
+
+def test_prune_by_age_and_lru_size(store: Path) -> None:
+    fake_env("old", age=40 * 86400)
+    fake_env("mid", age=5 * 86400)
+    fake_env("new", age=0)
+    res = cache.prune(older_than=30 * 86400)
+    assert res.removed == ["old"]
+    assert sorted(e.key for e in cache.list_envs()) == ["mid", "new"]
+    cache.prune(max_bytes=cache.info().bytes - 1)  # must drop the least recently used
+    assert [e.key for e in cache.list_envs()] == ["new"]
+
+
+def test_prune_skips_envs_in_use(store: Path) -> None:
+    fake_env("busy", age=90 * 86400)
+    holding = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with cache.locked("env-busy"):
+            holding.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=hold)
+    worker.start()
+    holding.wait(10)
+    try:
+        res = cache.prune(older_than=86400)
+    finally:
+        release.set()
+        worker.join()
+    assert res.skipped_in_use == ["busy"] and res.removed == []
+    assert cache.prune(all_=True).removed == ["busy"]
+    assert cache.list_envs() == []
+
+
+def test_cli_info_and_prune(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake_env("one", age=10 * 86400)
+    assert main(["cache", "info", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["envs"] == 1 and doc["location"] == str(store)
+    assert main(["cache", "info"]) == 0
+    assert "environments: 1" in capsys.readouterr().out
+    assert main(["cache", "prune"]) == 2  # nothing said: bad input
+    assert main(["cache", "prune", "--max-size", "lots"]) == 2
+    assert main(["cache", "prune", "--older-than", "5", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["removed"] == ["one"]
+    assert main(["cache", "prune", "--all"]) == 0
+    assert not (store / "envs" / "one").exists()

@@ -1,0 +1,42 @@
+"""Shortcut: substitution of a success's values into a failure (BugDoc), with the fixes."""
+
+from __future__ import annotations
+
+from driftdoc.debug.probe import Prober
+from driftdoc.debug.shortcut import shortcut, substitute
+from driftdoc.debug.testing import MemoryEvaluator
+from driftdoc.model import Conjunction, Instance, Predicate, Space
+
+SPACE = Space.from_dict({f"p{i}": ["a", "b", "c"] for i in range(8)})
+TRUTH = Conjunction([Predicate("p2", "==", "b"), Predicate("p6", "==", "c")])
+
+
+def ok(i: Instance) -> bool:
+    return not TRUTH.holds(i)
+
+
+def test_substitute_keeps_only_the_needed_failing_values() -> None:
+    ev = MemoryEvaluator(SPACE, ok)
+    prober = Prober(ev)
+    x = SPACE.instance({f"p{i}": "b" if i != 6 else "c" for i in range(8)})
+    s = SPACE.instance(dict.fromkeys(SPACE.names, "a"))
+    prober.ask([x, s])
+    assert substitute(prober, x, s) == TRUTH
+    assert ev.runs == 2 + 8  # one run per differing parameter, nothing repeated
+
+
+def test_substitution_phase_respects_the_budget() -> None:
+    x = SPACE.instance({f"p{i}": "b" if i != 6 else "c" for i in range(8)})
+    s = SPACE.instance(dict.fromkeys(SPACE.names, "a"))
+    ev = MemoryEvaluator(SPACE, ok, budget=3, history={x: False, s: True})
+    result = shortcut(ev, mode="one")
+    assert ev.runs == 3 and ev.refused == 0
+    assert result.status == "budget-exhausted"
+
+
+def test_causes_name_parameters() -> None:
+    x = SPACE.instance({f"p{i}": "b" if i != 6 else "c" for i in range(8)})
+    ev = MemoryEvaluator(SPACE, ok, budget=60, history={x: False})
+    result = shortcut(ev, mode="all")
+    assert result.causes == [TRUTH]
+    assert all(p.param in SPACE.names for c in result.causes for p in c)
