@@ -4,12 +4,14 @@ Usage::
 
     python benchmarks/debug_synthetic.py --problems 150 --seed 0
     python benchmarks/debug_synthetic.py --algorithms ddt --modes all --problems 300
+    python benchmarks/debug_synthetic.py --history random   # no failing witnesses given
 
 Each problem comes from ``driftdoc.debug.synthetic.generate(seed + i)``: shapes
 rotate single literal / conjunction / disjunction; the history given to every
 algorithm is one failing witness per truth clause plus three random instances
-(not counted as runs). Scores are exact (see ``synthetic.score``). Prints one
-table per algorithm and mode, by truth shape, plus overall means.
+(not counted as runs), or with ``--history random`` only the three random ones.
+Scores are exact (see ``synthetic.score``). Prints one table per algorithm and
+mode, by truth shape, plus overall means.
 """
 
 from __future__ import annotations
@@ -40,14 +42,14 @@ class Row:
     seconds: float
 
 
-def run(algorithm: str, mode: str, problems: int, seed: int) -> list[Row]:
+def run(algorithm: str, mode: str, problems: int, seed: int, witnesses: bool = True) -> list[Row]:
     search = get(algorithm)
     rows = []
     for i in range(problems):
         p = generate(seed + i)
-        ev = MemoryEvaluator(p.space, p.oracle, p.budget, p.history)
+        ev = MemoryEvaluator(p.space, p.oracle, p.budget, p.start(witnesses))
         t0 = time.perf_counter()
-        result = search(ev, mode=mode)  # type: ignore[arg-type]
+        result = search(ev, mode=mode)
         dt = time.perf_counter() - t0
         s = score(p.space, p.truth, result.causes)
         rows.append(Row(p.shape, s.f1, s.precision, s.recall, s.exact, s.minimal,
@@ -88,12 +90,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--algorithms", nargs="+", default=list(names()), choices=list(names()))
     ap.add_argument("--modes", nargs="+", default=["all", "one"], choices=["all", "one"])
+    ap.add_argument("--history", default="witnesses", choices=["witnesses", "random"],
+                    help="start from a failing witness per truth clause plus three random "
+                         "instances (default), or from the three random instances only")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     summary = []
     for algorithm in args.algorithms:
         for mode in args.modes:
-            rows = run(algorithm, mode, args.problems, args.seed)
+            rows = run(algorithm, mode, args.problems, args.seed, args.history == "witnesses")
             print(table(algorithm, mode, rows))
             print()
             summary.append(
@@ -104,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
             )
     print("== summary")
     print("\n".join(summary))
-    print(f"({args.problems} problems from seed {args.seed}, {time.perf_counter() - t0:.1f} s)")
+    print(f"({args.problems} problems from seed {args.seed}, history: {args.history}, "
+          f"{time.perf_counter() - t0:.1f} s)")
     return 0
 
 

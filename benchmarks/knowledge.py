@@ -35,8 +35,11 @@ ROOT = Path(__file__).resolve().parent.parent
 GISTS = ROOT.parent / "shared" / "benchmarks" / "hg2.9k" / "gists"
 LABELS_GISTS = ROOT / "tests" / "data" / "knowledge_labels.gists.csv"
 LABELS_KNOWN = ROOT / "tests" / "data" / "knowledge_labels.csv"
+LABELS_HELDOUT = ROOT / "tests" / "data" / "knowledge_labels.heldout.csv"
+LABEL_FILES = (LABELS_GISTS, LABELS_HELDOUT, LABELS_KNOWN)
 SEED = 20261122
 NONE = "-"  # label for "no PyPI distribution provides this"
+UNSURE = "?"  # label for "cannot tell"; excluded like NONE
 
 
 def read_labels(path: Path) -> list[tuple[str, str]]:
@@ -55,7 +58,7 @@ def top1_accuracy(rows: list[tuple[str, str]]) -> tuple[int, int, list[str]]:
     total = 0
     misses = []
     for name, want in rows:
-        if want == NONE:
+        if want in (NONE, UNSURE):
             continue
         total += 1
         cands = k.candidates(name)
@@ -72,12 +75,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--gists", default=str(GISTS))
     ap.add_argument("--sample", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--compile", action="store_true",
                     help="compile with the discovered interpreters (slow cold, cached)")
+    ap.add_argument("--limit", type=int, default=0, help="only the first N gists")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
 
     paths = sorted(Path(args.gists).glob("*/snippet.py"))
+    if args.limit:
+        paths = paths[: args.limit]
     interps = discover()
     knowledge = load()
     kinds: Counter[str] = Counter()
@@ -88,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     platform_gists = 0
     py2 = 0
     errors = 0
+    compiles = agree = 0
     t0 = time.perf_counter()
     for p in paths:
         try:
@@ -101,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         code = p.read_bytes() if args.compile else None
         cands = infer_versions(scan, interpreters=interps, code=code, local_names=locals_)
         py = cands[0].version
+        if args.compile:
+            static = infer_versions(scan, interpreters=interps, code=None, local_names=locals_)
+            compiles += cands[0].compiles is True
+            agree += static[0].version == py
         py2 += py == "2.7"
         uses = classify(scan.imports, python=py, locals_=locals_, knowledge=knowledge)
         seen: set[str] = set()
@@ -125,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"gists: {len(paths)} ({errors} unreadable), {elapsed:.1f} s "
           f"({1000 * elapsed / max(1, len(paths)):.1f} ms/gist), knowledge {knowledge.version}")
     print(f"parsers: {dict(parsers)}; best Python 2.7 for {py2} gists")
+    if args.compile:
+        print(f"with compile checks: best Python compiles for {compiles}/{len(paths)} gists; "
+              f"static-only choice is the same version for {agree}/{len(paths)}")
     print(f"imports (distinct per gist): {total}")
     for kind in ("stdlib", "local", "platform", "thirdparty", "unknown"):
         print(f"  {kind:<10} {kinds[kind]:6d}  {100 * kinds[kind] / max(1, total):5.1f} %")
@@ -135,23 +150,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:
         print("most common unknown:", unknown.most_common(60))
 
-    for label_file in (LABELS_GISTS, LABELS_KNOWN):
+    for label_file in LABEL_FILES:
         if label_file.exists():
             rows = read_labels(label_file)
             ok, n, misses = top1_accuracy(rows)
-            nones = sum(1 for _, w in rows if w == NONE)
+            nones = sum(1 for _, w in rows if w in (NONE, UNSURE))
             print(f"top-1 accuracy on {label_file.name}: {ok}/{n} = {100 * ok / max(1, n):.1f} %"
-                  f" ({nones} labelled '{NONE}' = not on PyPI, excluded)")
+                  f" ({nones} labelled '{NONE}' (not on PyPI) or '{UNSURE}', excluded)")
             for m in misses:
                 print(f"    miss: {m}")
 
     if args.sample:
-        rng = random.Random(SEED)
+        rng = random.Random(args.seed)
         order = occurrences[:]
         rng.shuffle(order)
         picked: list[str] = []
+        labelled = {n for f in LABEL_FILES if f.exists() for n, _ in read_labels(f)}
         for name in order:
-            if name not in picked:
+            if name not in picked and (args.seed == SEED or name not in labelled):
                 picked.append(name)
             if len(picked) >= args.sample:
                 break

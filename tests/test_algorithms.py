@@ -40,7 +40,7 @@ def test_never_requests_an_instance_twice(algorithm: str, mode: str) -> None:
     for seed in range(12):
         p = generate(seed)
         ev = MemoryEvaluator(p.space, p.oracle, p.budget, p.history, memoise=False)
-        result = get(algorithm)(ev, mode=mode)  # type: ignore[arg-type]
+        result = get(algorithm)(ev, mode=mode)
         assert len(ev.executed) == len(set(ev.executed))
         assert not set(ev.executed) & set(p.history), "history instances must not be re-run"
         assert result.status in STATUSES
@@ -106,7 +106,7 @@ def test_everything_fails(algorithm: str) -> None:
 def test_single_parameter(algorithm: str, mode: str) -> None:
     space = Space.from_dict({"opt": ["sgd", "adam", "rmsprop", "adagrad"]})
     ev = MemoryEvaluator(space, lambda i: i["opt"] != "adam", budget=20)
-    result = get(algorithm)(ev, mode=mode)  # type: ignore[arg-type]
+    result = get(algorithm)(ev, mode=mode)
     assert result.status == "found"
     assert result.causes == [Conjunction([Predicate("opt", "==", "adam")])]
 
@@ -147,7 +147,7 @@ def test_inconsistent_evaluator_does_not_crash(algorithm: str, mode: str) -> Non
     space = Space.from_dict({"a": list(range(8)), "b": ["x", "y", "z", "w"], "c": [1.0, 2.0]})
     for seed in range(5):
         ev = FlakyEvaluator(space, seed)
-        result = get(algorithm)(ev, mode=mode)  # type: ignore[arg-type]
+        result = get(algorithm)(ev, mode=mode)
         assert result.status in STATUSES
         assert ev.runs <= 150
         _check_names(space, result)
@@ -166,7 +166,7 @@ def test_ddt_is_exact_on_single_clause_truths(seed: int, shape: str) -> None:
     p = generate(seed, shape)
     for mode in ("one", "all"):
         ev = MemoryEvaluator(p.space, p.oracle, p.budget, p.history)
-        result = get("ddt")(ev, mode=mode)  # type: ignore[arg-type]
+        result = get("ddt")(ev, mode=mode)
         s = score(p.space, p.truth, result.causes)
         assert s.exact, (mode, [c.text() for c in p.truth], [c.text() for c in result.causes])
         assert s.minimal
@@ -206,3 +206,42 @@ def test_shortcuts_find_equality_conjunctions(algorithm: str) -> None:
     assert result.causes == [
         Conjunction([Predicate("a", "==", "a2"), Predicate("c", "==", "c1")])
     ]
+
+
+@pytest.mark.parametrize("algorithm", ALGOS)
+def test_huge_space_stays_cheap_in_cpu(algorithm: str) -> None:
+    import time
+
+    space = Space.from_dict({f"p{i}": list(range(40)) for i in range(25)})  # 40**25 instances
+    truth = Conjunction([Predicate("p3", ">=", 30), Predicate("p17", "!=", 5)])
+    witness = space.instance({n: 35 for n in space.names})
+    ev = MemoryEvaluator(space, lambda i: not truth.holds(i), budget=500,
+                         history={witness: False})
+    t0 = time.perf_counter()
+    result = get(algorithm)(ev, mode="all")
+    assert time.perf_counter() - t0 < 20
+    if algorithm == "ddt":
+        assert result.causes == [truth]
+    ev = MemoryEvaluator(space, lambda i: True, budget=40)
+    t0 = time.perf_counter()
+    assert get(algorithm)(ev, mode="one").status == "no-failure-found"
+    assert time.perf_counter() - t0 < 10
+
+
+@pytest.mark.parametrize("algorithm", ALGOS)
+def test_unknown_mode_is_an_input_error(algorithm: str) -> None:
+    space = Space.from_dict({"a": [1, 2]})
+    with pytest.raises(InputError):
+        get(algorithm)(MemoryEvaluator(space, lambda i: True), mode="some")
+
+
+def test_reporter_receives_notes() -> None:
+    from driftdoc.events import EventLog, Note
+
+    p = generate(4)
+    log = EventLog()
+    ev = MemoryEvaluator(p.space, p.oracle, p.budget, p.history)
+    result = get("ddt")(ev, mode="all", reporter=log)
+    notes = [e.describe() for e in log.of_type(Note)]
+    assert any("cause" in n for n in notes)
+    assert result.causes

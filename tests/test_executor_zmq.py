@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -134,9 +135,13 @@ class Workers:
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def seed(self, env: dict[str, str], ex: ZmqExecutor, **extra: str) -> subprocess.Popen[bytes]:
+        return self.seed_at(env, ex.push_port, ex.pull_port, **extra)
+
+    def seed_at(self, env: dict[str, str], push: int, pull: int, **extra: str
+                ) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
             [sys.executable, str(Path(env["SEED_DIR"]) / "seed_worker.py"), "127.0.0.1",
-             str(ex.push_port), str(ex.pull_port)],
+             str(push), str(pull)],
             env={**env, **extra}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(proc)
         return proc
@@ -312,3 +317,48 @@ def test_factory_parses_zmq_specs(seed_env: dict[str, str], workers: Workers) ->
         assert all(o.succeeded == truth(i) for i, o in got.items())
     finally:
         ex.close()
+
+
+HAS_ALGORITHMS = importlib.util.find_spec("driftdoc.debug.registry") is not None
+needs_algorithms = pytest.mark.skipif(not HAS_ALGORITHMS, reason="algorithms not merged yet")
+
+
+@needs_algorithms
+def test_search_survives_a_killed_worker(seed_env: dict[str, str], workers: Workers) -> None:
+    from driftdoc.api import debug
+
+    ex = local_zmq(timeout=10)
+    try:
+        workers.seed(seed_env, ex, DIE_AFTER="3", RUN_SLEEP="0.05")
+        workers.seed(seed_env, ex, RUN_SLEEP="0.05")
+        diag = debug(SPACE, executor=ex, experiment="zmq-kill", budget=None)
+    finally:
+        ex.close()
+    assert [c.text(SPACE.names) for c in diag.causes] == ["lr >= 0.1 AND opt == adam"]
+    assert ex.disconnects >= 1
+
+
+@needs_algorithms
+def test_cli_debug_drives_seed_workers(seed_env: dict[str, str], workers: Workers,
+                                       pipeline_spec: Path, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    from driftdoc.cli import main
+
+    ports = []
+    for _ in range(2):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        ports.append(s.getsockname()[1])
+        s.close()
+
+    workers.seed_at(seed_env, ports[0], ports[1])
+    rc = main(["debug", str(pipeline_spec), "--executor",
+               f"zmq://127.0.0.1:{ports[0]}:{ports[1]}", "--store", str(tmp_path / "s.db"),
+               "--format", "json"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert json.loads(out)["text"] == ["lr >= 0.1 AND opt == adam"]
+    records = [json.loads(x) for x in Path(seed_env["RECORD_FILE"]).read_text().splitlines()]
+    assert records and records[0]["filename"] == str(pipeline_spec.resolve())

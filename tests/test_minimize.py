@@ -120,3 +120,29 @@ def test_sample_respects_constraints() -> None:
         assert inst is not None
         assert inst["y"] >= 3 and inst["x"] == "b" and inst["z"] == "w"  # type: ignore[operator]
     assert sample(SPACE, rng, avoid=[C()]) is None
+
+
+def test_exact_cover_finds_fewer_primes() -> None:
+    from driftdoc.debug.minimize import exact_cover
+
+    # y in {0,1} or y in {2,3} when z == u, plus y < 2 everywhere: two primes suffice
+    causes = [C(("y", "<", 2)), C(("y", "==", 2), ("z", "==", "u")),
+              C(("y", "==", 3), ("z", "==", "u"))]
+    out = exact_cover(SPACE, causes)
+    assert out is not None
+    assert equivalent(SPACE, [list(c) for c in out], [list(c) for c in causes])
+    assert sorted(c.text() for c in out) == ["y < 2", "y < 4 AND z == u"]
+    assert minimize(SPACE, causes) == sorted(out, key=lambda c: (len(c), c.text()))
+
+
+@settings(max_examples=40, deadline=None)
+@given(_dnf)
+def test_exact_cover_preserves_meaning_and_is_no_larger(dnf: list[list[Predicate]]) -> None:
+    from driftdoc.debug.minimize import exact_cover
+
+    causes = [c for c in (normalise(SPACE, c) for c in dnf) if c is not None]
+    out = exact_cover(SPACE, causes)
+    if out is None:
+        return
+    assert equivalent(SPACE, [list(c) for c in out], [list(c) for c in causes])
+    assert len(out) <= len(set(causes))

@@ -194,3 +194,15 @@ def test_regex_on_stdout_and_keep_runs(tmp_path: Path) -> None:
     a, c = runner(inst(x=1)), runner(inst(x=3))
     assert a.succeeded and not c.succeeded and c.category == "evaluation"
     assert Path(a.details["workdir"]).is_dir()
+
+
+def test_big_return_values_and_many_inputs_stay_small(tmp_path: Path) -> None:
+    files = {f"data/f{i}.txt": str(i) for i in range(250)}
+    files["big.py"] = "def run(params):\n    return {'blob': 'x' * 100000}\n"
+    spec_path = make(tmp_path, 'callable = "big:run"\ninputs = ["big.py", "data"]\n'
+                     'sandbox = "none"', files=files)
+    out = PipelineRunner(load_spec(spec_path))(inst(x=1))
+    assert out.succeeded, out
+    assert out.details["value"]["truncated"] is True
+    assert out.details["inputs"]["files"] == 251
+    assert len(json.dumps(out.details)) < 20000

@@ -175,3 +175,16 @@ def test_outcome_details_survive_the_store(tmp_path: Path) -> None:
     assert not out.succeeded and out.category == "exit-status"
     assert rec.outcome.details["params"] == {"lr": 0.5, "opt": "adam"}
     assert rec.outcome.details["sandbox"]["mode"] == "bwrap"
+
+
+@needs_algorithms
+def test_cli_debug_recheck_and_dask(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec_path, log = counting_spec(tmp_path)
+    args = ["debug", str(spec_path), "--store", str(tmp_path / "s.db"), "--format", "json",
+            "--executor", "dask", "--workers", "2"]
+    rc, out = run_cli(args, capsys)
+    assert rc == 0 and json.loads(out)["text"] == ["lr >= 0.1 AND opt == adam"]
+    first = len(log.read_text().splitlines())
+    rc, out = run_cli([*args, "--recheck", "3"], capsys)
+    assert rc == 0 and json.loads(out)["status"] == "found"
+    assert len(log.read_text().splitlines()) == first + 3  # re-ran through the executor

@@ -53,6 +53,8 @@ def test_flags_versions_skipped_for_invalid_metadata(fake_index: LocalIndex,
     res = resolve(PY3, ["broken-meta"], index_url=fake_index.url)
     assert res.ok and res.pins == ["broken-meta==1.0"]
     assert res.backtracked == ["broken-meta"]
+    assert any("uv skipped broken-meta==2.0: invalid metadata" in w for w in res.warnings), \
+        res.warnings
 
 
 @needs_py3

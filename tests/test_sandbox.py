@@ -283,8 +283,23 @@ def test_bad_arguments(tmp_path: Path) -> None:
         Policy(mode="docker")  # type: ignore[arg-type]
     with pytest.raises(InputError):
         Limits(timeout=0)
+    with pytest.raises(InputError, match="bind path"):
+        run_sandboxed(["true"], workdir=tmp_path, policy=Policy(ro_binds=(tmp_path / "no",)))
 
 
 def test_missing_program_is_a_result_not_an_exception(tmp_path: Path) -> None:
     res = run_sandboxed(["/nonexistent/prog"], workdir=tmp_path)
     assert res.returncode == 127 and not res.ok
+
+
+def test_works_without_pidfd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_pidfd(pid: int) -> int:
+        raise OSError("pidfd_open not supported")
+
+    monkeypatch.setattr(sandbox.os, "pidfd_open", no_pidfd)
+    for mode in MODES:
+        ok = run_sandboxed(["sh", "-c", "echo hi"], workdir=tmp_path, policy=Policy(mode=mode))  # type: ignore[arg-type]
+        assert ok.ok and ok.stdout_tail == b"hi\n" and ok.duration < 2
+        late = run_sandboxed(["sleep", "30"], workdir=tmp_path, policy=Policy(mode=mode),  # type: ignore[arg-type]
+                             limits=Limits(timeout=0.5))
+        assert late.killed_reason == "timeout" and late.duration < 5

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from driftdoc.debug.probe import Prober
 from driftdoc.debug.shortcut import shortcut, substitute
 from driftdoc.debug.testing import MemoryEvaluator
-from driftdoc.model import Conjunction, Instance, Predicate, Space
+from driftdoc.model import Conjunction, Instance, Predicate, Space, Value
 
 SPACE = Space.from_dict({f"p{i}": ["a", "b", "c"] for i in range(8)})
 TRUTH = Conjunction([Predicate("p2", "==", "b"), Predicate("p6", "==", "c")])
@@ -40,3 +43,29 @@ def test_causes_name_parameters() -> None:
     result = shortcut(ev, mode="all")
     assert result.causes == [TRUTH]
     assert all(p.param in SPACE.names for c in result.causes for p in c)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_shortcut_recovers_equality_conjunctions(data: st.DataObject) -> None:
+    from driftdoc.debug.registry import get
+
+    sizes = data.draw(st.lists(st.integers(2, 6), min_size=1, max_size=7))
+    space = Space.from_dict({f"q{i}": [f"v{i}_{k}" for k in range(n)]
+                             for i, n in enumerate(sizes)})
+    names = data.draw(st.lists(st.sampled_from(space.names), min_size=1, max_size=3,
+                               unique=True))
+    truth = Conjunction(Predicate(n, "==", data.draw(st.sampled_from(space[n].values)))
+                        for n in names)
+    witness = space.instance({n: truth_value(truth, n) or space[n].values[0]
+                              for n in space.names})
+    for algorithm in ("shortcut", "stacked"):
+        ev = MemoryEvaluator(space, lambda i: not truth.holds(i), budget=100,
+                             history={witness: False})
+        result = get(algorithm)(ev, mode="one")
+        assert result.causes == [truth], algorithm
+        assert len(ev.executed) == len(set(ev.executed))
+
+
+def truth_value(truth: Conjunction, name: str) -> Value | None:
+    return next((p.value for p in truth if p.param == name), None)

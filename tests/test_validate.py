@@ -17,7 +17,7 @@ from driftdoc.env.classify import Category, classify
 from driftdoc.env.records import ValidationRecord
 from driftdoc.env.validate import validate, validate_requirements
 from support.fixtures import *  # noqa: F403
-from support.fixtures import can_sandbox, python3_version
+from support.fixtures import can_sandbox, has_python, python3_version
 from support.index import LocalIndex
 
 PY3 = python3_version((3, 8))
@@ -248,3 +248,48 @@ def test_memory_limit(tmp_path: Path, env_v2: BuiltEnv) -> None:
     assert rec.status_code == "Failed"
     assert "allocated" not in rec.execution.stdout_tail
     assert rec.execution.exception_name == "MemoryError" or rec.execution.status_code == "Crash"
+
+
+def test_parallel_validations_from_threads(tmp_path: Path, env_v2: BuiltEnv) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    snippets = []
+    for i in range(6):
+        d = tmp_path / f"s{i}"
+        d.mkdir()
+        snippets.append(write(d, f"import driftpkg\nprint({i} * 7)\n"))
+    with ThreadPoolExecutor(3) as pool:
+        recs = list(pool.map(lambda s: validate(s, env_v2), snippets))
+    assert [r.execution.stdout_tail.strip() for r in recs] == [str(i * 7) for i in range(6)]
+
+
+@pytest.mark.skipif(not has_python("2.7"), reason="no Python 2.7 installed")
+@pytest.mark.network  # the 2.7 tools (virtualenv<20.22, pip 20.3.4) come from PyPI once
+def test_python27_in_the_sandbox(tmp_path: Path, fake_index: LocalIndex,
+                                 driftdoc_cache: Path) -> None:
+    env = ensure_env("2.7", ["drift-pkg==2.0"], index_url=fake_index.url)
+    if not env.ok and "preparing the Python 2.7 tools" in env.install_errors[0].message:
+        pytest.skip(f"cannot fetch the 2.7 tools: {env.install_errors[0].message}")
+    assert env.ok, env.install_errors
+    rec = check(tmp_path, env, "import driftpkg\nprint 'version', driftpkg.VERSION\n")
+    assert rec.status_code == "Success", rec.execution
+    assert rec.python == "2.7" and "version 2.0" in rec.execution.stdout_tail
+    rec = check(tmp_path, env, "import driftpkg\ndriftpkg.compute(1)\n")
+    verdict = classify(rec)
+    assert verdict.category is Category.PACKAGE_ERROR and verdict.responsible == "drift-pkg"
+    rec = check(tmp_path, env, "import urllib2\nurllib2.urlopen('http://127.0.0.1:9/')\n")
+    assert rec.execution.exception_name == "URLError" and classify(rec).env_ok
+
+
+def test_snippet_holding_the_gil_is_killed_by_the_sandbox(tmp_path: Path,
+                                                          env_v2: BuiltEnv) -> None:
+    # A catastrophic regex never releases the GIL: the harness's watchdog cannot run, so the
+    # sandbox's backstop kills the tree and validate() synthesises the record.
+    start = time.perf_counter()
+    rec = check(tmp_path, env_v2, "import re, driftpkg\nre.match('(a*)*b', 'a' * 64)\n",
+                timeout=1, grace=0)
+    assert time.perf_counter() - start < 15
+    assert rec.status_code == "Timeout"
+    assert rec.execution.timeout_phase == "hard"
+    assert rec.execution.imports_completed  # learnt from the marker line on stdout
+    assert classify(rec).category is Category.TIMEOUT_AFTER_IMPORTS

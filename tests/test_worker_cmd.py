@@ -54,3 +54,22 @@ def test_worker_in_process_until_max_runs(tmp_path: Path) -> None:
     assert codes == [0]
     assert {x: o.succeeded for x, o in got.items()} == {1: True, 2: False, 3: True}
     assert got[1].details["sandbox"]["mode"] == "none"
+
+
+def test_worker_can_answer_in_bugdoc_format(tmp_path: Path) -> None:
+    path = spec(tmp_path)
+    ex = ZmqExecutor(filename=str(path), host="127.0.0.1", push_port=0, pull_port=0, timeout=20)
+    codes: list[int] = []
+    t = threading.Thread(target=lambda: codes.append(main([
+        "worker", "--connect", "127.0.0.1", "--pull", str(ex.push_port), "--push",
+        str(ex.pull_port), "--max-runs", "3", "--sandbox", "none", "--bugdoc-replies",
+        str(path)])))
+    t.start()
+    try:
+        got = {int(i["x"]): o for i, o in ex.run(list(Space.from_dict({"x": [1, 2, 3]})))}
+    finally:
+        t.join(20)
+        ex.close()
+    assert codes == [0]
+    assert {x: o.succeeded for x, o in got.items()} == {1: True, 2: False, 3: True}
+    assert "sandbox" not in got[1].details  # a bare verdict: BugDoc's format has no room

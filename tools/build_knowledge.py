@@ -73,7 +73,7 @@ def namespace_modules(top: str, dist: str) -> list[str]:
     rest = [p.lower() for p in parts[1:]]
     out = []
     for j in range(1, len(rest) + 1):
-        segs = rest[: j - 1] + ["_".join(rest[j - 1:])]
+        segs = [*rest[: j - 1], "_".join(rest[j - 1:])]
         if all(_MODULE_RE.match(x) for x in segs):
             out.append(".".join([top, *segs]))
     return out
@@ -155,7 +155,8 @@ def fetch_one(name: str, cache: Path) -> dict[str, Any]:
         )
         result["name"] = page.get("name", name)
         result["releases"] = len(page.get("versions", []))
-        wheels = [f for f in page["files"] if f["filename"].endswith(".whl") and not f.get("yanked")]
+        wheels = [f for f in page["files"]
+                  if f["filename"].endswith(".whl") and not f.get("yanked")]
         best: dict[str, Any] | None = None
         best_key: tuple[Version, int] | None = None
         for f in wheels:
@@ -317,14 +318,14 @@ def cmd_build(args: argparse.Namespace) -> None:
         wheel_modules[key] = mods
         for dotted in mods:
             per_top[dotted.split(".")[0]].add(key)
-    for key, mods in wheel_modules.items():
-        for dotted, is_pkg in mods.items():
+    for wkey, mods in wheel_modules.items():
+        for dotted in mods:
             top = dotted.split(".")[0]
             if "." not in dotted:
-                evidence[dotted][key].add("wheel")
+                evidence[dotted][wkey].add("wheel")
             elif len(per_top[top]) > 1 or not mods.get(top, False) or top in NAMESPACES:
                 # shared or namespace top-level: keep the sub-package levels too
-                evidence[dotted][key].add("wheel")
+                evidence[dotted][wkey].add("wheel")
 
     pigar_rows = 0
     if args.pigar and Path(args.pigar).exists():
@@ -347,7 +348,7 @@ def cmd_build(args: argparse.Namespace) -> None:
     for mod, entry in curated.items():
         for rank, dist in enumerate(entry["candidates"]):
             key = canonicalize_name(dist)
-            display[key] = dist if key not in display or rank == 0 else display[key]
+            display[key] = dist  # curated spelling wins
             evidence[mod][key].add(f"curated{rank}")
             reasons[(mod, key)] = entry["reason"]
 
@@ -371,7 +372,7 @@ def cmd_build(args: argparse.Namespace) -> None:
 
     dist_index: dict[str, int] = {}
     dist_list: list[str] = []
-    modules_out: dict[str, list[list[Any]]] = {}
+    modules_out: dict[str, str] = {}
     tail_out: dict[str, list[list[Any]]] = {}
     same_name: list[str] = []
     src_bits = {"wheel": 1, "pigar": 2, "curated": 4}
@@ -396,7 +397,6 @@ def cmd_build(args: argparse.Namespace) -> None:
                 continue
             scored = scored[:1]
             kept_tail += 1
-        target = modules_out if strong else tail_out
         out = []
         for s, k, srcs in scored[: args.max_candidates]:
             bits = 0
@@ -409,14 +409,17 @@ def cmd_build(args: argparse.Namespace) -> None:
                 dist_index[k] = len(dist_list)
                 dist_list.append(display.get(k, k))
             out.append([dist_index[k], s, bits])
-        target[mod] = out
+        if strong:
+            # "dist_index,score,bits;..." strings: parsed only when looked up (fast load)
+            modules_out[mod] = ";".join(f"{i},{sc:g},{b}" for i, sc, b in out)
+        else:
+            tail_out[mod] = out
 
     curated_reasons = {
         mod: entry["reason"] for mod, entry in curated.items()
     }
     data = {
         "version": KNOWLEDGE_VERSION,
-        "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "sources": {
             "wheel_distributions": wheel_dists,
             "pigar_rows": pigar_rows,

@@ -48,7 +48,8 @@ def main() -> int:
         )
         names = json.loads(out.stdout)
         target = OUT / f"{interp.version}.txt"
-        header = f"# top-level stdlib modules of CPython {interp.full_version} (tools/gen_stdlib.py)\n"
+        header = (f"# top-level stdlib modules of CPython {interp.full_version}"
+                  " (tools/gen_stdlib.py)\n")
         target.write_text(header + "\n".join(names) + "\n")
         print(f"{interp.version}: {len(names)} modules -> {target.name}", file=sys.stderr)
     return 0

@@ -157,6 +157,10 @@ class Instance(Mapping[str, Value]):
     def __hash__(self) -> int:
         return self._hash
 
+    def __reduce__(self) -> tuple[type[Instance], tuple[tuple[tuple[str, Value], ...]]]:
+        # str hashes are salted per process: rebuild rather than ship the cached hash
+        return (Instance, (self._items,))
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Instance):
             return self._key == other._key

@@ -73,7 +73,8 @@ SANDBOX_WORKDIR = "/tmp/work"
 """Where the work dir appears inside a bwrap sandbox."""
 
 _SEED_ROOT = "/tmp/.driftdoc-seed"
-_ENV_ALLOW = ("PATH", "LANG", "LANGUAGE", "TZ", "TERM", "COLUMNS", "LINES")
+_ENV_ALLOW = ("PATH", "LANG", "LANGUAGE", "TZ", "TERM", "COLUMNS", "LINES", "PYENV_ROOT",
+              "PYENV_VERSION")
 _DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _INSTALL_HINT = (
     "install it with `apt-get install bubblewrap` (or your distribution's package), "
@@ -275,7 +276,16 @@ class _Tail:
         return bytes(self.buf[-self.limit :]) if self.limit else b""
 
 
+def _exited(pid: int) -> bool:
+    """True once ``pid`` has exited, without reaping it (its group id stays reserved)."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
 def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process group; only call while the leader is not yet reaped."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
 
@@ -330,6 +340,9 @@ def run_sandboxed(
         if not item.exists():
             raise InputError(f"seed path {item} does not exist")
 
+    for path in (*policy.ro_binds, *policy.rw_binds):
+        if not Path(path).exists():
+            raise InputError(f"sandbox bind path {path} does not exist")
     inside = policy.workdir_path(workdir)
     if env is None:
         env = scrubbed_env()
@@ -338,7 +351,6 @@ def run_sandboxed(
     full_env.setdefault("TMPDIR", "/tmp")
     full_env.setdefault("PATH", _DEFAULT_PATH)
 
-    marker_r, marker_w = os.pipe()
     prefix: list[str] = []
     seeds_inside = 0
     if policy.mode == "bwrap":
@@ -346,6 +358,7 @@ def run_sandboxed(
         seeds_inside = len(seed) if workdir_mode == "tmpfs" else 0
     elif seed:
         _copy_seeds(seed, workdir)
+    marker_r, marker_w = os.pipe()
     command = [
         *prefix,
         *_memory_wrapper(limits),
@@ -415,8 +428,9 @@ def run_sandboxed(
             for key, _ in sel.select(wait):
                 if key.data == "exit":
                     sel.unregister(key.fileobj)
-                    proc.wait()
-                    _kill_tree(proc)  # leftovers in the group (none mode)
+                    # Not reaped yet, so its group id cannot be reused: kill leftovers
+                    # in the group (none mode) safely.
+                    _kill_tree(proc)
                     exited_at = time.perf_counter()
                     continue
                 chunk = os.read(key.fd, 65536)
@@ -430,7 +444,7 @@ def run_sandboxed(
                 else:
                     sel.unregister(key.fileobj)
                     open_streams -= 1
-            if pidfd < 0 and exited_at is None and proc.poll() is not None:
+            if pidfd < 0 and exited_at is None and _exited(proc.pid):
                 _kill_tree(proc)
                 exited_at = time.perf_counter()
         if timed_out:
@@ -440,8 +454,6 @@ def run_sandboxed(
         except subprocess.TimeoutExpired:
             _kill_tree(proc)
             returncode = proc.wait()
-        if not timed_out:
-            _kill_tree(proc)
     finally:
         sel.close()
         for fd in (marker_r, pidfd):

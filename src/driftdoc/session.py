@@ -61,6 +61,17 @@ class NonDeterminism(Event):
         return f"non-deterministic: {params} gave {self.first} then {self.again}"
 
 
+def worker_name(info: object, default: str) -> str:
+    """A short label for where a run happened: a remote id, else host:pid, else the executor."""
+    if isinstance(info, dict):
+        if info.get("id"):
+            return str(info["id"])
+        if info.get("host"):
+            return f"{info['host']}:{info.get('pid', '?')}"
+        return default
+    return str(info) if info else default
+
+
 class Session:
     """A memoised, budgeted oracle over a Store and an Executor (the algorithms' Evaluator)."""
 
@@ -143,7 +154,7 @@ class Session:
         started = time.time()
         for inst, outcome in self.executor.run(todo):
             finished = time.time()
-            worker = str(outcome.details.get("worker", self.executor.name))
+            worker = worker_name(outcome.details.get("worker"), self.executor.name)
             run_id = self.store.record(
                 self.experiment_id, inst, outcome,
                 started=finished - outcome.duration if outcome.duration else started,

@@ -121,12 +121,11 @@ def show_command(
     table.add_row("source", rec.source)
     out.print(table)
     for key, value in rec.outcome.details.items():
+        out.print(f"[bold]{key}[/]:", highlight=False)
         if key in ("stdout_tail", "stderr_tail") and isinstance(value, str):
-            out.print(f"[bold]{key}[/]:", highlight=False)
             out.print(value.rstrip() or "(empty)", markup=False, highlight=False)
         else:
-            text = json.dumps(value, indent=2, default=str)
-            out.print(f"[bold]{key}[/]: {text}", markup=False, highlight=False)
+            out.print(json.dumps(value, indent=2, default=str), markup=False, highlight=False)
 
 
 @history_app.command("export")

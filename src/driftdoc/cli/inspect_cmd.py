@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from driftdoc.cli.app import app, out
-from driftdoc.env.plan import Plan, inspect_snippet
 from driftdoc.errors import InputError
 
+if TYPE_CHECKING:
+    from driftdoc.env.plan import Plan
+
+SHOWN_PYTHONS = 4
 _KIND_STYLE = {"stdlib": "dim", "local": "cyan", "thirdparty": "green", "platform": "bold red",
                "unknown": "yellow"}
 
@@ -27,10 +30,16 @@ def render_plan(plan: Plan) -> None:
     py.add_column("score", justify="right")
     py.add_column("interpreter", style="dim")
     py.add_column("reasons")
-    for i, c in enumerate(plan.python_candidates, 1):
+    shown = plan.python_candidates[:SHOWN_PYTHONS]
+    for i, c in enumerate(shown, 1):
+        reasons = c.reasons[:3] + ([f"(+{len(c.reasons) - 3} more)"] if len(c.reasons) > 3 else [])
         py.add_row(str(i), c.version, f"{c.score:.1f}",
-                   str(c.interpreter) if c.interpreter else "-", "; ".join(c.reasons) or "-")
+                   str(c.interpreter) if c.interpreter else "-", "; ".join(reasons) or "-")
     out.print(py)
+    rest = plan.python_candidates[SHOWN_PYTHONS:]
+    if rest:
+        out.print("[dim]also ranked: " + ", ".join(f"{c.version} ({c.score:.1f})" for c in rest)
+                  + " (--format json shows every reason)[/]", highlight=False)
 
     imp = Table(title="Imports", title_justify="left")
     imp.add_column("line", justify="right", style="dim")
@@ -68,6 +77,8 @@ def inspect_command(
     """Show the inferred plan: Python candidates, imports and the distributions for them."""
     if fmt not in ("text", "json"):
         raise InputError(f"unknown format {fmt!r}; use text or json")
+    from driftdoc.env.plan import inspect_snippet  # lazy: other commands don't pay for it
+
     plan = inspect_snippet(snippet, python=python)
     if fmt == "json":
         out.print_json(json.dumps(plan.to_json()))

@@ -13,6 +13,7 @@ from driftdoc.cli.app import app, err, out
 from driftdoc.env.classify import classify
 from driftdoc.env.records import ValidationRecord
 from driftdoc.errors import InputError
+from driftdoc.events import Event
 
 
 def _read_requirements(files: list[Path]) -> list[str]:
@@ -66,7 +67,7 @@ def validate(
     timeout: Annotated[float, typer.Option(help="Time limit of the run, seconds.")] = 30.0,
     grace: Annotated[float, typer.Option(
         help="Time allowed after the imports completed, seconds (0: no grace limit).")] = 5.0,
-    memory_mb: Annotated[int, typer.Option(help="Memory limit of the run, MB.")] = 2048,
+    memory_mb: Annotated[int, typer.Option(help="Memory limit of the run, MB.")] = 4096,
     index_url: Annotated[str | None, typer.Option(help="Package index (simple API).")] = None,
     as_of: Annotated[str | None, typer.Option(
         help="Resolve as of this date (YYYY-MM-DD).")] = None,
@@ -90,9 +91,14 @@ def validate(
     if fmt == "text":
         err.print(f"[dim]validating {snippet} on Python {python} "
                   f"with {len(reqs)} requirement(s)...[/]", highlight=False)
+    def report(event: Event) -> None:
+        if fmt == "text":
+            colour = "yellow" if getattr(event, "level", "info") == "warning" else "dim"
+            err.print(f"[{colour}]{event.describe()}[/]", highlight=False)
+
     record = validate_requirements(snippet, python, reqs, as_of=when, index_url=index_url,
                                    timeout=timeout, grace=grace or None, memory_mb=memory_mb,
-                                   sandbox=sandbox)
+                                   sandbox=sandbox, reporter=report)
     verdict = classify(record)
     if fmt == "json":
         doc = record.to_v2_json()

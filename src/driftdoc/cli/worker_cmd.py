@@ -23,6 +23,9 @@ def worker_command(
     max_runs: Annotated[int | None, typer.Option(help="stop after this many runs")] = None,
     idle_timeout: Annotated[float | None, typer.Option(
         help="stop after this many seconds without requests")] = None,
+    bugdoc_replies: Annotated[bool, typer.Option(
+        "--bugdoc-replies", help="reply str(values + [result]) for BugDoc's own dispatcher "
+        "(no provenance); default: JSON with the full outcome")] = False,
 ) -> None:
     """Serve a dispatcher (driftdoc debug --executor zmq, or BugDoc): run, evaluate, reply."""
     from driftdoc.executors.zmq import serve, worker_id
@@ -43,5 +46,5 @@ def worker_command(
     err.print(f"[dim]worker {me}: {spec.name}, requests from tcp://{connect}:{pull}, "
               f"replies to tcp://{connect}:{push}[/]", highlight=False)
     runs = serve(runner, spec.space, connect=connect, pull_port=pull, push_port=push,
-                 max_runs=max_runs, idle_timeout=idle_timeout)
+                 max_runs=max_runs, idle_timeout=idle_timeout, bugdoc_replies=bugdoc_replies)
     err.print(f"[dim]worker {me}: {runs} run(s)[/]", highlight=False)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
 import random
+from collections.abc import Iterator
 
-from driftdoc.debug.design import each_value, pairwise
+from driftdoc.debug.design import each_value, iter_pairwise
 from driftdoc.debug.logic import sample
 from driftdoc.debug.probe import Prober, Verdict
 from driftdoc.debug.protocol import SearchResult
+from driftdoc.errors import InputError
 from driftdoc.model import Instance
+
+
+def check_mode(mode: str) -> None:
+    """Algorithms accept the mode as a plain string; reject anything else clearly."""
+    if mode not in ("one", "all"):
+        raise InputError(f"unknown mode {mode!r}; use 'one' or 'all'")
 
 
 def bootstrap(prober: Prober, seed: int, chunk: int = 16) -> SearchResult | None:
@@ -24,14 +33,25 @@ def bootstrap(prober: Prober, seed: int, chunk: int = 16) -> SearchResult | None
         return SearchResult([], "budget-exhausted",
                             "no failure is known and the budget allows no run, so nothing was run")
     small = space.size <= 64
-    plan: list[Instance] = list(space) if small else each_value(space, seed)
-    if not small:
-        planned = set(plan)
-        plan += [i for i in pairwise(space, seed) if i not in planned]
-    plan = [i for i in plan if i not in prober.cache]
+    prober.note("no failure known: running " + (
+        "every instance" if small else "an each-value then pairwise design"))
+    plan: Iterator[Instance] = (
+        iter(list(space)) if small
+        else itertools.chain(each_value(space, seed), iter_pairwise(space, seed))
+    )
     done = True
-    for start in range(0, len(plan), chunk):
-        answers = prober.ask(plan[start:start + chunk])
+    tried: set[Instance] = set()
+    while True:
+        batch: list[Instance] = []
+        for inst in plan:
+            if inst not in prober.cache and inst not in tried:
+                batch.append(inst)
+                tried.add(inst)
+            if len(batch) >= chunk:
+                break
+        if not batch:
+            break
+        answers = prober.ask(batch)
         if any(a is None for a in answers):
             done = False
             break

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Iterator
 
 from driftdoc.model import Instance, Space
 
@@ -34,18 +35,26 @@ def each_value(space: Space, seed: int = 0) -> list[Instance]:
     return rows
 
 
-def pairwise(space: Space, seed: int = 0) -> list[Instance]:
+def pairwise(space: Space, seed: int = 0, candidates: int = 8) -> list[Instance]:
     """A covering array of strength 2: every pair of values of two parameters appears.
 
     One parameter gives its value list; two give their full product.
     """
+    return list(iter_pairwise(space, seed, candidates))
+
+
+def iter_pairwise(space: Space, seed: int = 0, candidates: int = 8) -> Iterator[Instance]:
+    """The rows of ``pairwise`` one at a time, so a caller with a small budget
+    never pays for building the whole array of a large space."""
     params = space.parameters
     sizes = [len(p) for p in params]
     k = len(params)
     if k == 1:
-        return [space.from_indices([i]) for i in range(sizes[0])]
+        yield from (space.from_indices([i]) for i in range(sizes[0]))
+        return
     if k == 2:
-        return [space.from_indices(list(c)) for c in itertools.product(*map(range, sizes))]
+        yield from (space.from_indices(list(c)) for c in itertools.product(*map(range, sizes)))
+        return
     rng = random.Random(seed)
     uncovered: set[tuple[int, int, int, int]] = {
         (a, va, b, vb)
@@ -53,10 +62,19 @@ def pairwise(space: Space, seed: int = 0) -> list[Instance]:
         for va in range(sizes[a])
         for vb in range(sizes[b])
     }
-    rows: list[Instance] = []
-    while uncovered:
-        a, va, b, vb = min(uncovered)
+    in_order = (
+        (a, va, b, vb)
+        for a, b in itertools.combinations(range(k), 2)
+        for va in range(sizes[a])
+        for vb in range(sizes[b])
+    )
+    # AETG keeps the best of several candidate rows; fewer on big spaces, where
+    # one candidate already costs k * k * values set lookups
+    tries = max(1, min(candidates, 40_000 // (k * k * max(sizes))))
+
+    def candidate(a: int, va: int, b: int, vb: int) -> tuple[int, dict[int, int]]:
         row: dict[int, int] = {a: va, b: vb}
+        gained = 1
         rest = [i for i in range(k) if i not in row]
         rng.shuffle(rest)
         for i in rest:
@@ -72,10 +90,16 @@ def pairwise(space: Space, seed: int = 0) -> list[Instance]:
                 if score > best_score:
                     best_v, best_score = v, score
             row[i] = best_v
+            gained += best_score
+        return gained, row
+
+    while uncovered:
+        # the smallest uncovered pair: pairs are only ever removed, so scan on
+        a, va, b, vb = next(p for p in in_order if p in uncovered)
+        row = max((candidate(a, va, b, vb) for _ in range(tries)), key=lambda gr: gr[0])[1]
         for i, j in itertools.combinations(range(k), 2):
             uncovered.discard((i, row[i], j, row[j]))
-        rows.append(space.from_indices([row[i] for i in range(k)]))
-    return rows
+        yield space.from_indices([row[i] for i in range(k)])
 
 
 def covers_pairs(space: Space, rows: list[Instance]) -> bool:

@@ -7,9 +7,11 @@ Three steps, each spending few runs:
 2. ``identify``: for each p in P, a version space of the literals that could
    explain "fails at x[p], passes at s[p]" (``==``, ``!=``, and the thresholds
    between them) is cut in half by each probe, probes for all of P in one batch;
-3. ``confirm``: instances satisfying the cause cover every remaining value of
-   every parameter (known failures count); a success among them exposes a
-   missing literal, which is isolated and identified the same way.
+3. ``confirm``: instances satisfying the cause (the cause imposed on known
+   successes, rows far from the witness, and a coverage design anchored at the
+   witness that shows every allowed value of every parameter not yet shown by
+   a trusted row); a success among them exposes a missing literal, which is
+   isolated and identified the same way.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from driftdoc.debug.logic import allowed, normalise, predicate_for, value_set
+from driftdoc.debug.logic import allowed, normalise, predicate_for
 from driftdoc.debug.probe import Prober, Verdict
 from driftdoc.model import Conjunction, Instance, Parameter, Predicate
 
@@ -58,7 +60,12 @@ def isolate(prober: Prober, x: Instance, s: Instance, first: Sequence[str] = ())
     (finds some transition) even when failure is not monotone in P.
     """
     diff = [n for n in prober.space.names if x[n] != s[n]]
-    ranked = [n for n in first if n in diff] + [n for n in diff if n not in first]
+    # likely-needed parameters first (the tree's path, then values of x rarely
+    # seen among successes): later searches then run over short prefixes
+    passing = prober.passing()
+    seen = {n: sum(1 for p in passing if p[n] == x[n]) for n in diff}
+    rest = sorted((n for n in diff if n not in first), key=lambda n: seen[n])
+    ranked = [n for n in first if n in diff] + rest
     keep: list[str] = []
     cands = ranked
     while cands:
@@ -389,8 +396,3 @@ def explain(
     if not check:
         return cause, y, False
     return confirm(prober, cause, y, rng)
-
-
-def value_sets(prober: Prober, cause: Conjunction) -> dict[str, frozenset[int]]:
-    """Per-parameter value sets of a cause (for diagnostics and tests)."""
-    return {p.param: value_set(prober.space[p.param], p) for p in cause}

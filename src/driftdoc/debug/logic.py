@@ -177,10 +177,6 @@ def equivalent(space: Space, a: Formula, b: Formula) -> bool:
     return count(space, [a, b], lambda v: v[0] != v[1]) == 0
 
 
-def satisfiable(space: Space, conj: Sequence[Predicate]) -> bool:
-    return all(allowed(space, conj, p.param) for p in conj)
-
-
 def sample(
     space: Space,
     rng: random.Random,

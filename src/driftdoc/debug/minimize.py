@@ -8,19 +8,22 @@
 3. Merge causes that differ on one parameter only when the union of their value
    sets is one predicate or everything (``x == a AND y`` + ``x == b AND y`` over a
    two-valued x gives ``y``; ``x < 3`` + ``x >= 3`` drops x).
-Steps repeat until nothing changes. This is exact on the literal atoms for the
-merges it makes, though not a full Quine–McCluskey search over all covers.
+Steps repeat until nothing changes; then, when the problem is small, an exact
+Quine–McCluskey-style cover over the literal atoms (``exact_cover``) replaces
+the result if it needs fewer causes or literals.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Sequence
+from typing import Any
 
 from driftdoc.debug.explain import coverage_design
-from driftdoc.debug.logic import allowed, covered, normalise, predicate_for
+from driftdoc.debug.logic import allowed, covered, normalise, predicate_for, value_set
 from driftdoc.debug.probe import Exhausted, Prober, Verdict
-from driftdoc.model import Conjunction, Predicate, Space
+from driftdoc.model import Conjunction, Op, Parameter, Predicate, Space
 
 
 def _key(c: Conjunction) -> tuple[int, str]:
@@ -130,6 +133,140 @@ def merge(space: Space, causes: list[Conjunction]) -> list[Conjunction]:
     return result
 
 
+def _all_predicates(param: Parameter) -> list[Predicate]:
+    ops: tuple[Op, ...] = ("==", "!=", "<", ">=") if param.ordered else ("==", "!=")
+    return [Predicate(param.name, op, v) for op in ops for v in param.values]
+
+
+def exact_cover(
+    space: Space, causes: Sequence[Conjunction], max_cells: int = 20_000, max_primes: int = 400
+) -> list[Conjunction] | None:
+    """A minimum disjunction of prime causes equal to the union of ``causes``.
+
+    Quine–McCluskey over multi-valued atoms: each involved parameter's values
+    are split into the classes the literals distinguish; a candidate cause
+    gives each parameter a set of classes expressible as one predicate (or all
+    of them); primes are the maximal candidates inside the union, and the
+    fewest primes covering every failing cell are chosen (exactly when there
+    are few primes, greedily otherwise). ``None`` when the problem is too big.
+    """
+    involved = [n for n in space.names if any(p.param == n for c in causes for p in c)]
+    if not causes or not involved:
+        return None
+    classes: dict[str, list[frozenset[int]]] = {}
+    options: dict[str, list[frozenset[int]]] = {}
+    for name in involved:
+        param = space[name]
+        sets = [value_set(param, p) for c in causes for p in c if p.param == name]
+        groups: dict[frozenset[int], set[int]] = {}
+        for i in range(len(param)):
+            sig = frozenset(k for k, vs in enumerate(sets) if i in vs)
+            groups.setdefault(sig, set()).add(i)
+        cls = [frozenset(g) for g in groups.values()]
+        classes[name] = cls
+        opts: set[frozenset[int]] = {frozenset(range(len(cls)))}
+        for pred in _all_predicates(param):
+            vs = value_set(param, pred)
+            ids = frozenset(k for k, c in enumerate(cls) if c <= vs)
+            if ids and sum(len(cls[k]) for k in ids) == len(vs):
+                opts.add(ids)
+        options[name] = sorted(opts, key=lambda o: (len(o), sorted(o)))
+    n_cells = 1
+    for name in involved:
+        n_cells *= len(classes[name])
+    if n_cells > max_cells:
+        return None
+
+    def cause_box(c: Conjunction) -> tuple[frozenset[int], ...]:
+        box = []
+        for name in involved:
+            allowed_ix = allowed(space, c, name)
+            box.append(frozenset(k for k, cl in enumerate(classes[name]) if cl <= allowed_ix))
+        return tuple(box)
+
+    boxes = [cause_box(c) for c in causes]
+    failing = {cell for b in boxes for cell in itertools.product(*b)}
+    if not failing:
+        return []
+
+    def inside(box: tuple[frozenset[int], ...]) -> bool:
+        return all(cell in failing for cell in itertools.product(*box))
+
+    primes: set[tuple[frozenset[int], ...]] = set()
+    seen: set[tuple[frozenset[int], ...]] = set()
+    stack = list(boxes)
+    while stack:
+        box = stack.pop()
+        if box in seen:
+            continue
+        seen.add(box)
+        if len(seen) > 20 * max_primes:
+            return None
+        grown = False
+        for pos, name in enumerate(involved):
+            for opt in options[name]:
+                if len(opt) > len(box[pos]) and box[pos] < opt:
+                    bigger = (*box[:pos], opt, *box[pos + 1:])
+                    if inside(bigger):
+                        grown = True
+                        stack.append(bigger)
+        if not grown:
+            primes.add(box)
+            if len(primes) > max_primes:
+                return None
+    plist = sorted(primes, key=lambda b: sorted(map(sorted, b)))
+    covers = [frozenset(itertools.product(*b)) for b in plist]
+    chosen = _set_cover(failing, covers)
+    out = []
+    for k in chosen:
+        preds: list[Predicate] = []
+        for pos, name in enumerate(involved):
+            ids = plist[k][pos]
+            if len(ids) == len(classes[name]):
+                continue
+            vs = frozenset().union(*(classes[name][i] for i in ids))
+            single = predicate_for(space[name], vs)
+            if single is None:
+                return None
+            preds.append(single)
+        out.append(Conjunction(preds))
+    return out
+
+
+def _set_cover(universe: set[Any], sets: list[frozenset[Any]]) -> list[int]:
+    """Fewest sets covering ``universe``: exact for a handful of sets, greedy beyond."""
+    greedy: list[int] = []
+    left = set(universe)
+    while left:
+        k = max(range(len(sets)), key=lambda i: len(sets[i] & left))
+        greedy.append(k)
+        left -= sets[k]
+    if len(sets) > 24 or len(greedy) <= 1:
+        return greedy
+    best = list(greedy)
+    order = sorted(range(len(sets)), key=lambda i: -len(sets[i]))
+
+    def search(left: frozenset[Any], picked: list[int]) -> None:
+        nonlocal best
+        if not left:
+            if len(picked) < len(best):
+                best = list(picked)
+            return
+        if len(picked) + 1 >= len(best):
+            return
+        target = next(iter(left))
+        for i in order:
+            if target in sets[i]:
+                search(left - sets[i], [*picked, i])
+
+    search(frozenset(universe), [])
+    return best
+
+
+def _size(causes: Sequence[Conjunction]) -> tuple[int, int]:
+    return (len(causes), sum(len(c) for c in causes))
+
+
 def minimize(
     space: Space,
     causes: Sequence[Conjunction],
@@ -139,7 +276,7 @@ def minimize(
     """Minimal, non-redundant disjunction equivalent (on the evidence) to ``causes``."""
     current: list[Conjunction] = []
     for c in causes:
-        n = normalise(space, list(c))
+        n = normalise(space, [canonical(space, p) for p in c])
         if n is not None:
             current.append(n)
     current = _dedupe(current)
@@ -152,6 +289,9 @@ def minimize(
         current = _dedupe(current)
         if sorted(current, key=_key) == before:
             break
+    exact = exact_cover(space, current)
+    if exact is not None and _size(exact) < _size(current):
+        current = exact
     return sorted(current, key=_key)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from enum import Enum
 
 from driftdoc.debug.protocol import Evaluator
+from driftdoc.errors import DriftdocError
 from driftdoc.events import Note, Reporter, null_reporter
 from driftdoc.model import Conjunction, Instance
 
@@ -36,14 +37,23 @@ class Prober:
         self.space = evaluator.space
         self.reporter = reporter
         self.cache: dict[Instance, bool] = {}
-        names = set(self.space.names)
         for inst, outcome in evaluator.known().items():
-            if set(inst) == names:
-                self.cache[inst] = not outcome.succeeded
+            canon = self._canonical(inst)
+            if canon is not None:
+                self.cache[canon] = not outcome.succeeded
         self.history = len(self.cache)
         self.requested: set[Instance] = set()
         self.causes: list[Conjunction] = []  # causes accepted so far (explain failures)
         self.trusted: set[Instance] = set()  # runs built on a success's context
+
+    def _canonical(self, inst: Instance) -> Instance | None:
+        """``inst`` as an instance of this space, or None (history from another space)."""
+        if set(inst) != set(self.space.names):
+            return None
+        try:
+            return self.space.instance(inst)
+        except DriftdocError:
+            return None
 
     # -- raw verdicts ---------------------------------------------------------
     @property
@@ -101,9 +111,6 @@ class Prober:
                 out.append(Verdict.FAIL if answers[inst] else Verdict.PASS)
         return out
 
-    def new_failure(self, inst: Instance) -> bool:
-        return self.judge([inst])[0] is Verdict.FAIL
-
     # -- what is known -----------------------------------------------------------
     def failing(self) -> list[Instance]:
         return [i for i, f in self.cache.items() if f]
@@ -113,6 +120,12 @@ class Prober:
 
     def unexplained(self) -> list[Instance]:
         return [i for i, f in self.cache.items() if f and not self.explained(i)]
+
+    def stop_message(self, what: str) -> str:
+        """Why the search stopped early, for SearchResult.message."""
+        if self.exhausted:
+            return f"the budget ran out; {what}"
+        return f"the evaluator gave no verdict for some runs; {what}"
 
     def note(self, text: str, **data: object) -> None:
         self.reporter(Note(text, data=dict(data)))

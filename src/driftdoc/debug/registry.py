@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from driftdoc.debug.ddt import ddt
-from driftdoc.debug.protocol import Evaluator, Mode, SearchResult
+from driftdoc.debug.protocol import Evaluator, SearchResult
 from driftdoc.debug.shortcut import shortcut
 from driftdoc.debug.stacked import stacked
 from driftdoc.errors import InputError
@@ -14,7 +14,7 @@ from driftdoc.events import Reporter
 
 class Algorithm(Protocol):
     def __call__(
-        self, evaluator: Evaluator, mode: Mode = ..., reporter: Reporter = ...
+        self, evaluator: Evaluator, mode: str = ..., reporter: Reporter = ...
     ) -> SearchResult: ...
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import random
 
-from driftdoc.debug.common import bootstrap, find_success
+from driftdoc.debug.common import bootstrap, check_mode, find_success
 from driftdoc.debug.explain import opposite
 from driftdoc.debug.minimize import minimize
 from driftdoc.debug.probe import Exhausted, Prober, Verdict
-from driftdoc.debug.protocol import Evaluator, Mode, SearchResult
+from driftdoc.debug.protocol import Evaluator, SearchResult
 from driftdoc.events import Reporter, null_reporter
 from driftdoc.model import Conjunction, Instance, Predicate
 
@@ -62,10 +62,11 @@ def _successes(prober: Prober, x: Instance, rng: random.Random, k: int) -> list[
 
 
 def _search(
-    evaluator: Evaluator, mode: Mode, reporter: Reporter, seed: int, stack: int,
+    evaluator: Evaluator, mode: str, reporter: Reporter, seed: int, stack: int,
     attempts: int = 12,
 ) -> SearchResult:
     """Shortcut from each unexplained failure (at most ``attempts`` of them)."""
+    check_mode(mode)
     prober = Prober(evaluator, reporter)
     rng = random.Random(seed)
     start = bootstrap(prober, seed)
@@ -106,7 +107,7 @@ def _search(
                 break
     except Exhausted:
         status = "budget-exhausted"
-        message = "the budget ran out; the causes below are what was established so far"
+        message = prober.stop_message("the causes below are what was established so far")
     chosen = causes[:1] if mode == "one" else causes
     final = minimize(prober.space, chosen, None, rng)
     if not final and status == "found":
@@ -115,7 +116,7 @@ def _search(
 
 
 def shortcut(
-    evaluator: Evaluator, mode: Mode = "one", reporter: Reporter = null_reporter, *, seed: int = 0
+    evaluator: Evaluator, mode: str = "one", reporter: Reporter = null_reporter, *, seed: int = 0
 ) -> SearchResult:
     """BugDoc's Shortcut against the farthest known (or found) success."""
     return _search(evaluator, mode, reporter, seed, stack=1)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from driftdoc.debug.protocol import Evaluator, Mode, SearchResult
+from driftdoc.debug.protocol import Evaluator, SearchResult
 from driftdoc.debug.shortcut import _search
 from driftdoc.events import Reporter, null_reporter
 
 
 def stacked(
     evaluator: Evaluator,
-    mode: Mode = "all",
+    mode: str = "all",
     reporter: Reporter = null_reporter,
     *,
     seed: int = 0,

@@ -35,7 +35,13 @@ class Problem:
     history: dict[Instance, bool]
     budget: int
     seed: int
-    notes: list[str] = field(default_factory=list)
+    witnesses: list[Instance] = field(default_factory=list)
+
+    def start(self, witnesses: bool = True) -> dict[Instance, bool]:
+        """The history to start from: with or without the failing witnesses."""
+        if witnesses:
+            return dict(self.history)
+        return {i: v for i, v in self.history.items() if i not in self.witnesses}
 
     def fails(self, inst: Instance) -> bool:
         return any(c.holds(inst) for c in self.truth)
@@ -106,6 +112,7 @@ def generate(seed: int, shape: str | None = None) -> Problem:
         if degenerate(space, truth) is None:
             break
     history: dict[Instance, bool] = {}
+    witnesses: list[Instance] = []
     for i, clause in enumerate(truth):
         others = [c for j, c in enumerate(truth) if j != i]
         w = sample(space, rng, within=list(clause), avoid=others)
@@ -113,11 +120,12 @@ def generate(seed: int, shape: str | None = None) -> Problem:
             w = sample(space, rng, within=list(clause))
         assert w is not None
         history[w] = False
+        witnesses.append(w)
     for _ in range(3):
         inst = space.from_indices([rng.randrange(len(p)) for p in space.parameters])
         history[inst] = not any(c.holds(inst) for c in truth)
     budget = 200 if space.size <= SMALL_SPACE else 500
-    return Problem(space, truth, shape, history, budget, seed)
+    return Problem(space, truth, shape, history, budget, seed, witnesses)
 
 
 @dataclass

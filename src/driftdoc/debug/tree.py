@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from driftdoc.model import Conjunction, Instance, Predicate, Space
@@ -42,60 +42,81 @@ class Node:
         return self.fails > 0 and self.passes == 0
 
 
-def _splits(space: Space, data: list[tuple[Instance, bool]]) -> Iterable[Predicate]:
-    for param in space.parameters:
-        seen = sorted({param.index(inst[param.name]) for inst, _ in data})
-        if len(seen) < 2:
-            continue
-        if param.ordered:
-            for a, b in itertools.pairwise(seen):
-                t = (a + 1 + b) // 2  # any index in (a, b] separates them; take the middle
-                yield Predicate(param.name, "<", param.values[t])
-        else:
-            for i in seen:
-                yield Predicate(param.name, "==", param.values[i])
+Row = tuple[tuple[int, ...], bool]  # value indices in space order, failed?
 
 
 def build(
     space: Space, data: Mapping[Instance, bool], max_depth: int = 8, min_gain: float = 1e-9
 ) -> Node:
     """Grow a tree on ``data`` (instance -> failed), each instance counted once."""
-    rows = list(data.items())
+    rows: list[Row] = [(space.indices(inst), failed) for inst, failed in data.items()]
     return _grow(space, rows, max_depth, min_gain)
 
 
-def _grow(space: Space, rows: list[tuple[Instance, bool]], depth: int, min_gain: float) -> Node:
+def _best_split(space: Space, rows: list[Row]) -> tuple[float, int, int] | None:
+    """(gain, parameter position, value index) of the best split, by class counts.
+
+    Ordered parameters test ``< values[t]`` with ``t`` in the middle of the gap
+    between two observed values; categorical ones test ``== values[t]``.
+    """
+    n = len(rows)
+    fails = sum(1 for _, f in rows if f)
+    passes = n - fails
+    base = entropy(fails, passes)
+    best: tuple[float, int, int] | None = None
+    for pos, param in enumerate(space.parameters):
+        cf = [0] * len(param)
+        cp = [0] * len(param)
+        for idx, f in rows:
+            if f:
+                cf[idx[pos]] += 1
+            else:
+                cp[idx[pos]] += 1
+        seen = [i for i in range(len(param)) if cf[i] or cp[i]]
+        if len(seen) < 2:
+            continue
+        cands: list[tuple[int, int, int]] = []  # (value index, yes-fails, yes-passes)
+        if param.ordered:
+            yf = yp = 0
+            for a, b in itertools.pairwise(seen):
+                yf += cf[a]
+                yp += cp[a]
+                cands.append(((a + 1 + b) // 2, yf, yp))
+        else:
+            cands = [(i, cf[i], cp[i]) for i in seen]
+        for t, yf, yp in cands:
+            ny = yf + yp
+            nn = n - ny
+            if ny == 0 or nn == 0:
+                continue
+            after = (ny / n) * entropy(yf, yp) + (nn / n) * entropy(fails - yf, passes - yp)
+            gain = base - after
+            if best is None or gain > best[0] + 1e-12:
+                best = (gain, pos, t)
+    return best
+
+
+def _grow(space: Space, rows: list[Row], depth: int, min_gain: float) -> Node:
     fails = sum(1 for _, f in rows if f)
     passes = len(rows) - fails
     node = Node(fails, passes)
     if depth <= 0 or fails == 0 or passes == 0:
         return node
-    base = entropy(fails, passes)
-    best: tuple[float, Predicate] | None = None
-    for pred in _splits(space, rows):
-        yf = yp = 0
-        for inst, f in rows:
-            if pred.holds(inst):
-                if f:
-                    yf += 1
-                else:
-                    yp += 1
-        ny = yf + yp
-        nn = len(rows) - ny
-        if ny == 0 or nn == 0:
-            continue
-        after = (ny / len(rows)) * entropy(yf, yp) + (nn / len(rows)) * entropy(
-            fails - yf, passes - yp
-        )
-        gain = base - after
-        if gain > min_gain and (best is None or gain > best[0] + 1e-12):
-            best = (gain, pred)
-    if best is None:
+    best = _best_split(space, rows)
+    if best is None or best[0] <= min_gain:
         return node
-    pred = best[1]
-    node.split = pred
-    node.yes = _grow(space, [r for r in rows if pred.holds(r[0])], depth - 1, min_gain)
-    node.no = _grow(space, [r for r in rows if not pred.holds(r[0])], depth - 1, min_gain)
+    _, pos, t = best
+    param = space.parameters[pos]
+    if param.ordered:
+        node.split = Predicate(param.name, "<", param.values[t])
+        yes = [r for r in rows if r[0][pos] < t]
+        no = [r for r in rows if r[0][pos] >= t]
+    else:
+        node.split = Predicate(param.name, "==", param.values[t])
+        yes = [r for r in rows if r[0][pos] == t]
+        no = [r for r in rows if r[0][pos] != t]
+    node.yes = _grow(space, yes, depth - 1, min_gain)
+    node.no = _grow(space, no, depth - 1, min_gain)
     return node
 
 

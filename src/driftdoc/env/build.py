@@ -9,25 +9,34 @@
 - Python >= 3.6: ``uv venv`` + ``uv pip install`` with driftdoc's own uv cache and
   ``--link-mode hardlink`` (envs share file data with the cache: bounded disk use). The
   install is tried ``--offline`` first (no index round-trips when the cache is warm).
+  Bytecode is linked in from a store keyed by source inode (:func:`link_bytecode`): runs are
+  read-only and never write it, and compiling imports on every run costs more than the build.
 - Python 2.7: uv cannot, and virtualenv >= 20.22 cannot create 2.7 envs, so a tool venv with
   ``virtualenv<20.22`` is made once (``<cache>/py27/tool``; its embedded pip 20.3.4 wheel also
-  runs the 2.7 resolver). Envs are created with setuptools only, then pip (run from its wheel by
-  the env's interpreter) installs from the local wheelhouse ``<cache>/py27/wheels`` with
-  ``--no-index``; missing wheels are fetched/built into the wheelhouse first.
+  runs the 2.7 resolver). It creates one *seed* env per interpreter (setuptools only); each env
+  is a hardlinked copy of the seed (virtualenv's 2.7 envs are relocatable) into which the
+  pinned wheels from the wheelhouse ``<cache>/py27/wheels`` are installed by hardlinking
+  their files from a store of extracted wheels (``<cache>/py27/unpacked``), like uv does.
+  Missing wheels are fetched (or built from sdists) with ``pip wheel`` first. Pins must be
+  exact and complete (what ``resolve`` returns).
 - Install failures are captured as ``InstallError`` (which requirement, output tail), never
   raised. Bad input (unknown Python version) raises ``InputError``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +47,7 @@ from driftdoc.env import cache
 from driftdoc.env.records import InstallError
 from driftdoc.env.resolve import DEFAULT_INDEX, _check_python, _uv, interpreter_path, uv_env
 from driftdoc.errors import InputError
+from driftdoc.events import Note, Reporter, null_reporter
 
 PY27_VIRTUALENV = "virtualenv<20.22"
 PY27_PIP_WHEEL = "pip-20.3.4-py2.py3-none-any.whl"
@@ -119,6 +129,10 @@ def _failing_requirement(text: str, pins: Sequence[str]) -> str | None:
     return None
 
 
+failing_requirement = _failing_requirement
+"""Public name: which pin an installer's or resolver's error output blames (best effort)."""
+
+
 def _tail(text: str, lines: int = 30) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
@@ -145,7 +159,91 @@ def _build_uv(dest: Path, interp: Path, pins: list[str], index_url: str) -> list
     if proc.returncode != 0:
         text = proc.stderr + proc.stdout
         return [InstallError(_failing_requirement(text, pins), _tail(text))]
+    link_bytecode(dest)
     return []
+
+
+_COMPILE = (
+    "import json, py_compile, sys\n"
+    "for src, cfile in json.load(sys.stdin):\n"
+    "    try:\n"
+    "        py_compile.compile(src, cfile=cfile, dfile=src, doraise=True)\n"
+    "    except Exception:\n"
+    "        pass\n"
+    "print(sys.implementation.cache_tag)\n"
+)
+
+
+def link_bytecode(env: Path) -> None:
+    """Give ``env`` bytecode for its ``.py`` files, compiling each shared source file once.
+
+    Runs are read-only and never write bytecode, so without it every import compiles.
+    Sources hardlinked from uv's cache are the same inode in every env, so their ``.pyc``
+    (valid as long as the source's mtime and size match) is kept in ``<cache>/pyc`` keyed by
+    that inode and hardlinked into each new env: a warm rebuild compiles nothing.
+    """
+    python = env / "bin" / "python"
+    tag = _cache_tag(python)
+    if tag is None:
+        return
+    store = cache.cache_root() / "pyc" / tag
+    store.mkdir(parents=True, exist_ok=True)
+    todo: list[tuple[str, str, Path | None]] = []
+    for site in env.glob("lib/python*/site-packages"):
+        for dirpath, dirnames, filenames in os.walk(site):
+            dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+            for name in filenames:
+                if not name.endswith(".py"):
+                    continue
+                src = os.path.join(dirpath, name)
+                target = os.path.join(dirpath, "__pycache__", f"{name[:-3]}.{tag}.pyc")
+                try:
+                    st = os.stat(src)
+                except OSError:
+                    continue
+                shared: Path | None = None
+                if st.st_nlink > 1:
+                    shared = store / (f"{st.st_dev:x}-{st.st_ino:x}-{st.st_mtime_ns:x}-"
+                                      f"{st.st_size:x}.pyc")
+                    try:
+                        os.makedirs(os.path.dirname(target), exist_ok=True)
+                        os.link(shared, target)
+                        continue
+                    except FileExistsError:
+                        continue
+                    except OSError:
+                        pass
+                todo.append((src, target, shared))
+    if not todo:
+        return
+    env_vars = {k: v for k, v in os.environ.items()
+                if k not in ("SOURCE_DATE_EPOCH",) and not k.startswith("PYTHON")}
+    subprocess.run([str(python), "-c", _COMPILE], input=json.dumps([t[:2] for t in todo]),
+                   capture_output=True, text=True, env=env_vars, timeout=1800, check=False)
+    for _src, target, shared in todo:
+        if shared is not None and os.path.exists(target):
+            with contextlib.suppress(OSError):
+                os.link(target, shared)
+
+
+_tags: dict[str, str | None] = {}
+
+
+def _cache_tag(python: Path) -> str | None:
+    real = str(python.resolve())
+    with _key_lock:
+        if real in _tags:
+            return _tags[real]
+    try:
+        out = subprocess.run([str(python), "-c",
+                              "import sys; print(sys.implementation.cache_tag or '')"],
+                             capture_output=True, text=True, timeout=60, check=False)
+        tag: str | None = out.stdout.strip() or None
+    except OSError:
+        tag = None
+    with _key_lock:
+        _tags[real] = tag
+    return tag
 
 
 # ------------------------------------------------------------------------------ 2.7
@@ -216,51 +314,191 @@ def _py27_env() -> dict[str, str]:
     return env
 
 
+def _py27_seed(tool: Path, interp: Path) -> Path:
+    """A bare 2.7 virtualenv (setuptools only) per interpreter, made once and then copied:
+    virtualenv's 2.7 envs are relocatable, and hardlinking a seed is ~100x faster than
+    running virtualenv."""
+    seed = py27_dir() / "seeds" / hashlib.sha256(str(interp.resolve()).encode()).hexdigest()[:16]
+    ready = seed / ".driftdoc-seed"
+    if ready.exists():
+        return seed
+    with cache.locked(f"py27-seed-{seed.name}"):
+        if ready.exists():
+            return seed
+        cache.remove_tree(seed)
+        seed.parent.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(
+            [str(tool), "-m", "virtualenv", "--quiet", "--no-periodic-update", "--no-download",
+             "--no-pip", "--no-wheel", "--activators", "", "-p", str(interp), str(seed)],
+            capture_output=True, text=True, env=_py27_env(), timeout=600, check=False)
+        if proc.returncode != 0:
+            cache.remove_tree(seed)
+            raise OSError("creating the 2.7 seed environment failed:\n"
+                          + _tail(proc.stderr + proc.stdout))
+        for stale in seed.glob("bin/easy_install*"):  # absolute shebangs: not relocatable
+            stale.unlink()
+        ready.write_text("ok\n")
+    return seed
+
+
+def _wheel_index(house: Path) -> dict[str, Path]:
+    """``name==version`` -> a wheel in the 2.7 wheelhouse (pure wheels preferred)."""
+    found: dict[str, Path] = {}
+    for whl in sorted(house.glob("*.whl"), key=lambda p: ("-none-any" not in p.name, p.name)):
+        parts = whl.name[:-4].split("-")
+        if len(parts) < 5 or not any(t in parts[-3] for t in ("py2", "cp27", "py27")):
+            continue
+        found.setdefault(f"{canonicalize_name(parts[0])}=={parts[1]}", whl)
+    return found
+
+
+def _unpacked(wheel: Path, interp: Path) -> Path:
+    """The wheel extracted once into the shared store (envs hardlink from it), byte-compiled
+    by ``interp`` (runs never write bytecode, and compiling on every import costs more than the
+    rest of a 2.7 validation; 2.7 fixes ``co_filename`` when loading, so tracebacks name the
+    env's files)."""
+    target = py27_dir() / "unpacked" / wheel.name[:-4]
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
+    cache.remove_tree(tmp)
+    with zipfile.ZipFile(wheel) as zf:
+        for info in zf.infolist():
+            name = os.path.normpath(info.filename)
+            if name.startswith(("/", "..")) or info.is_dir():
+                continue  # never write outside the store
+            out = tmp / name
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src, open(out, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                os.chmod(out, mode | 0o400)
+    subprocess.run([str(interp), "-m", "compileall", "-q", "-f", str(tmp)],
+                   capture_output=True, timeout=600, check=False, stdin=subprocess.DEVNULL)
+    try:
+        os.replace(tmp, target)
+    except OSError:  # another thread or process won the race
+        cache.remove_tree(tmp)
+    return target
+
+
+def _link(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.exists() or dst.is_symlink():
+        dst.unlink()
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _install_unpacked(unpacked: Path, dest: Path, site: Path) -> None:
+    """Install an extracted wheel by hardlinking its files (scripts get this env's shebang)."""
+    python = dest / "bin" / "python"
+    for src in unpacked.rglob("*"):
+        if src.is_dir():
+            continue
+        rel = src.relative_to(unpacked)
+        first = rel.parts[0]
+        if first.endswith(".data") and len(rel.parts) > 2:
+            kind, rest = rel.parts[1], Path(*rel.parts[2:])
+            if kind in ("purelib", "platlib"):
+                _link(src, site / rest)
+            elif kind == "scripts":
+                data = src.read_bytes()
+                if data.startswith(b"#!python") or data.startswith(b"#!/usr/bin/env python"):
+                    data = b"#!" + str(python).encode() + b"\n" + data.split(b"\n", 1)[-1]
+                out = dest / "bin" / rest
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_bytes(data)
+                out.chmod(0o755)
+            elif kind == "data":
+                _link(src, dest / rest)
+            continue
+        _link(src, site / rel)
+    for entry_points in unpacked.glob("*.dist-info/entry_points.txt"):
+        _console_scripts(entry_points.read_text(errors="replace"), dest, python)
+
+
+def _console_scripts(text: str, dest: Path, python: Path) -> None:
+    section = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("["):
+            section = line.strip("[]").strip()
+            continue
+        if section != "console_scripts" or "=" not in line:
+            continue
+        name, target = (x.strip() for x in line.split("=", 1))
+        module, _, attr = target.split("[")[0].strip().partition(":")
+        if not re.fullmatch(r"[\w.]+", module) or (attr and not re.fullmatch(r"[\w.]+", attr)):
+            continue
+        top = attr.split(".")[0] if attr else ""
+        call = f"{attr}()" if attr else "None"
+        script = dest / "bin" / name
+        script.write_text(f"#!{python}\nimport sys\nfrom {module} import {top}\n"
+                          f"if __name__ == '__main__':\n    sys.exit({call})\n"
+                          if top else f"#!{python}\nimport {module}\n")
+        script.chmod(0o755)
+
+
+def _fetch_py27_wheels(pip: list[str], pins: list[str], index_url: str) -> str | None:
+    """``pip wheel`` the pins (and their dependencies) into the wheelhouse; error text or None."""
+    house = py27_wheelhouse()
+    with tempfile.TemporaryDirectory(prefix="driftdoc-wheel27-") as tmp:
+        proc = subprocess.run(
+            [*pip, "wheel", "--isolated", "--disable-pip-version-check",
+             "--no-python-version-warning", "--index-url", index_url, "--find-links", str(house),
+             "-w", tmp, *pins],
+            capture_output=True, text=True, env=_py27_env(), timeout=1800, check=False,
+            stdin=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            return proc.stdout + proc.stderr
+        for whl in Path(tmp).glob("*.whl"):
+            if not (house / whl.name).exists():
+                shutil.copyfile(whl, house / whl.name)
+    return None
+
+
 def _build_py27(dest: Path, interp: Path, pins: list[str], index_url: str) -> list[InstallError]:
     try:
-        tool = py27_tool()
+        seed = _py27_seed(py27_tool(), interp)
         pip = py27_pip_command(interp)
     except OSError as exc:
         return [InstallError(None, str(exc))]
-    env = _py27_env()
-    proc = subprocess.run(
-        [str(tool), "-m", "virtualenv", "--quiet", "--no-periodic-update", "--no-download",
-         "--no-pip", "--no-wheel", "--activators", "", "-p", str(interp), str(dest)],
-        capture_output=True, text=True, env=env, timeout=600, check=False)
-    if proc.returncode != 0:
-        return [InstallError(None, "creating the environment failed:\n"
-                             + _tail(proc.stderr + proc.stdout))]
-    if not pins:
-        return []
-    house = py27_wheelhouse()
-    common = ["--isolated", "--disable-pip-version-check", "--no-python-version-warning"]
-    py = str(dest / "bin" / "python")
-    install = [py, pip[1], "install", *common, "--no-index", "--find-links", str(house),
-               "--no-compile", *pins]
-    proc = subprocess.run(install, capture_output=True, text=True, env=env, timeout=1800,
-                          check=False, stdin=subprocess.DEVNULL)
-    if proc.returncode != 0:
-        # Fetch or build the missing wheels into the wheelhouse, then install offline again.
-        fetch = subprocess.run(
-            [*pip, "wheel", *common, "--index-url", index_url, "--find-links", str(house),
-             "-w", str(house), *pins],
-            capture_output=True, text=True, env=env, timeout=1800, check=False,
-            stdin=subprocess.DEVNULL)
-        if fetch.returncode != 0:
-            text = fetch.stdout + fetch.stderr
-            return [InstallError(_failing_requirement(text, pins), _tail(text))]
-        proc = subprocess.run(install, capture_output=True, text=True, env=env, timeout=1800,
-                              check=False, stdin=subprocess.DEVNULL)
-    if proc.returncode != 0:
-        text = proc.stdout + proc.stderr
-        return [InstallError(_failing_requirement(text, pins), _tail(text))]
+    exact = [p for p in pins if "==" in p and not re.search(r"[<>!~,;]", p)]
+    inexact = [p for p in pins if p not in exact]
+    wheels = _wheel_index(py27_wheelhouse())
+    missing = [p for p in exact if p not in wheels] + inexact
+    if missing:
+        error = _fetch_py27_wheels(pip, missing, index_url)
+        if error is not None:
+            return [InstallError(_failing_requirement(error, pins), _tail(error))]
+        wheels = _wheel_index(py27_wheelhouse())
+        still = [p for p in exact if p not in wheels]
+        if still or inexact:
+            return [InstallError(still[0] if still else inexact[0],
+                                 "Python 2.7 environments need exact pins available as wheels "
+                                 f"(missing: {', '.join(still + inexact)}); resolve first")]
+    shutil.copytree(seed, dest, symlinks=True, copy_function=os.link)
+    (dest / ".driftdoc-seed").unlink(missing_ok=True)
+    site = next(iter(sorted(dest.glob("lib/python2.7/site-packages"))), None)
+    if site is None:
+        return [InstallError(None, "the 2.7 seed environment has no site-packages")]
+    try:
+        for pin in exact:
+            _install_unpacked(_unpacked(wheels[pin], interp), dest, site)
+    except (OSError, zipfile.BadZipFile) as exc:
+        return [InstallError(None, f"installing wheels failed: {exc}")]
     return []
 
 
 # ------------------------------------------------------------------------------ entry point
 
 def ensure_env(python: str, pins: Sequence[str], *, index_url: str | None = None,
-               rebuild: bool = False) -> BuiltEnv:
+               rebuild: bool = False, reporter: Reporter = null_reporter) -> BuiltEnv:
     """Return a complete env for (``python``, ``pins``), building it only if needed."""
     start = time.perf_counter()
     major, minor = _check_python(python)
@@ -287,6 +525,8 @@ def ensure_env(python: str, pins: Sequence[str], *, index_url: str | None = None
         if not rebuild and cache.read_marker(dest) is not None:  # built while we waited
             cache.touch(dest)
             return done(True, [], True)
+        reporter(Note(f"building a Python {python} environment with {len(norm)} package(s)",
+                      data={"key": key}))
         cache.remove_tree(dest)  # leftovers of a crashed build
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:

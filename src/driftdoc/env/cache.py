@@ -203,6 +203,20 @@ class PruneResult:
                 "freed_bytes": self.freed_bytes}
 
 
+def _exclusive_bytes(root: Path) -> int:
+    """Bytes that deleting ``root`` frees: files not hardlinked from anywhere else."""
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in filenames + dirnames:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            if st.st_nlink == 1 or name in dirnames:
+                total += st.st_blocks * 512
+    return total
+
+
 def _remove_env(env: EnvInfo) -> bool:
     with locked(f"env-{env.key}", blocking=False) as got:
         if not got:
@@ -241,8 +255,14 @@ def prune(*, older_than: float | None = None, max_bytes: int | None = None,
                 (removed if _remove_env(env) else skipped).append(env.key)
                 envs.remove(env)
         if max_bytes is not None:
-            while envs and info().bytes > max_bytes:
+            total = info().bytes
+            while envs and total > max_bytes:
                 env = envs.pop(0)
-                (removed if _remove_env(env) else skipped).append(env.key)
+                freed = _exclusive_bytes(env.path)
+                if _remove_env(env):
+                    removed.append(env.key)
+                    total -= freed
+                else:
+                    skipped.append(env.key)
     after = info().bytes if root.is_dir() else 0
     return PruneResult(removed, skipped, max(0, before - after))

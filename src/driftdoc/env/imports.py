@@ -62,10 +62,19 @@ class ImportScan:
     future: set[str] = field(default_factory=set)
     tree: ast.Module | None = None
     error: str = ""
+    shebang: str = ""
 
 
 def scan_imports(source: str) -> ImportScan:
     """Imports of ``source`` (any Python 2 or 3 dialect)."""
+    scan = _scan(source)
+    first = source.lstrip("\ufeff").split("\n", 1)[0]
+    if first.startswith("#!"):
+        scan.shebang = first[2:].strip()
+    return scan
+
+
+def _scan(source: str) -> ImportScan:
     try:
         tree = ast.parse(source)
         parser = "ast"
@@ -85,6 +94,12 @@ def scan_imports(source: str) -> ImportScan:
 
 
 # --------------------------------------------------------------------------- ast walk
+
+
+def _func_name(f: ast.expr) -> str:
+    if isinstance(f, ast.Name):
+        return f.id
+    return f.attr if isinstance(f, ast.Attribute) else ""
 
 
 def _handler_catches_import_error(handler: ast.ExceptHandler) -> bool:
@@ -107,7 +122,7 @@ def _gives_up(body: list[ast.stmt]) -> bool:
             return True
         if isinstance(node, ast.Call):
             f = node.func
-            name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+            name = _func_name(f)
             if name in ("exit", "quit", "_exit", "abort"):
                 return True
     return False
@@ -230,8 +245,7 @@ class _Visitor(ast.NodeVisitor):
 
     # expressions -------------------------------------------------------------
     def visit_Call(self, node: ast.Call) -> None:
-        f = node.func
-        fname = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+        fname = _func_name(node.func)
         if (
             fname in ("__import__", "import_module")
             and node.args
@@ -241,7 +255,8 @@ class _Visitor(ast.NodeVisitor):
             name = node.args[0].value
             if re.fullmatch(r"[A-Za-z_][\w\.]*", name):
                 self._add(name, node.lineno, dynamic=True)
-        if fname == "print" and any(k.arg in ("end", "sep", "file", "flush") for k in node.keywords):
+        if fname == "print" and any(k.arg in ("end", "sep", "file", "flush")
+                                    for k in node.keywords):
             self._feature("print() with keyword arguments", node, (3, 0))
         self.generic_visit(node)
 
@@ -399,7 +414,7 @@ def rewrite_py2(source: str) -> tuple[str, list[tuple[str, int]]]:
                 features.append(("print >>f", tok.start[0]))
             elif s == "<>" or (s == ">" and prev is not None and prev.string == "<"
                                and prev.end == tok.start):
-                if s == "<>":
+                if s == "<>" or prev is None:
                     edits.append((tok.start[0], tok.start[1], tok.end[1], "!="))
                 else:
                     edits.append((prev.start[0], prev.start[1], tok.end[1], "!="))
@@ -433,7 +448,8 @@ def rewrite_py2(source: str) -> tuple[str, list[tuple[str, int]]]:
             edits.append((tok.start[0], tok.start[1], tok.start[1] + 2, "r"))
             features.append(("ur'' string", tok.start[0]))
         elif ttype == tokenize.ERRORTOKEN and s == "`":
-            edits.append((tok.start[0], tok.start[1], tok.end[1], ")" if backtick_open else "repr("))
+            text = ")" if backtick_open else "repr("
+            edits.append((tok.start[0], tok.start[1], tok.end[1], text))
             backtick_open = not backtick_open
             if backtick_open:
                 features.append(("backtick repr", tok.start[0]))

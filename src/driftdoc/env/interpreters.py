@@ -86,6 +86,14 @@ def _uv_roots() -> Iterator[tuple[Path, str]]:
         candidates.append(Path(os.environ["UV_PYTHON_INSTALL_DIR"]))
     data = os.environ.get("XDG_DATA_HOME")
     candidates.append((Path(data) if data else Path.home() / ".local" / "share") / "uv" / "python")
+    uv = shutil.which("uv")
+    if uv and not any(c.is_dir() for c in candidates):
+        try:  # a non-default layout: ask uv itself (only then: it costs a process)
+            out = subprocess.run([uv, "python", "dir"], capture_output=True, text=True, timeout=5)
+            if out.returncode == 0 and out.stdout.strip():
+                candidates.append(Path(out.stdout.strip()))
+        except (OSError, subprocess.SubprocessError):
+            pass
     for root in candidates:
         if root.is_dir():
             for d in sorted(root.iterdir()):
@@ -181,7 +189,7 @@ def discover(*, use_cache: bool = True) -> list[Interpreter]:
             todo.append((exe, real, source))
     if todo:
         with ThreadPoolExecutor(max_workers=4) as pool:
-            for (exe, real, _), ans in zip(todo, pool.map(lambda t: _probe(t[0]), todo),
+            for (_exe, real, _), ans in zip(todo, pool.map(lambda t: _probe(t[0]), todo),
                                            strict=True):
                 answers[real] = ans
                 cache.data[_key(real)] = ans or ""

@@ -56,12 +56,15 @@ class Knowledge:
         self.built: str = data.get("built", "")
         self.sources: dict[str, Any] = data.get("sources", {})
         self._dists: list[str] = data.get("distributions", [])
-        self._modules: dict[str, list[list[Any]]] = data.get("modules", {})
+        # module -> "dist_index,score,bits;..." (decoded per lookup: loading stays fast)
+        self._modules: dict[str, str] = data.get("modules", {})
         self._reasons: dict[str, str] = data.get("curated_reasons", {})
         self._platform: dict[str, list[Any]] = data.get("platform", {})
         self._bits: dict[str, int] = data.get("source_bits", {"wheel": 1, "pigar": 2, "curated": 4})
         self._tail = tail
         self._load_tail = load_tail
+        self._tail_finds = 0
+        self._tail_index: dict[str, str] | None = None
 
     # ------------------------------------------------------------------ lookups
     def __contains__(self, name: str) -> bool:
@@ -96,6 +99,20 @@ class Knowledge:
     def _tail_row(self, key: str) -> tuple[str, float] | None:
         if not key or "\t" in key or "\n" in key:
             return None
+        if self._tail_index is None:
+            self._tail_finds += 1
+            if self._tail_finds > 50:  # many lookups (a batch): index the lines once
+                self._tail_index = {}
+                for line in self._tail_bytes().decode("utf-8", "replace").split("\n"):
+                    mod, _, rest = line.partition("\t")
+                    if rest:
+                        self._tail_index[mod] = rest
+        if self._tail_index is not None:
+            found = self._tail_index.get(key)
+            if found is None:
+                return None
+            dist, _, score = found.partition("\t")
+            return (dist or key), float(score)
         tail = self._tail_bytes()
         at = tail.find(b"\n" + key.encode("utf-8", "replace") + b"\t")
         if at < 0:
@@ -106,7 +123,11 @@ class Knowledge:
 
     def _rows(self, key: str) -> list[tuple[str, float, int]]:
         if key in self._modules:
-            return [(self._dists[i], s, b) for i, s, b in self._modules[key]]
+            rows = []
+            for item in self._modules[key].split(";"):
+                i, s, b = item.split(",")
+                rows.append((self._dists[int(i)], float(s), int(b)))
+            return rows
         row = self._tail_row(key)
         return [] if row is None else [(row[0], row[1], self._bits.get("pigar", 2))]
 
@@ -124,8 +145,11 @@ class Knowledge:
         total = sum(max(r[1], 0.1) for r in rows)
         out: list[Candidate] = []
         for i, (dist, score, bits) in enumerate(rows):
+            reason = self._reason(key, name, dist, bits)
+            if i and bits & self._bits.get("curated", 4):
+                reason = f"alternative to {rows[0][0]} ({reason})"
             out.append(Candidate(dist, self._confidence(score, total, i, bits),
-                                 self._source(bits), self._reason(key, name, dist, bits)))
+                                 self._source(bits), reason))
         return out
 
     def best(self, name: str) -> Candidate | None:
@@ -160,7 +184,7 @@ class Knowledge:
         """Module names whose best candidate is ``dist`` (for diagnostics)."""
         want = canonicalize_name(dist)
         return [m for m, rows in self._modules.items()
-                if rows and canonicalize_name(self._dists[rows[0][0]]) == want]
+                if rows and canonicalize_name(self._dists[int(rows.split(",", 1)[0])]) == want]
 
     # ------------------------------------------------------------------ helpers
     def _source(self, bits: int) -> str:

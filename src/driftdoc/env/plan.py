@@ -124,9 +124,9 @@ def local_modules(snippet: Snippet | Path) -> frozenset[str]:
                 stem = n.split(".")[0]
                 if n.endswith((".py", ".pyc", ".pyd", ".so", ".pyw")) and stem.isidentifier():
                     names.add(stem)
-            elif e.is_dir() and n.isidentifier() and not n.startswith("."):
-                if any(c.suffix == ".py" for c in e.iterdir()):
-                    names.add(n)
+            elif (e.is_dir() and n.isidentifier() and not n.startswith(".")
+                  and any(c.suffix == ".py" for c in e.iterdir())):
+                names.add(n)
         except OSError:
             continue
     return frozenset(names)
@@ -144,7 +144,7 @@ def classify(
     out: list[ImportUse] = []
     for r in raw:
         if r.level > 0:
-            shown = "." * r.level + r.name
+            shown = "." * r.level + (r.name or ", ".join(r.fromlist))
             out.append(ImportUse(shown, shown, r.line, r.context, "local", [],
                                  "relative import", r.group))
             continue

@@ -13,6 +13,7 @@ import ast
 import hashlib
 import json
 import os
+import re
 import subprocess
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -221,10 +222,18 @@ def infer_versions(
             else:
                 score -= weight
                 reasons.append(f"Python 2 idioms fail on Python 3: {names}")
-        if "print_function" in scan.future or "unicode_literals" in scan.future:
-            if vt[0] == 2:
-                score += 1
-                reasons.append("from __future__ imports: written to run on Python 2 as well")
+        m = re.search(r"python\s*([23])(?:\.(\d+))?\b", scan.shebang)
+        if m:
+            want_major = int(m.group(1))
+            want_minor = int(m.group(2)) if m.group(2) else None
+            if vt[0] == want_major and want_minor in (None, vt[1]):
+                score += 4 if want_minor is None else 6
+                reasons.append(f"shebang asks for {m.group(0).replace(' ', '')}")
+            elif vt[0] != want_major:
+                score -= 4
+        if vt[0] == 2 and ("print_function" in scan.future or "unicode_literals" in scan.future):
+            score += 1
+            reasons.append("from __future__ imports: written to run on Python 2 as well")
         seen: set[str] = set()
         for imp in required:
             top = imp.top
@@ -232,9 +241,14 @@ def infer_versions(
                 continue
             seen.add(top)
             where = stdlib.stdlib_versions(top)
-            if not where or v in where:
+            if not where or len(where) == len(stdlib.versions()):
                 continue
             span = _span(where)
+            if v in where:
+                if top not in stdlib.BACKPORTS:
+                    score += 1
+                    reasons.append(f"'{top}' (line {imp.line}) is stdlib here (only in {span})")
+                continue
             if top in stdlib.BACKPORTS:
                 score -= 2
                 reasons.append(f"'{top}' (line {imp.line}) is stdlib only in {span}; "

@@ -42,6 +42,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from packaging.metadata import Metadata
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
@@ -49,6 +50,7 @@ from packaging.version import InvalidVersion, Version
 
 from driftdoc.env import cache
 from driftdoc.errors import InputError
+from driftdoc.events import Note, Reporter, null_reporter
 
 DEFAULT_INDEX = "https://pypi.org/simple"
 PY27_CUTOFF = datetime(2020, 1, 1, tzinfo=UTC)
@@ -289,12 +291,40 @@ def check_backtracking(index_url: str, reqs: Sequence[Requirement], pins: Sequen
         age = (top_time - got_time).days if top_time and got_time else None
         if resolved.major != top.major or (age is not None and age > ANCIENT_DAYS):
             when = f" (uploaded {age} days earlier)" if age is not None else ""
-            warnings.append(
-                f"backtracked: {name} resolved to {got}{when} although {top} is the newest "
-                f"compatible release; another requirement or invalid metadata pushed it back"
-            )
+            problem = metadata_problem(index_url, name, str(top))
+            why = (f"uv skipped {name}=={top}: {problem}" if problem
+                   else "another requirement or invalid metadata pushed it back")
+            warnings.append(f"backtracked: {name} resolved to {got}{when} although {top} is "
+                            f"the newest compatible release; {why}")
             names.append(name)
     return warnings, names
+
+
+def metadata_problem(index_url: str, name: str, version: str) -> str | None:
+    """Why the index's metadata for ``name==version`` is invalid (resolvers skip such
+    releases silently), or ``None`` if it looks valid or cannot be checked."""
+    files = [f for f in index_files(index_url, name)
+             if f.version is not None and _same_version(f.version, version)]
+    for f in files:
+        if f.requires_python:
+            try:
+                SpecifierSet(f.requires_python)
+            except InvalidSpecifier:
+                return f"invalid Requires-Python {f.requires_python!r} in the index"
+    wheel = next((f for f in files if f.filename.endswith(".whl")), None)
+    if wheel is None:
+        return None
+    try:
+        with urllib.request.urlopen(wheel.url + ".metadata", timeout=30) as resp:
+            raw = resp.read()
+    except (OSError, ValueError):
+        return None
+    try:
+        Metadata.from_email(raw, validate=True)
+    except Exception as exc:  # InvalidMetadata or an ExceptionGroup of them
+        subs = getattr(exc, "exceptions", None) or [exc]
+        return "invalid metadata: " + "; ".join(str(e) for e in subs)[:300]
+    return None
 
 
 # ------------------------------------------------------------------------------ uv path
@@ -490,7 +520,7 @@ def _cache_key(python: str, reqs: list[Requirement], as_of: datetime | None,
 
 def resolve(python: str, requirements: Sequence[str], *, as_of: date | datetime | None = None,
             index_url: str | None = None, use_cache: bool = True,
-            check_backtrack: bool = True) -> Resolution:
+            check_backtrack: bool = True, reporter: Reporter = null_reporter) -> Resolution:
     """Pin ``requirements`` for Python ``python`` ("X.Y"); see the module docstring."""
     start = time.perf_counter()
     major, minor = _check_python(python)
@@ -509,6 +539,8 @@ def resolve(python: str, requirements: Sequence[str], *, as_of: date | datetime 
                 return Resolution(**data)
         except (OSError, ValueError, TypeError):
             pass
+    reporter(Note(f"resolving {len(reqs)} requirement(s) for Python {python}"
+                  + (f" as of {when.date()}" if when else ""), data={"python": python}))
     if not reqs:
         result = Resolution([], True, None, python=python)
     elif (major, minor) < (3, 6):

@@ -138,7 +138,7 @@ def _cell_source(cell: dict[str, Any]) -> str:
 def _read_notebook(p: Path, text: str, encoding: str) -> Snippet:
     try:
         nb = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise InputError(f"{p}: not a valid notebook (broken JSON: {exc.msg})") from exc
     if not isinstance(nb, dict):
         raise InputError(f"{p}: not a notebook (no cells)")

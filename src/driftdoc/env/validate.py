@@ -46,6 +46,7 @@ from driftdoc.env.records import (
 from driftdoc.env.resolve import resolve
 from driftdoc.env.snippet import read_snippet
 from driftdoc.errors import InputError
+from driftdoc.events import Note, Reporter, null_reporter
 from driftdoc.sandbox import Limits, Policy, SandboxResult, describe, run_sandboxed, scrubbed_env
 
 HARNESS = Path(__file__).with_name("harness.py")
@@ -53,11 +54,12 @@ RECORD_TAG = b"@@DRIFTDOC-RECORD@@"
 IMPORTS_TAG = b"@@DRIFTDOC-IMPORTS@@"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_GRACE = 5.0
-DEFAULT_MEMORY_MB = 2048
+DEFAULT_MEMORY_MB = 4096
 WORKDIR_MB = 512
 NEIGHBOUR_MAX_FILE = 5 * 1024 * 1024
-NEIGHBOUR_BUDGET = 64 * 1024 * 1024
+NEIGHBOUR_BUDGET = 32 * 1024 * 1024
 NEIGHBOUR_MAX_FILES = 2000
+NEIGHBOUR_MAX_ENTRIES = 200  # each is one bind mount on bwrap's command line
 TAIL_CHARS = 4000
 _SKIP_NAMES = {"__pycache__", ".git", ".hg", ".svn", ".ipynb_checkpoints", "node_modules",
                ".venv", "venv", ".tox"}
@@ -95,6 +97,8 @@ def neighbours(snippet: Path, exclude: set[str]) -> list[Path]:
         try:
             if entry.is_symlink() or not (entry.is_file() or entry.is_dir()):
                 continue
+            if entry.is_dir() and (entry / "pyvenv.cfg").exists():
+                continue  # someone's virtualenv: never the snippet's data
             size = entry.stat().st_size if entry.is_file() else _dir_size(entry, budget)
         except OSError:
             continue
@@ -102,6 +106,8 @@ def neighbours(snippet: Path, exclude: set[str]) -> list[Path]:
             continue
         budget -= size
         chosen.append(entry)
+        if len(chosen) >= NEIGHBOUR_MAX_ENTRIES:
+            break
     return chosen
 
 
@@ -247,8 +253,12 @@ def validate(
         argv = [str(env.python_exe), "-s", str(ctl / "harness.py"),
                 "--snippet", f"{inside}/{script_name}",
                 "--grace", str(grace or 0), "--timeout", str(timeout)]
+        # One BLAS/OpenMP thread: a shared machine, deterministic runs, and far less virtual
+        # memory reserved under the RLIMIT_AS memory cap.
         run_env = scrubbed_env(extra={"PYTHONIOENCODING": "utf-8", "PYTHONUNBUFFERED": "1",
-                                      "MPLBACKEND": "Agg", "LANG": "C.UTF-8"})
+                                      "MPLBACKEND": "Agg", "LANG": "C.UTF-8",
+                                      "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                                      "MKL_NUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"})
         res = run_sandboxed(argv, workdir=work, policy=policy, limits=limits, env=run_env,
                             workdir_mode="tmpfs", seed=seeds)
     finally:
@@ -281,11 +291,15 @@ def validate_requirements(
     grace: float | None = DEFAULT_GRACE,
     memory_mb: int | None = DEFAULT_MEMORY_MB,
     sandbox: str = "bwrap",
+    reporter: Reporter = null_reporter,
 ) -> ValidationRecord:
     """resolve -> ensure_env -> validate; resolution failures become install failures."""
     start = time.perf_counter()
     read_snippet(snippet)  # bad input fails fast, before any resolution or build
-    resolution = resolve(python, requirements, as_of=as_of, index_url=index_url)
+    resolution = resolve(python, requirements, as_of=as_of, index_url=index_url,
+                         reporter=reporter)
+    for warning in resolution.warnings:
+        reporter(Note(warning, level="warning"))
     if not resolution.ok:
         error = resolution.error or "resolution failed"
         failing = _failing_requirement(error, list(requirements))
@@ -294,7 +308,8 @@ def validate_requirements(
             pins=[], snippet=str(snippet))
         rec.seconds = time.perf_counter() - start
         return rec
-    env = ensure_env(python, resolution.pins, index_url=index_url)
+    env = ensure_env(python, resolution.pins, index_url=index_url, reporter=reporter)
+    reporter(Note(f"running {Path(snippet).name} in the sandbox"))
     rec = validate(snippet, env, timeout=timeout, grace=grace, memory_mb=memory_mb,
                    sandbox=sandbox)
     rec.seconds = time.perf_counter() - start

@@ -17,7 +17,10 @@ Messages:
 Faults: a worker that disconnects (dies) gets its in-flight requests re-sent at once; a
 request without a reply after ``timeout`` seconds is re-sent too. After ``retries`` re-sends
 the run is recorded as failed (category ``worker-lost``) with the attempts in its details.
-Late duplicate replies are ignored.
+Late duplicate replies are ignored. Limitation of PUSH/PULL: a worker that hangs while
+staying connected keeps receiving its share of requests; they are re-sent after the
+timeout, and a re-send can land on the same worker again. Kill hung workers: a dead
+worker is noticed at once.
 """
 
 from __future__ import annotations
@@ -352,12 +355,14 @@ def serve(
     push_port: int = DEFAULT_PULL,
     max_runs: int | None = None,
     idle_timeout: float | None = None,
+    bugdoc_replies: bool = False,
     reporter: Reporter = null_reporter,
 ) -> int:
     """Answer requests until ``max_runs`` or ``idle_timeout``; returns the number of runs.
 
     Connects PULL to the dispatcher's request port and PUSH to its reply port, like the
-    BugDoc seed worker. Every reply is JSON with the full Outcome (provenance included).
+    BugDoc seed worker. Every reply is JSON with the full Outcome (provenance included),
+    unless ``bugdoc_replies``: then ``str(values + [verdict])``, for BugDoc's own dispatcher.
     """
     ctx = zmq.Context()
     receiver = ctx.socket(zmq.PULL)
@@ -379,7 +384,10 @@ def serve(
             raw = receiver.recv_string()
             last = time.monotonic()
             reply = _answer(raw, runner, space, me)
-            sender.send_string(json.dumps(reply, default=str))
+            if bugdoc_replies:
+                sender.send_string(str([*reply["values"], reply["outcome"]["succeeded"]]))
+            else:
+                sender.send_string(json.dumps(reply, default=str))
             runs += 1
             reporter(Note(f"run {runs}: {reply['outcome'].get('category') or 'ok'}",
                           data={"values": reply.get("values")}))

@@ -10,6 +10,7 @@ failed), ``sandbox`` (the run could not be started).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import socket
@@ -46,6 +47,22 @@ def _state(workdir: Path) -> dict[str, tuple[int, int]]:
         st = f.stat()
         out[f.relative_to(workdir).as_posix()] = (st.st_size, st.st_mtime_ns)
     return out
+
+
+def _small(value: Any) -> Any:
+    """Keep a captured value only if it is small; the store holds one per run."""
+    text = json.dumps(value, default=repr)
+    if len(text) <= SMALL_VALUE:
+        return value
+    return {"truncated": True, "size": len(text), "head": text[:SMALL_VALUE // 4]}
+
+
+def _inputs_summary(digests: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """Per-file digests, or for large inputs one combined digest (the store keeps every run)."""
+    if len(digests) <= MAX_OUTPUTS:
+        return dict(digests)
+    combined = hashlib.sha256("\n".join(f"{p} {d}" for p, d in digests).encode()).hexdigest()
+    return {"files": len(digests), "combined_sha256": combined}
 
 
 def _under_tmp(path: Path) -> bool:
@@ -94,7 +111,7 @@ class PipelineRunner:
         start = time.perf_counter()
         details: dict[str, Any] = {
             "params": params,
-            "inputs": dict(self.spec.input_digests),
+            "inputs": _inputs_summary(self.spec.input_digests),
             "worker": {"host": socket.gethostname(), "pid": os.getpid()},
         }
         if self.worker:
@@ -147,7 +164,7 @@ class PipelineRunner:
                 shim = {}
         details["outputs"] = self._outputs(workdir, before)
         if "value" in shim:
-            details["value"] = shim["value"]
+            details["value"] = _small(shim["value"])
         failed = self._failure(res, shim)
         if failed is not None:
             return Outcome(False, failed[0], failed[1], res.duration)

@@ -1,0 +1,144 @@
+"""HG2.9K benchmark: batch mode on a seeded sample, then independent re-validation.
+
+    python benchmarks/hg29k.py --sample 300 --seed 29 --jobs 2 --out bench-out/hg29k
+
+1. copies a seeded random sample of ``../shared/benchmarks/hg2.9k/gists`` into a work folder;
+2. runs ``driftdoc run WORK --jobs J`` (batch mode; resumable, so a rerun continues);
+3. re-validates every emitted environment with ``revalidate.py`` (fresh build, network
+   off, the field's pass criterion), never trusting driftdoc's own verdict;
+4. prints pass rate, class histogram, median/p90/total seconds, and the published
+   tools' results on the same gists (read from peers.csv, here only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from revalidate import check  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "hg2.9k"
+
+
+def sample(gists: Path, n: int, seed: int) -> list[str]:
+    names = sorted(p.name for p in gists.iterdir() if (p / "snippet.py").is_file())
+    rng = random.Random(seed)
+    return sorted(rng.sample(names, min(n, len(names))))
+
+
+def pct(xs: list[float], q: float) -> float:
+    if not xs:
+        return 0.0
+    xs = sorted(xs)
+    k = max(0, min(len(xs) - 1, round(q * (len(xs) - 1))))
+    return xs[k]
+
+
+def peers(names: list[str]) -> dict[str, dict[str, float]]:
+    """Published tools on the same gists (benchmark only; the tool never reads this)."""
+    rows = {}
+    with (DATA / "peers.csv").open() as fp:
+        for row in csv.DictReader(fp):
+            rows[row["gist"]] = row
+    picked = [rows[n] for n in names if n in rows]
+    out: dict[str, dict[str, float]] = {}
+    for tool, col, sec in [("PyEGo", "pyego_passed", "pyego_seconds"),
+                           ("ReadPyE", "readpye_passed", "readpye_seconds"),
+                           ("PLLM (run 1)", "pllm_run1_passed", "pllm_run1_seconds")]:
+        passed = [r[col] == "True" for r in picked]
+        secs = [float(r[sec]) for r in picked if r[sec]]
+        out[tool] = {"pass": sum(passed) / max(1, len(picked)),
+                     "median": statistics.median(secs) if secs else 0.0,
+                     "p90": pct(secs, 0.9)}
+    union = [any(r[c] == "True" for c in ("pyego_passed", "readpye_passed", "pllm_run1_passed"))
+             for r in picked]
+    out["union of the three"] = {"pass": sum(union) / max(1, len(picked)), "median": 0.0,
+                                 "p90": 0.0}
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sample", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=29)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--time-limit", type=float, default=120.0)
+    ap.add_argument("--revalidate-jobs", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=Path("bench-out/hg29k"))
+    ap.add_argument("--skip-run", action="store_true", help="only re-validate and report")
+    args = ap.parse_args()
+
+    names = sample(DATA / "gists", args.sample, args.seed)
+    work = args.out / "gists"
+    for name in names:
+        dest = work / name
+        if not (dest / "snippet.py").exists():
+            dest.mkdir(parents=True, exist_ok=True)
+            shutil.copy(DATA / "gists" / name / "snippet.py", dest / "snippet.py")
+    results_dir = args.out / "run"
+    started = time.monotonic()
+    if not args.skip_run:
+        subprocess.run(["driftdoc", "run", str(work), "--output", str(results_dir),
+                        "--jobs", str(args.jobs), "--time-limit", str(args.time_limit)],
+                       check=False)
+    wall = time.monotonic() - started
+
+    results = {}
+    for name in names:
+        path = results_dir / "results" / f"{name}.json"
+        if path.exists():
+            results[name] = json.loads(path.read_text())
+    checks_path = args.out / "revalidated.json"
+    checks: dict[str, dict[str, object]] = (
+        json.loads(checks_path.read_text()) if checks_path.exists() else {})
+
+    def one(name: str) -> tuple[str, dict[str, object]]:
+        r = results.get(name) or {}
+        c = check(work / name / "snippet.py", r.get("python"), list(r.get("requirements") or []))
+        return name, c.__dict__
+
+    todo = [n for n in names if n not in checks]
+    with ThreadPoolExecutor(max_workers=args.revalidate_jobs) as pool:
+        for i, (name, c) in enumerate(pool.map(one, todo), 1):
+            checks[name] = c
+            if i % 10 == 0 or i == len(todo):
+                checks_path.write_text(json.dumps(checks, indent=1))
+                print(f"re-validated {i}/{len(todo)}", file=sys.stderr)
+    checks_path.write_text(json.dumps(checks, indent=1))
+
+    passed = [n for n in names if checks.get(n, {}).get("passed")]
+    secs = [float(results[n].get("seconds") or 0) for n in names if n in results]
+    hist: dict[str, int] = {}
+    for n in names:
+        key = str(checks.get(n, {}).get("category", "missing"))
+        hist[key] = hist.get(key, 0) + 1
+    tool_classes: dict[str, int] = {}
+    for n in names:
+        key = str((results.get(n) or {}).get("classification", "missing"))
+        tool_classes[key] = tool_classes.get(key, 0) + 1
+
+    print(f"\nHG2.9K sample: {len(names)} gists (seed {args.seed}), jobs {args.jobs}")
+    print(f"{'tool':<22}{'pass':>8}{'median s':>10}{'p90 s':>9}")
+    print(f"{'driftdoc':<22}{100 * len(passed) / len(names):>7.1f}%"
+          f"{statistics.median(secs) if secs else 0:>10.1f}{pct(secs, 0.9):>9.1f}")
+    for tool, row in peers(names).items():
+        print(f"{tool:<22}{100 * row['pass']:>7.1f}%{row['median']:>10.1f}{row['p90']:>9.1f}")
+    print(f"\ndriftdoc total seconds {sum(secs):.0f} (batch wall {wall:.0f})")
+    print("re-validation classes:", json.dumps(dict(sorted(hist.items(), key=lambda kv: -kv[1]))))
+    print("driftdoc classes:     ",
+          json.dumps(dict(sorted(tool_classes.items(), key=lambda kv: -kv[1]))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

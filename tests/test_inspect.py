@@ -1,0 +1,150 @@
+"""``inspect_snippet`` and ``driftdoc inspect``: the plan, its JSON, and CLI errors."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from driftdoc.cli import main
+from driftdoc.env.plan import inspect_snippet
+
+SNIPPET = textwrap.dedent("""
+    import os, sys
+    import numpy as np
+    import cv2
+    from google.cloud import storage, bigquery
+    import helper
+    from . import sibling
+    try:
+        import simplejson as json
+    except ImportError:
+        import json
+    import sklearn.cross_validation
+    import yaml, yaml.constructor
+
+    def main():
+        import requests
+        return __import__('bs4')
+""")
+
+
+@pytest.fixture()
+def snippet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("DRIFTDOC_CACHE_DIR", str(tmp_path / "cache"))
+    d = tmp_path / "gist"
+    d.mkdir()
+    (d / "helper.py").write_text("X = 1\n")
+    p = d / "snippet.py"
+    p.write_text(SNIPPET)
+    return p
+
+
+def kinds(plan_json: dict) -> dict[str, tuple[str, str, str | None]]:  # type: ignore[type-arg]
+    return {
+        i["name"]: (i["kind"], i["context"],
+                    i["candidates"][0]["distribution"] if i["candidates"] else None)
+        for i in plan_json["imports"]
+    }
+
+
+def test_plan_api(snippet: Path) -> None:
+    plan = inspect_snippet(snippet, interpreters=[])
+    by = kinds(plan.to_json())
+    assert by["os"][0] == "stdlib"
+    assert by["numpy"] == ("thirdparty", "module", "numpy")
+    assert by["cv2"][2] == "opencv-python"
+    assert by["google.cloud.storage"][2] == "google-cloud-storage"
+    assert by["google.cloud.bigquery"][2] == "google-cloud-bigquery"
+    assert by["helper"][0] == "local"
+    assert by[".sibling"][0] == "local"
+    assert by["simplejson"][:2] == ("thirdparty", "optional")
+    assert by["json"][0] == "stdlib"
+    assert by["sklearn.cross_validation"][2] == "scikit-learn"
+    assert by["requests"][1] == "function"
+    assert by["bs4"] == ("thirdparty", "dynamic", "beautifulsoup4")
+    reqs = plan.requirements()
+    assert "simplejson" not in reqs  # optional
+    assert reqs.count("PyYAML") == 1  # deduplicated
+    assert {"numpy", "opencv-python", "google-cloud-storage", "scikit-learn", "requests",
+            "beautifulsoup4"} <= set(reqs)
+    assert plan.python and plan.python.startswith("3.")
+    assert plan.platform_bound == []
+
+
+def test_python2_snippet_and_stdlib_of_27(tmp_path: Path) -> None:
+    p = tmp_path / "old.py"
+    p.write_text("import urllib2, cStringIO\nimport MySQLdb\nprint 'hi'\n")
+    plan = inspect_snippet(p, interpreters=[])
+    assert plan.python == "2.7"
+    by = kinds(plan.to_json())
+    assert by["urllib2"][0] == "stdlib" and by["cStringIO"][0] == "stdlib"
+    assert plan.requirements() == ["mysqlclient"]
+
+
+def test_other_pythons_stdlib_is_never_a_package(tmp_path: Path) -> None:
+    p = tmp_path / "both.py"
+    p.write_text("try:\n    import urllib2\nexcept ImportError:\n    import urllib.request\n"
+                 "print(f'{1}')\n")
+    plan = inspect_snippet(p, interpreters=[])
+    assert plan.python != "2.7"
+    by = kinds(plan.to_json())
+    assert by["urllib2"][0] == "stdlib"
+    assert plan.requirements() == []
+
+
+def test_platform_bound(tmp_path: Path) -> None:
+    p = tmp_path / "plugin.py"
+    p.write_text("import sublime, sublime_plugin\nimport os\n")
+    plan = inspect_snippet(p, interpreters=[])
+    assert {u.name for u in plan.platform_bound} == {"sublime", "sublime_plugin"}
+    assert plan.to_json()["platform_bound"][0]["category"] == "sublime-text"
+
+
+def test_notebook(tmp_path: Path) -> None:
+    nb = {"nbformat": 4, "nbformat_minor": 2, "metadata": {}, "cells": [
+        {"cell_type": "code", "source": ["%matplotlib inline\n", "import pandas as pd\n"]},
+        {"cell_type": "code", "source": ["!pip install seaborn\n", "import seaborn\n"]}]}
+    p = tmp_path / "nb.ipynb"
+    p.write_text(json.dumps(nb))
+    plan = inspect_snippet(p, interpreters=[])
+    assert plan.source_kind == "ipynb"
+    assert set(plan.requirements()) == {"pandas", "seaborn"}
+
+
+def test_cli_json(snippet: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", str(snippet), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["python_candidates"] and data["python_candidates"][0]["reasons"]
+    assert kinds(data)["cv2"][2] == "opencv-python"
+
+
+def test_cli_text(snippet: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", str(snippet), "--python", "3.11"]) == 0
+    out = capsys.readouterr().out
+    assert "Python candidates" in out and "opencv-python" in out and "Requirements" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--python", "1.5"], "not available"),
+        (["--python", "abc"], "version like"),
+        (["--format", "xml"], "unknown format"),
+    ],
+)
+def test_cli_bad_options(snippet: Path, capsys: pytest.CaptureFixture[str], args: list[str],
+                         message: str) -> None:
+    assert main(["inspect", str(snippet), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "x.json").write_text('{"a": 1}')
+    assert main(["inspect", str(tmp_path / "x.json")]) == 2
+    assert "JSON" in capsys.readouterr().err
+    assert main(["inspect", str(tmp_path)]) == 2
+    assert "directory" in capsys.readouterr().err
