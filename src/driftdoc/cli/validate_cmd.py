@@ -38,7 +38,8 @@ def _render(record: ValidationRecord) -> None:
     out.print(f"[bold {colour}]{'environment OK' if verdict.env_ok else 'environment FAILED'}"
               f"[/] ({verdict.category.value}) on Python {record.python} "
               f"[dim]in {record.seconds:.2f}s[/]", highlight=False)
-    out.print(f"  {verdict.reason}", highlight=False)
+    if not ex.exception_name or verdict.env_ok:
+        out.print(f"  {verdict.reason}", highlight=False, markup=False)
     if verdict.responsible:
         out.print(f"  responsible: [bold]{verdict.responsible}[/]", highlight=False)
     if ex.exception_name:
