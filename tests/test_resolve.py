@@ -95,3 +95,16 @@ def test_py27_resolution_is_capped_by_date(fake_index: LocalIndex, driftdoc_cach
     assert res.pins == ["drift-pkg==1.0", "helper-pkg==1.0"]
     res = resolve("2.7", ["anchor-pkg", "pin-pkg>=1"], index_url=fake_index.url)
     assert res.ok and res.pins == ["anchor-pkg==5.0", "pin-pkg==1.0"]
+
+
+@needs_py27
+@pytest.mark.network  # the 2.7 tools come from PyPI once
+def test_py27_skips_releases_whose_index_entry_hides_requires_python(
+        fake_index: LocalIndex, driftdoc_cache: Path) -> None:
+    res = resolve("2.7", ["py3only-pkg"], index_url=fake_index.url)
+    if not res.ok and "preparing the Python 2.7 tools" in (res.error or ""):
+        pytest.skip(f"cannot fetch the 2.7 tools: {res.error}")
+    assert res.ok, res.error
+    assert res.pins == ["py3only-pkg==1.0"]
+    # 2.0 excludes 2.7 in its own metadata: choosing 1.0 is right, not "backtracking".
+    assert res.backtracked == [], res.warnings

@@ -15,10 +15,14 @@ anchor-pkg     5.0       2020-01-01   newest; requires ``pin-pkg<2`` (forces uv 
                                       to the ancient 1.0 when ``pin-pkg>=2`` is required)
 pin-pkg        1.0, 2.0  2019/2020    nothing interesting
 broken-meta    1.0       2018-01-01   valid
-broken-meta    2.0       2020-01-01   invalid ``Requires-Dist`` (uv skips it with a warning)
+broken-meta    2.0       2020-01-01   invalid ``Requires-Dist`` (uv skips it silently)
+py3only-pkg    1.0       2017-01-01   runs on 2.7
+py3only-pkg    2.0       2019-06-01   ``Requires-Python: >=3.5`` in its METADATA but *not* in the
+                                      index entry (pip 20.3 on 2.7 aborts on such releases)
 ============== ========= ============ ===================================================
 
-The import names are ``driftpkg``, ``helperpkg``, ``anchorpkg``, ``pinpkg``, ``brokenmeta``.
+The import names are ``driftpkg``, ``helperpkg``, ``anchorpkg``, ``pinpkg``, ``brokenmeta``,
+``py3only``.
 """
 
 from __future__ import annotations
@@ -74,4 +78,7 @@ def publish_fake_packages(index: LocalIndex, workdir: Path) -> dict[str, Path]:
     pub("broken-meta", "1.0", {"brokenmeta/__init__.py": "V = 1\n"}, "2018-01-01")
     pub("broken-meta", "2.0", {"brokenmeta/__init__.py": "V = 2\n"}, "2020-01-01",
         requires=["pin-pkg (>>>=1 bogus"])
+    pub("py3only-pkg", "1.0", {"py3only/__init__.py": "V = 1\n"}, "2017-01-01")
+    pub("py3only-pkg", "2.0", {"py3only/__init__.py": "V: int = 2\n"}, "2019-06-01",
+        requires_python=">=3.5")
     return built

@@ -83,6 +83,9 @@ def run_command(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show each validation")]
     = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress output")] = False,
+    checkpoint: Annotated[Path | None, typer.Option(
+        hidden=True, help="keep the best result so far in this file (batch mode uses it)")]
+    = None,
 ) -> None:
     """Infer, validate and repair the environment a snippet needs (exit 0 if one works)."""
     if fmt not in FORMATS:
@@ -114,12 +117,19 @@ def run_command(
     from driftdoc.env.runner import run_snippet
 
     store = Store(store_path)
+    save = None
+    if checkpoint is not None:
+        from driftdoc.env.batch import write_atomic
+
+        def save(partial: EnvResult) -> None:
+            write_atomic(checkpoint, partial.to_json())
+
     try:
         with RunReporter(verbose=verbose, quiet=quiet) as reporter:
             result = run_snippet(target, python=python, as_of=when, budget=budget,
                                  time_limit=time_limit, jobs=jobs, store=store,
                                  index_url=index_url, run_timeout=run_timeout, sandbox=sandbox,
-                                 memory_mb=memory_mb, reporter=reporter)
+                                 memory_mb=memory_mb, reporter=reporter, checkpoint=save)
     finally:
         store.close()
     _report(result, fmt, output, quiet=quiet)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from driftdoc.env.result import EnvResult
 from driftdoc.errors import InputError
 from driftdoc.events import Event, Reporter, null_reporter
 
@@ -35,6 +36,11 @@ class Job:
     name: str
     path: Path
     result: Path
+
+    @property
+    def partial(self) -> Path:
+        """Where the child keeps its best environment so far (used if it must be killed)."""
+        return self.result.with_suffix(".partial")
 
 
 def find_snippets(root: Path) -> list[tuple[str, Path]]:
@@ -65,7 +71,8 @@ def plan_jobs(root: Path, out_dir: Path) -> tuple[list[Job], list[Job]]:
     return todo, done
 
 
-def _write_atomic(path: Path, data: dict[str, Any]) -> None:
+def write_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON so that a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
@@ -110,13 +117,14 @@ def env_ok(result: dict[str, Any]) -> bool:
 
 def _child_argv(job: Job, args: list[str]) -> list[str]:
     return [sys.executable, "-m", "driftdoc.cli", "run", str(job.path), "--format", "json",
-            "--quiet", *args]
+            "--quiet", "--checkpoint", str(job.partial), *args]
 
 
 def _failure(job: Job, why: str, seconds: float, classification: str) -> dict[str, Any]:
-    return {"snippet": str(job.path), "status": "unresolved", "python": None,
-            "requirements": [], "validations": 0, "seconds": round(seconds, 3), "drift": [],
-            "final": None, "reason": why, "classification": classification}
+    """The result of a snippet whose run produced none (bad input, crash, killed)."""
+    return EnvResult(snippet=str(job.path), status="unresolved", python=None, requirements=[],
+                     validations=0, seconds=seconds, reason=why,
+                     classification=classification).to_json()
 
 
 def _finish(proc: subprocess.Popen[bytes], job: Job, started: float) -> dict[str, Any]:
@@ -132,6 +140,17 @@ def _finish(proc: subprocess.Popen[bytes], job: Job, started: float) -> dict[str
     if proc.returncode == 2:
         return _failure(job, f"not a usable snippet: {tail[0]}", seconds, "bad-input")
     return _failure(job, f"driftdoc exited {proc.returncode}: {tail[0]}", seconds, "error")
+
+
+def _timed_out(job: Job, seconds: float) -> dict[str, Any]:
+    """A killed child's best environment so far, if it checkpointed one."""
+    try:
+        data: dict[str, Any] = json.loads(job.partial.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return _failure(job, "time limit exceeded", seconds, "time-limit")
+    data["seconds"] = round(seconds, 3)
+    data["reason"] = "time limit exceeded; best environment so far"
+    return data
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
@@ -178,11 +197,11 @@ def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 1
                     finished.append((pid, _finish(proc, job, started)))
                 elif time.monotonic() - started > hard_limit:
                     _kill(proc)
-                    finished.append((pid, _failure(job, "time limit exceeded",
-                                                   time.monotonic() - started, "time-limit")))
+                    finished.append((pid, _timed_out(job, time.monotonic() - started)))
             for pid, result in finished:
                 _proc, job, _started = running.pop(pid)
-                _write_atomic(job.result, result)
+                write_atomic(job.result, result)
+                job.partial.unlink(missing_ok=True)
                 summary.results[job.name] = result
                 passed += env_ok(result)
                 reporter(SnippetDone(job.name, result, len(summary.results), total, passed))

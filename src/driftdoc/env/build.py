@@ -1,6 +1,7 @@
 """Build (or reuse) an environment for an interpreter and a pinned set, from a warm cache.
 
-``ensure_env(python, pins, *, index_url=None) -> BuiltEnv``
+``ensure_env(python, pins, *, index_url=None, reporter=null_reporter)
+-> BuiltEnv(path, python_exe, ok, install_errors, seconds, reused, python, pins, key)``
 
 - Content address: sha256 of (interpreter full version, hash of its real path, sorted
   normalised pins, index URL). The env lives at ``<cache>/envs/<key>``; it is complete iff its

@@ -1,6 +1,7 @@
 """Resolve requirements to a fully pinned set for one Python version, optionally "as of" a date.
 
-``resolve(python, requirements, *, as_of=None, index_url=None) -> Resolution``
+``resolve(python, requirements, *, as_of=None, index_url=None, reporter=null_reporter)
+-> Resolution(pins, ok, error, warnings, backtracked, ...)``
 
 - Python >= 3.6: ``uv pip compile`` with ``--python-version``, ``--python-platform linux``,
   ``--exclude-newer`` (as of) and ``--index-url``.
@@ -291,7 +292,9 @@ def check_backtracking(index_url: str, reqs: Sequence[Requirement], pins: Sequen
         age = (top_time - got_time).days if top_time and got_time else None
         if resolved.major != top.major or (age is not None and age > ANCIENT_DAYS):
             when = f" (uploaded {age} days earlier)" if age is not None else ""
-            problem = metadata_problem(index_url, name, str(top))
+            problem, requires_python = release_metadata(index_url, name, str(top))
+            if problem is None and not _python_ok(requires_python, python):
+                continue  # the index hides it, but the release itself excludes this Python
             why = (f"uv skipped {name}=={top}: {problem}" if problem
                    else "another requirement or invalid metadata pushed it back")
             warnings.append(f"backtracked: {name} resolved to {got}{when} although {top} is "
@@ -301,8 +304,14 @@ def check_backtracking(index_url: str, reqs: Sequence[Requirement], pins: Sequen
 
 
 def metadata_problem(index_url: str, name: str, version: str) -> str | None:
-    """Why the index's metadata for ``name==version`` is invalid (resolvers skip such
-    releases silently), or ``None`` if it looks valid or cannot be checked."""
+    """Why the metadata of ``name==version`` is invalid (resolvers skip such releases
+    silently), or ``None`` if it looks valid or cannot be checked."""
+    return release_metadata(index_url, name, version)[0]
+
+
+def release_metadata(index_url: str, name: str,
+                     version: str) -> tuple[str | None, str | None]:
+    """(problem with the metadata or ``None``, Requires-Python from the wheel's METADATA)."""
     files = [f for f in index_files(index_url, name)
              if f.version is not None and _same_version(f.version, version)]
     for f in files:
@@ -310,21 +319,22 @@ def metadata_problem(index_url: str, name: str, version: str) -> str | None:
             try:
                 SpecifierSet(f.requires_python)
             except InvalidSpecifier:
-                return f"invalid Requires-Python {f.requires_python!r} in the index"
+                return f"invalid Requires-Python {f.requires_python!r} in the index", None
     wheel = next((f for f in files if f.filename.endswith(".whl")), None)
     if wheel is None:
-        return None
+        return None, None
     try:
         with urllib.request.urlopen(wheel.url + ".metadata", timeout=30) as resp:
             raw = resp.read()
     except (OSError, ValueError):
-        return None
+        return None, None
     try:
-        Metadata.from_email(raw, validate=True)
+        meta = Metadata.from_email(raw, validate=True)
     except Exception as exc:  # InvalidMetadata or an ExceptionGroup of them
         subs = getattr(exc, "exceptions", None) or [exc]
-        return "invalid metadata: " + "; ".join(str(e) for e in subs)[:300]
-    return None
+        return "invalid metadata: " + "; ".join(str(e) for e in subs)[:300], None
+    spec = meta.requires_python
+    return None, str(spec) if spec is not None else None
 
 
 # ------------------------------------------------------------------------------ uv path

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +23,7 @@ from driftdoc.env.knowledge import Knowledge, guess
 from driftdoc.env.knowledge import load as load_knowledge
 from driftdoc.env.plan import ImportUse, Plan, classify, inspect_snippet
 from driftdoc.env.result import EnvResult
-from driftdoc.env.search import PY2_ERAS, Dep, RepairSearch, State
+from driftdoc.env.search import PY2_ERAS, Dep, RepairSearch, SearchOutcome, State
 from driftdoc.env.verdict import (
     SUCCESS,
     TIMEOUT_IMPORTS,
@@ -203,6 +203,7 @@ def run_snippet(
     sandbox: str = "bwrap",
     memory_mb: int | None = 2048,
     reporter: Reporter = null_reporter,
+    checkpoint: Callable[[EnvResult], None] | None = None,
 ) -> EnvResult:
     """Find a working environment for ``snippet`` or explain why there is none."""
     started = time.monotonic()
@@ -241,17 +242,30 @@ def run_snippet(
     memo = AttemptMemo(db, f"run:{snippet_digest(snippet)}:{index_url or 'default'}", validator,
                        jobs=jobs, reporter=reporter)
     start = State(first_py, _first_as_of(first_py, as_of), deps_for(first_py))
+
+    def on_kept(found: SearchOutcome) -> None:
+        if checkpoint is not None:
+            partial = _result(snippet, found, started)
+            if partial.status != "resolved":
+                partial.reason = "stopped early (time limit); best environment so far"
+            checkpoint(partial)
+
     search = RepairSearch(
         start, evaluate=memo, releases=releases or IndexReleases(index_url=index_url),
         lookup=_lookup(knowledge),  # type: ignore[arg-type]
         snippet_imports=frozenset(u.top for u in plan.imports),
         pythons=[first_py] if python else pythons, python_pinned=python is not None,
         as_of_pinned=as_of is not None, budget=budget, deadline=deadline, reporter=reporter,
-        width=jobs, deps_for_python=deps_for,
+        width=jobs, deps_for_python=deps_for, on_kept=on_kept,
     )
     found = search.run()
     if own_store:
         db.close()
+    return _result(snippet, found, started)
+
+
+def _result(snippet: Path, found: SearchOutcome, started: float) -> EnvResult:
+    """The JSON contract for where the search stands."""
     verdict = found.verdict
     resolved = verdict is not None and verdict.kind in (SUCCESS, TIMEOUT_IMPORTS)
     requirements = list(verdict.pins) if verdict is not None else []

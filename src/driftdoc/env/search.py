@@ -201,6 +201,7 @@ class RepairSearch:
         reporter: Reporter = null_reporter,
         width: int = 1,
         deps_for_python: DepsForPython | None = None,
+        on_kept: Callable[[SearchOutcome], None] | None = None,
     ) -> None:
         self.start = start
         self.evaluate = evaluate
@@ -215,6 +216,7 @@ class RepairSearch:
         self.reporter = reporter
         self.width = max(1, width)
         self.deps_for_python = deps_for_python
+        self.on_kept = on_kept
         self.validations = 0
         self._seen: set[tuple[object, ...]] = set()
 
@@ -258,6 +260,7 @@ class RepairSearch:
         state, verdict = self.start, results[0][1]
         outcome = SearchOutcome(state, verdict, validations=self.validations)
         outcome.steps.append(_step(first, verdict, kept=True))
+        self._checkpoint(outcome)
         while not verdict.ok:
             moves = self.moves(state, verdict)
             if not moves:
@@ -291,6 +294,7 @@ class RepairSearch:
             self.reporter(Note(f"kept: {move.why}"))
             state, verdict = move.state, new
             outcome.state, outcome.verdict = state, verdict
+            self._checkpoint(outcome)
         outcome.validations = self.validations
         if verdict.ok and verdict.kind == SNIPPET:
             outcome.reason = (
@@ -360,6 +364,11 @@ class RepairSearch:
                         move, verdict = combined, v2
             out.append((move, verdict))
         return out
+
+    def _checkpoint(self, outcome: SearchOutcome) -> None:
+        if self.on_kept is not None:
+            outcome.validations = self.validations
+            self.on_kept(outcome)
 
     def _exhausted(self) -> bool:
         return self.validations >= self.budget or not self._time_left()

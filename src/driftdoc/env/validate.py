@@ -14,8 +14,11 @@ everything a little later as a backstop. If no record arrives (a crash, a hard k
 synthesised from the sandbox result. The record names the distribution whose frame raised, using
 the env's ``RECORD`` files.
 
-``validate_requirements(snippet, python, requirements, *, as_of=None, ...)`` chains
-resolve -> build -> validate. Everything here is safe to call from several threads at once.
+``validate_requirements(snippet, python, requirements, *, as_of=None, index_url=None,
+timeout, grace, memory_mb, sandbox, reporter)`` chains resolve -> build -> validate.
+Everything here is safe to call from several threads at once. Both return a
+:class:`~driftdoc.env.records.ValidationRecord` (``.to_v2_json()``); classify it with
+:func:`driftdoc.env.classify.classify`.
 """
 
 from __future__ import annotations
