@@ -6,7 +6,7 @@ Usage::
     python benchmarks/debug_synthetic.py --algorithms ddt --modes all --problems 300
     python benchmarks/debug_synthetic.py --history random   # no failing witnesses given
 
-Each problem comes from ``driftdoc.debug.synthetic.generate(seed + i)``: shapes
+Each problem comes from ``driftdoc.algorithms.synthetic.generate(seed + i)``: shapes
 rotate single literal / conjunction / disjunction; the history given to every
 algorithm is one failing witness per truth clause plus three random instances
 (not counted as runs), or with ``--history random`` only the three random ones.
@@ -23,9 +23,9 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
-from driftdoc.debug.registry import get, names
-from driftdoc.debug.synthetic import SHAPES, generate, score
-from driftdoc.debug.testing import MemoryEvaluator
+from driftdoc.algorithms.registry import get, names
+from driftdoc.algorithms.synthetic import SHAPES, generate, score
+from driftdoc.algorithms.testing import MemoryEvaluator
 
 
 @dataclass

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from revalidate import check  # noqa: E402
+from revalidate import check
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "hg2.9k"
 

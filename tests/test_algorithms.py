@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from driftdoc.debug.protocol import SearchResult
-from driftdoc.debug.registry import get, names
-from driftdoc.debug.synthetic import generate, score
-from driftdoc.debug.testing import MemoryEvaluator
+from driftdoc.algorithms.protocol import SearchResult
+from driftdoc.algorithms.registry import get, names
+from driftdoc.algorithms.synthetic import generate, score
+from driftdoc.algorithms.testing import MemoryEvaluator
 from driftdoc.errors import InputError
 from driftdoc.model import Conjunction, Instance, Outcome, Predicate, Space
 

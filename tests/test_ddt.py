@@ -7,11 +7,11 @@ import random
 
 import pytest
 
-from driftdoc.debug.ddt import ddt
-from driftdoc.debug.explain import confirm, explain, identify, isolate, opposite
-from driftdoc.debug.probe import Prober
-from driftdoc.debug.testing import MemoryEvaluator
-from driftdoc.debug.tree import build, entropy, failing_paths
+from driftdoc.algorithms.ddt import ddt
+from driftdoc.algorithms.explain import confirm, explain, identify, isolate, opposite
+from driftdoc.algorithms.probe import Prober
+from driftdoc.algorithms.testing import MemoryEvaluator
+from driftdoc.algorithms.tree import build, entropy, failing_paths
 from driftdoc.model import Conjunction, Instance, Predicate, Space
 
 

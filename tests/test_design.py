@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driftdoc.debug.design import covers_pairs, each_value, pairwise
+from driftdoc.algorithms.design import covers_pairs, each_value, pairwise
 from driftdoc.model import Space
 
 

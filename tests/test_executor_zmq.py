@@ -319,7 +319,7 @@ def test_factory_parses_zmq_specs(seed_env: dict[str, str], workers: Workers) ->
         ex.close()
 
 
-HAS_ALGORITHMS = importlib.util.find_spec("driftdoc.debug.registry") is not None
+HAS_ALGORITHMS = importlib.util.find_spec("driftdoc.algorithms.registry") is not None
 needs_algorithms = pytest.mark.skipif(not HAS_ALGORITHMS, reason="algorithms not merged yet")
 
 

@@ -202,3 +202,21 @@ def test_runs_as_main_with_argv_and_file(version: str, tmp_path: Path) -> None:
     assert rec["status_code"] == "Success"
     assert b"__main__ snippet.py snippet.py" in stdout
     assert b"True" in stdout
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_waits_for_threads_and_runs_atexit_like_python(version: str, tmp_path: Path) -> None:
+    rec, stdout = run(version, tmp_path, """\
+        '''Docstring stays the module docstring.'''
+        import atexit, threading, time
+        def work():
+            time.sleep(0.3)
+            print('thread done')
+        threading.Thread(target=work).start()
+        atexit.register(lambda: print('atexit ran'))
+        print(__doc__)
+        """)
+    assert rec["status_code"] == "Success"
+    text = stdout.decode()
+    assert "Docstring stays" in text
+    assert text.index("thread done") < text.index("atexit ran")

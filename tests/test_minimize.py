@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driftdoc.debug.logic import count, covered, equivalent, normalise, predicate_for, sample
-from driftdoc.debug.minimize import drop_literals, drop_subsumed, merge, minimize
-from driftdoc.debug.probe import Prober
-from driftdoc.debug.testing import MemoryEvaluator
+from driftdoc.algorithms.logic import count, covered, equivalent, normalise, predicate_for, sample
+from driftdoc.algorithms.minimize import drop_literals, drop_subsumed, merge, minimize
+from driftdoc.algorithms.probe import Prober
+from driftdoc.algorithms.testing import MemoryEvaluator
 from driftdoc.model import Conjunction, Predicate, Space
 
 SPACE = Space.from_dict({
@@ -123,7 +123,7 @@ def test_sample_respects_constraints() -> None:
 
 
 def test_exact_cover_finds_fewer_primes() -> None:
-    from driftdoc.debug.minimize import exact_cover
+    from driftdoc.algorithms.minimize import exact_cover
 
     # y in {0,1} or y in {2,3} when z == u, plus y < 2 everywhere: two primes suffice
     causes = [C(("y", "<", 2)), C(("y", "==", 2), ("z", "==", "u")),
@@ -138,7 +138,7 @@ def test_exact_cover_finds_fewer_primes() -> None:
 @settings(max_examples=40, deadline=None)
 @given(_dnf)
 def test_exact_cover_preserves_meaning_and_is_no_larger(dnf: list[list[Predicate]]) -> None:
-    from driftdoc.debug.minimize import exact_cover
+    from driftdoc.algorithms.minimize import exact_cover
 
     causes = [c for c in (normalise(SPACE, c) for c in dnf) if c is not None]
     out = exact_cover(SPACE, causes)

@@ -17,7 +17,7 @@ from driftdoc.session import RunFinished, Session
 from driftdoc.store import Store
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "pipeline"
-HAS_ALGORITHMS = importlib.util.find_spec("driftdoc.debug.registry") is not None
+HAS_ALGORITHMS = importlib.util.find_spec("driftdoc.algorithms.registry") is not None
 needs_algorithms = pytest.mark.skipif(not HAS_ALGORITHMS, reason="algorithms not merged yet")
 
 COUNTING = """

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driftdoc.debug.probe import Prober
-from driftdoc.debug.shortcut import shortcut, substitute
-from driftdoc.debug.testing import MemoryEvaluator
+from driftdoc.algorithms.probe import Prober
+from driftdoc.algorithms.shortcut import shortcut, substitute
+from driftdoc.algorithms.testing import MemoryEvaluator
 from driftdoc.model import Conjunction, Instance, Predicate, Space, Value
 
 SPACE = Space.from_dict({f"p{i}": ["a", "b", "c"] for i in range(8)})
@@ -48,7 +48,7 @@ def test_causes_name_parameters() -> None:
 @settings(max_examples=30, deadline=None)
 @given(st.data())
 def test_shortcut_recovers_equality_conjunctions(data: st.DataObject) -> None:
-    from driftdoc.debug.registry import get
+    from driftdoc.algorithms.registry import get
 
     sizes = data.draw(st.lists(st.integers(2, 6), min_size=1, max_size=7))
     space = Space.from_dict({f"q{i}": [f"v{i}_{k}" for k in range(n)]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from driftdoc.debug.stacked import stacked
-from driftdoc.debug.testing import MemoryEvaluator
+from driftdoc.algorithms.stacked import stacked
+from driftdoc.algorithms.testing import MemoryEvaluator
 from driftdoc.model import Conjunction, Instance, Predicate, Space
 
 SPACE = Space.from_dict({f"p{i}": ["a", "b", "c", "d"] for i in range(6)})

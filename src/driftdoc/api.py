@@ -99,7 +99,7 @@ def debug(
     name = experiment or default_experiment(sp, oracle)
     session = Session(sp, executor, store=db, experiment=name, budget=budget, reporter=reporter)
 
-    from driftdoc.debug.registry import get as get_algorithm
+    from driftdoc.algorithms.registry import get as get_algorithm
 
     search = get_algorithm(algorithm)
     result = search(session, mode=mode, reporter=reporter)

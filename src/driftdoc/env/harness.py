@@ -342,6 +342,11 @@ def instrument(tree):
     for i, stmt in enumerate(body):
         if _import_block(stmt):
             last = i
+    if last < 0 and body and isinstance(body[0], ast.Expr) and \
+            type(body[0].value).__name__ in ("Str", "Constant") and \
+            isinstance(getattr(body[0].value, "s", getattr(body[0].value, "value", None)),
+                       (type(u""), type(""))):
+        last = 0  # keep the module docstring first (no imports at all)
     marker = ast.parse(MARKER + "()").body[0]
     # Line numbers must never decrease (Python 2's line table cannot go backwards): give the
     # marker the last line of the block it follows, or the first line of the module.
@@ -439,9 +444,30 @@ def run(argv):
     except BaseException:
         exc_type, exc, tb = sys.exc_info()
         execution = exception_execution(exc_type, exc, tb)
+    if execution["status_code"] == "Success":
+        _like_interpreter_exit()
     _flush_std()
     _finish(execution)
     return 0
+
+
+def _like_interpreter_exit():
+    """What a normal exit does before the process ends: wait for non-daemon threads, then run
+    atexit hooks (the watchdogs still bound both)."""
+    try:
+        current = threading.current_thread()
+        for thread in threading.enumerate():
+            if thread is not current and not thread.daemon:
+                thread.join()
+    except BaseException:
+        pass
+    try:
+        import atexit
+        run_hooks = getattr(atexit, "_run_exitfuncs", None)
+        if run_hooks is not None:
+            run_hooks()
+    except BaseException:
+        pass
 
 
 if __name__ == "__main__":

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import random
 
-from driftdoc.debug.common import bootstrap, check_mode, find_success
-from driftdoc.debug.design import each_value
-from driftdoc.debug.explain import confirm, explain
-from driftdoc.debug.logic import covered, lit_key, sample, value_set
-from driftdoc.debug.minimize import minimize
-from driftdoc.debug.probe import Exhausted, Prober
-from driftdoc.debug.protocol import Evaluator, SearchResult
-from driftdoc.debug.tree import build, failing_paths, leaves
+from driftdoc.algorithms.common import bootstrap, check_mode, find_success
+from driftdoc.algorithms.design import each_value
+from driftdoc.algorithms.explain import confirm, explain
+from driftdoc.algorithms.logic import covered, lit_key, sample, value_set
+from driftdoc.algorithms.minimize import minimize
+from driftdoc.algorithms.probe import Exhausted, Prober
+from driftdoc.algorithms.protocol import Evaluator, SearchResult
+from driftdoc.algorithms.tree import build, failing_paths, leaves
 from driftdoc.events import Reporter, null_reporter
 from driftdoc.model import Conjunction, Instance
 

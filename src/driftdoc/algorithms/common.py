@@ -6,10 +6,10 @@ import itertools
 import random
 from collections.abc import Iterator
 
-from driftdoc.debug.design import each_value, iter_pairwise
-from driftdoc.debug.logic import sample
-from driftdoc.debug.probe import Prober, Verdict
-from driftdoc.debug.protocol import SearchResult
+from driftdoc.algorithms.design import each_value, iter_pairwise
+from driftdoc.algorithms.logic import sample
+from driftdoc.algorithms.probe import Prober, Verdict
+from driftdoc.algorithms.protocol import SearchResult
 from driftdoc.errors import InputError
 from driftdoc.model import Instance
 
@@ -70,7 +70,7 @@ def bootstrap(prober: Prober, seed: int, chunk: int = 16) -> SearchResult | None
 
 def find_success(prober: Prober, x: Instance, rng: random.Random) -> Instance | None:
     """A succeeding instance far from ``x``: its opposite, a known success, or a sample."""
-    from driftdoc.debug.explain import opposite
+    from driftdoc.algorithms.explain import opposite
 
     space = prober.space
 

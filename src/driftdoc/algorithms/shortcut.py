@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import random
 
-from driftdoc.debug.common import bootstrap, check_mode, find_success
-from driftdoc.debug.explain import opposite
-from driftdoc.debug.minimize import minimize
-from driftdoc.debug.probe import Exhausted, Prober, Verdict
-from driftdoc.debug.protocol import Evaluator, SearchResult
+from driftdoc.algorithms.common import bootstrap, check_mode, find_success
+from driftdoc.algorithms.explain import opposite
+from driftdoc.algorithms.minimize import minimize
+from driftdoc.algorithms.probe import Exhausted, Prober, Verdict
+from driftdoc.algorithms.protocol import Evaluator, SearchResult
 from driftdoc.events import Reporter, null_reporter
 from driftdoc.model import Conjunction, Instance, Predicate
 

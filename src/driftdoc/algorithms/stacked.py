@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from driftdoc.debug.protocol import Evaluator, SearchResult
-from driftdoc.debug.shortcut import _search
+from driftdoc.algorithms.protocol import Evaluator, SearchResult
+from driftdoc.algorithms.shortcut import _search
 from driftdoc.events import Reporter, null_reporter
 
 

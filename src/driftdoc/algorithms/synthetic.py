@@ -17,7 +17,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from driftdoc.debug.logic import count, covered, equivalent, sample
+from driftdoc.algorithms.logic import count, covered, equivalent, sample
 from driftdoc.model import Conjunction, Instance, Parameter, Predicate, Space, Value
 
 SHAPES = ("single", "conjunction", "disjunction")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import Enum
 
-from driftdoc.debug.protocol import Evaluator
+from driftdoc.algorithms.protocol import Evaluator
 from driftdoc.errors import DriftdocError
 from driftdoc.events import Note, Reporter, null_reporter
 from driftdoc.model import Conjunction, Instance

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from driftdoc.debug.ddt import ddt
-from driftdoc.debug.protocol import Evaluator, SearchResult
-from driftdoc.debug.shortcut import shortcut
-from driftdoc.debug.stacked import stacked
+from driftdoc.algorithms.ddt import ddt
+from driftdoc.algorithms.protocol import Evaluator, SearchResult
+from driftdoc.algorithms.shortcut import shortcut
+from driftdoc.algorithms.stacked import stacked
 from driftdoc.errors import InputError
 from driftdoc.events import Reporter
 

@@ -20,9 +20,9 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from driftdoc.debug.explain import coverage_design
-from driftdoc.debug.logic import allowed, covered, normalise, predicate_for, value_set
-from driftdoc.debug.probe import Exhausted, Prober, Verdict
+from driftdoc.algorithms.explain import coverage_design
+from driftdoc.algorithms.logic import allowed, covered, normalise, predicate_for, value_set
+from driftdoc.algorithms.probe import Exhausted, Prober, Verdict
 from driftdoc.model import Conjunction, Op, Parameter, Predicate, Space
 
 

@@ -20,8 +20,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from driftdoc.debug.logic import allowed, normalise, predicate_for
-from driftdoc.debug.probe import Prober, Verdict
+from driftdoc.algorithms.logic import allowed, normalise, predicate_for
+from driftdoc.algorithms.probe import Prober, Verdict
 from driftdoc.model import Conjunction, Instance, Parameter, Predicate
 
 
