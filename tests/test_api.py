@@ -52,6 +52,8 @@ def test_store_none_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_history_in_store_is_never_rerun(tmp_path: Path) -> None:
     db = tmp_path / "store.db"
     first = driftdoc.debug(SPACE, planted, store=db, experiment="e")
+    with Store(db) as store:
+        recorded = {json.dumps(r.params, sort_keys=True) for r in store.runs()}
     calls: list[dict[str, Value]] = []
 
     def counting(cfg: dict[str, Value]) -> bool:
@@ -60,8 +62,7 @@ def test_history_in_store_is_never_rerun(tmp_path: Path) -> None:
 
     again = driftdoc.debug(SPACE, counting, store=db, experiment="e")
     assert again.to_json() == first.to_json()
-    with Store(db) as store:
-        recorded = {json.dumps(r.params, sort_keys=True) for r in store.runs()}
+    assert len(recorded) == first.runs
     assert not {json.dumps(c, sort_keys=True) for c in calls} & recorded
 
 

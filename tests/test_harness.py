@@ -208,15 +208,34 @@ def test_runs_as_main_with_argv_and_file(version: str, tmp_path: Path) -> None:
 def test_waits_for_threads_and_runs_atexit_like_python(version: str, tmp_path: Path) -> None:
     rec, stdout = run(version, tmp_path, """\
         '''Docstring stays the module docstring.'''
-        import atexit, threading, time
+        import atexit, sys, threading, time
         def work():
             time.sleep(0.3)
-            print('thread done')
+            sys.stdout.write('thread done\\n')
         threading.Thread(target=work).start()
-        atexit.register(lambda: print('atexit ran'))
-        print(__doc__)
+        atexit.register(lambda: sys.stdout.write('atexit ran\\n'))
+        sys.stdout.write(__doc__ + '\\n')
         """)
     assert rec["status_code"] == "Success"
     text = stdout.decode()
     assert "Docstring stays" in text
     assert text.index("thread done") < text.index("atexit ran")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_huge_messages_and_deep_recursion_stay_bounded(version: str, tmp_path: Path) -> None:
+    rec, stdout = run(version, tmp_path, """\
+        import sys
+        sys.setrecursionlimit(400)
+        def down(n):
+            if n == 0:
+                raise ValueError('x' * 1000000)
+            return down(n - 1)
+        down(300)
+        """)
+    ex = rec["execution"]
+    assert ex["exception_name"] == "ValueError"
+    assert len(ex["exception_message"]) < 5000
+    assert len(ex["exception_stack"]) == 60
+    assert ex["exception_stack"][-1][2] == "down"
+    assert len(stdout) < 100000

@@ -33,12 +33,13 @@ def bootstrap(prober: Prober, seed: int, chunk: int = 16) -> SearchResult | None
         return SearchResult([], "budget-exhausted",
                             "no failure is known and the budget allows no run, so nothing was run")
     small = space.size <= 64
-    prober.note("no failure known: running " + (
-        "every instance" if small else "an each-value then pairwise design"))
-    plan: Iterator[Instance] = (
-        iter(list(space)) if small
-        else itertools.chain(each_value(space, seed), iter_pairwise(space, seed))
-    )
+    prober.note("no failure known: running an each-value then pairwise design"
+                + (", then the rest of the space" if small else ""))
+    # A covering design meets two-way interactions early; a small space is then finished
+    # exhaustively so "everything succeeds" is a proof, not a sample.
+    plan: Iterator[Instance] = itertools.chain(each_value(space, seed), iter_pairwise(space, seed))
+    if small:
+        plan = itertools.chain(plan, iter(list(space)))
     done = True
     tried: set[Instance] = set()
     while True:

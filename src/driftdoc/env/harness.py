@@ -88,6 +88,7 @@ STATE = None
 RECORD_TAG = "@@DRIFTDOC-RECORD@@"
 IMPORTS_TAG = "@@DRIFTDOC-IMPORTS@@"
 MAX_FRAMES = 60
+MAX_TEXT = 500
 
 
 def _emit(line):
@@ -135,7 +136,13 @@ def _finish(execution):
     }
     stack = execution.get("exception_stack") or []
     if len(stack) > MAX_FRAMES:  # deep recursion: keep both ends
-        execution["exception_stack"] = stack[:20] + stack[-(MAX_FRAMES - 20):]
+        stack = stack[:20] + stack[-(MAX_FRAMES - 20):]
+    execution["exception_stack"] = [[f[0][:MAX_TEXT], f[1], f[2][:MAX_TEXT], f[3][:MAX_TEXT]]
+                                    for f in stack]
+    for key in ("exception_message", "exception_line", "exception_file_name"):
+        value = execution.get(key)
+        if value and len(value) > MAX_TEXT * 8:  # e.g. the repr of a huge array
+            execution[key] = value[:MAX_TEXT * 4] + " ... " + value[-MAX_TEXT * 2:]
     text = json.dumps(record, ensure_ascii=True, sort_keys=True)
     _flush_std()
     _emit(RECORD_TAG + text)
