@@ -174,3 +174,18 @@ def test_bad_input_exits_2(case: str, tmp_path: Path,
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "error:" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_explain_finds_the_planted_version_predicate(
+        tmp_path: Path, drift_index: LocalIndex, driftdoc_cache: Path,  # noqa: F811
+        capsys: pytest.CaptureFixture[str]) -> None:
+    snippet = write(tmp_path, "import sixfake\nfrom skfake.cross_validation import split\n"
+                              "print(split([1, 2]), sixfake.PY2)\n")
+    rc = main(["explain", str(snippet), "--format", "json", "--index-url", drift_index.url,
+               "--store", str(tmp_path / "store.db"), "--budget", "20"])
+    data = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    space = {p["name"]: p["values"] for p in data["space"]["parameters"]}
+    assert space["skfake"] == ["0.18.0", "0.19.2", "0.20.0", "0.21.0"]
+    assert data["causes"] == [[["skfake", ">=", "0.20.0"]]]
+    assert data["text"] == ["skfake >= 0.20.0"] and 0 < data["runs"] <= 20

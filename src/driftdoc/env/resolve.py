@@ -475,8 +475,9 @@ def _resolve_py27(python: str, reqs: list[Requirement], as_of: datetime | None,
                 argv = [*pip, "wheel", "--isolated", "--disable-pip-version-check",
                         "--no-python-version-warning", "--use-feature=2020-resolver",
                         "--index-url", proxy.url,
-                        "--trusted-host", "127.0.0.1", "--find-links", str(py27_wheelhouse()),
-                        "-w", tmp, *(str(r) for r in reqs)]
+                        "--trusted-host", "127.0.0.1", "-w", tmp, *(str(r) for r in reqs)]
+                # No --find-links to the wheelhouse: it may hold wheels newer than the cut-off
+                # (exact pins built on request); pip's own cache keeps downloads cheap.
                 proc = subprocess.run(argv, capture_output=True, text=True, timeout=1200,
                                       env=_py27_env(), check=False, stdin=subprocess.DEVNULL)
                 output = proc.stdout + "\n" + proc.stderr
