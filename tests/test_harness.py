@@ -154,8 +154,8 @@ def test_grace_timeout_after_imports(version: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_total_timeout_before_imports(version: str, tmp_path: Path) -> None:
-    rec, _ = run(version, tmp_path, "import time\ntime.sleep(30)\nimport os\n", grace=0.2,
-                 timeout=0.5)
+    (tmp_path / "slowmod.py").write_text("import time\ntime.sleep(30)\n")
+    rec, _ = run(version, tmp_path, "import os\nimport slowmod\n", grace=0.2, timeout=0.5)
     assert rec["status_code"] == "Timeout"
     assert rec["execution"]["timeout_phase"] == "total"
     assert rec["execution"]["imports_completed"] is False
@@ -239,3 +239,26 @@ def test_huge_messages_and_deep_recursion_stay_bounded(version: str, tmp_path: P
     assert len(ex["exception_stack"]) == 60
     assert ex["exception_stack"][-1][2] == "down"
     assert len(stdout) < 100000
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_waiting_between_imports_infers_completion_when_the_rest_is_findable(
+        version: str, tmp_path: Path) -> None:
+    rec, _ = run(version, tmp_path, """\
+        import os
+        import time
+        time.sleep(30)  # e.g. a client waiting for its server at module level
+        import json
+        from collections import OrderedDict
+        """, timeout=0.7)
+    ex = rec["execution"]
+    assert rec["status_code"] == "Timeout"
+    assert ex["imports_completed"] is True and ex["imports_inferred"] is True
+    rec, _ = run(version, tmp_path, """\
+        import time
+        time.sleep(30)
+        import json
+        import no_such_module_anywhere_xyz
+        """, timeout=0.7)
+    assert rec["execution"]["imports_completed"] is False
+    assert "imports_inferred" not in rec["execution"]

@@ -101,8 +101,8 @@ def test_timeout_after_imports_uses_grace(tmp_path: Path, env_v2: BuiltEnv) -> N
 
 
 def test_timeout_before_imports(tmp_path: Path, env_v2: BuiltEnv) -> None:
-    rec = check(tmp_path, env_v2, "import time\ntime.sleep(60)\nimport driftpkg\n", timeout=1,
-                grace=0.2)
+    (tmp_path / "slowmod.py").write_text("import time\ntime.sleep(60)\n")  # hangs on import
+    rec = check(tmp_path, env_v2, "import driftpkg\nimport slowmod\n", timeout=1, grace=0.2)
     verdict = classify(rec)
     assert verdict.category is Category.TIMEOUT_BEFORE_IMPORTS and not verdict.env_ok
 

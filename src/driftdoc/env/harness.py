@@ -80,6 +80,7 @@ class State(object):
         self.start = time.time()
         self.main_thread_id = threading.current_thread().ident
         self.channel = None
+        self.import_blocks = []
 
 
 STATE = None
@@ -126,7 +127,8 @@ def _finish(execution):
         if state.done:
             return False
         state.done = True
-    execution["imports_completed"] = state.imports_completed
+    execution["imports_completed"] = bool(state.imports_completed
+                                          or execution.get("imports_completed"))
     execution["duration"] = round(time.time() - state.start, 4)
     record = {
         "status_code": "Success" if execution["status_code"] == "Success" else (
@@ -270,9 +272,46 @@ def _timeout(phase):
     frames = _frames_from_frame(frame) if frame is not None else []
     _describe_location(execution, frames)
     execution["exception_stack"] = frames
+    if not STATE.imports_completed and _remaining_imports_findable(frames):
+        # Waiting (e.g. on a server) between imports, and every top-level import still
+        # ahead would be found: the environment question is answered all the same.
+        execution["imports_completed"] = True
+        execution["imports_inferred"] = True
     if _finish(execution):
         _flush_std()
         os._exit(0)
+
+
+def _findable(name):
+    if name in sys.modules:
+        return True
+    try:
+        if PY2:
+            import imp
+            handle = imp.find_module(name)
+            if handle[0] is not None:
+                handle[0].close()
+            return True
+        import importlib.util
+        return importlib.util.find_spec(name) is not None
+    except Exception:
+        return False
+
+
+def _remaining_imports_findable(frames):
+    """True when the main thread is at a top-level statement that is not an import and each
+    plain top-level import after it names a findable module (nothing is executed)."""
+    snippet_lines = [f[1] for f in frames if f[0] == STATE.snippet and f[2] == "<module>"]
+    if not snippet_lines or not STATE.import_blocks:
+        return False
+    line = snippet_lines[0]
+    pending = []
+    for first, last, names in STATE.import_blocks:
+        if first <= line <= last:
+            return False  # blocked inside an import itself
+        if first > line:
+            pending.extend(names)
+    return all(_findable(name) for name in pending)
 
 
 def _start_timer(seconds, phase):
@@ -346,9 +385,20 @@ def instrument(tree):
     """Insert a marker call after the last top-level import block (or first, if none)."""
     body = tree.body
     last = -1
+    blocks = []
     for i, stmt in enumerate(body):
         if _import_block(stmt):
             last = i
+            names = []
+            if isinstance(stmt, ast.Import):
+                names = [alias.name.split(".")[0] for alias in stmt.names]
+            elif isinstance(stmt, ast.ImportFrom) and not stmt.level and stmt.module \
+                    and stmt.module != "__future__":
+                names = [stmt.module.split(".")[0]]
+            end = max(getattr(n, "lineno", 0) or 0 for n in ast.walk(stmt))
+            blocks.append((stmt.lineno, end, names))
+    if STATE is not None:
+        STATE.import_blocks = blocks
     if last < 0 and body and isinstance(body[0], ast.Expr) and \
             type(body[0].value).__name__ in ("Str", "Constant") and \
             isinstance(getattr(body[0].value, "s", getattr(body[0].value, "value", None)),

@@ -53,6 +53,7 @@ class ExecutionResult:
     exception_stack: list[StackFrame] = field(default_factory=list)
     # -- extensions --
     imports_completed: bool = False
+    imports_inferred: bool = False  # timed out between imports; the rest would be found
     raised_in_package: bool = False
     raising_module: str | None = None  # top-level import name whose frame raised
     raising_distribution: str | None = None  # distribution owning that frame, when known
