@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,26 +78,34 @@ def last_import_line(source: str) -> int:
         return last
 
 
+_TOOL_LOCK = threading.Lock()
+
+
 def _tool(tmp: Path) -> Path:
     """A private virtualenv<20.22 (the last able to create 2.7 envs) for 2.7 builds."""
-    venv = tmp.parent / "revalidate-tool"
+    venv = Path(tempfile.gettempdir()) / "driftdoc-revalidate-tool"
     exe = venv / "bin" / "python"
-    if not exe.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(exe), "-m", "pip", "install", "-q", "virtualenv<20.22"], check=True)
+    with _TOOL_LOCK:
+        ready = venv / ".ready"
+        if not ready.exists():
+            subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+            subprocess.run([str(exe), "-m", "pip", "install", "-q", "virtualenv<20.22"],
+                           check=True)
+            ready.touch()
     return exe
 
 
 def _interpreter(python: str) -> str | None:
-    found = shutil.which(f"python{python}")
-    if found:
-        return found
-    pyenv = subprocess.run(["pyenv", "root"], capture_output=True, text=True)
+    """A real interpreter for "X.Y" (pyenv's versions first: its shims may refuse)."""
+    pyenv = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=False)
     if pyenv.returncode == 0:
         for cand in sorted(Path(pyenv.stdout.strip(), "versions").glob(f"{python}.*")):
             exe = cand / "bin" / "python"
             if exe.exists():
                 return str(exe)
+    found = shutil.which(f"python{python}")
+    if found and subprocess.run([found, "-c", "pass"], capture_output=True).returncode == 0:
+        return found
     return None
 
 
@@ -136,7 +145,8 @@ def run_snippet(snippet: Path, env: Path, limit: int) -> tuple[str, str]:
         (work / "runner.py").write_text(RUNNER)
         argv = ["prlimit", f"--as={4 << 30}", "--",
                 "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                "--tmpfs", "/tmp", "--bind", str(work), str(work), "--chdir", str(work),
+                "--tmpfs", "/tmp", "--ro-bind", str(env), str(env),
+                "--bind", str(work), str(work), "--chdir", str(work),
                 "--unshare-all", "--die-with-parent", "--new-session",
                 str(env / "bin" / "python"), "runner.py", str(work / snippet.name), str(limit)]
         try:

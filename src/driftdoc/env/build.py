@@ -299,11 +299,16 @@ def _embed_dir(tool_python: Path) -> Path:
 
 
 def py27_pip_command(interp: Path) -> list[str]:
-    """argv prefix running pip 20.3.4 (from its wheel) with the 2.7 interpreter ``interp``."""
+    """argv prefix running pip 20.3.4 in a 2.7 tools env (pip, setuptools *and* wheel).
+
+    ``pip wheel`` builds sdist-only releases with ``setup.py bdist_wheel``, which needs the
+    ``wheel`` package in the building interpreter; the bare interpreter does not have it.
+    """
     wheel = _embed_dir(py27_tool()) / PY27_PIP_WHEEL
     if not wheel.exists():
         raise OSError(f"{PY27_PIP_WHEEL} not found in virtualenv's embedded wheels")
-    return [str(interp), str(wheel / "pip")]
+    tools = _py27_seed(py27_tool(), interp, tools=True)
+    return [str(tools / "bin" / "python"), "-m", "pip"]
 
 
 def _py27_env() -> dict[str, str]:
@@ -315,11 +320,13 @@ def _py27_env() -> dict[str, str]:
     return env
 
 
-def _py27_seed(tool: Path, interp: Path) -> Path:
+def _py27_seed(tool: Path, interp: Path, *, tools: bool = False) -> Path:
     """A bare 2.7 virtualenv (setuptools only) per interpreter, made once and then copied:
     virtualenv's 2.7 envs are relocatable, and hardlinking a seed is ~100x faster than
-    running virtualenv."""
+    running virtualenv. ``tools=True`` is the resolver's env, with pip and wheel too."""
     seed = py27_dir() / "seeds" / hashlib.sha256(str(interp.resolve()).encode()).hexdigest()[:16]
+    if tools:
+        seed = seed.with_name(seed.name + "-tools")
     ready = seed / ".driftdoc-seed"
     if ready.exists():
         return seed
@@ -330,7 +337,8 @@ def _py27_seed(tool: Path, interp: Path) -> Path:
         seed.parent.mkdir(parents=True, exist_ok=True)
         proc = subprocess.run(
             [str(tool), "-m", "virtualenv", "--quiet", "--no-periodic-update", "--no-download",
-             "--no-pip", "--no-wheel", "--activators", "", "-p", str(interp), str(seed)],
+             *(() if tools else ("--no-pip", "--no-wheel")), "--activators", "",
+             "-p", str(interp), str(seed)],
             capture_output=True, text=True, env=_py27_env(), timeout=600, check=False)
         if proc.returncode != 0:
             cache.remove_tree(seed)
