@@ -28,14 +28,19 @@ World = Callable[[str, dict[str, str]], Verdict]
 
 
 class Releases:
-    def __init__(self, table: dict[str, list[str]]) -> None:
+    def __init__(self, table: dict[str, list[str]],
+                 dates: dict[tuple[str, str], dt.date] | None = None) -> None:
         self.table = table
+        self.dates = dates or {}
 
     def versions(self, name: str, python: str, as_of: dt.date | None) -> list[str]:
         return sorted(self.table.get(name.lower(), []), key=Version)
 
     def exists(self, name: str) -> bool:
         return name.lower() in self.table
+
+    def upload_date(self, name: str, version: str) -> dt.date | None:
+        return self.dates.get((name.lower(), version))
 
 
 class FakeValidator:
@@ -189,3 +194,68 @@ def test_unrepairable_drift_stops_within_budget() -> None:
     assert len(validator.seen) <= 5 and out.validations <= 5
     assert out.reason and "TypeError" in out.reason
     assert len({a for a in validator.seen}) == len(validator.seen)  # nothing validated twice
+
+
+def test_module_from_another_pythons_stdlib_switches_python() -> None:
+    """urllib2 is not a package to install: it says the snippet is Python 2."""
+    releases = Releases({"requests": ["2.22.0"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if py.startswith("3"):
+            return Verdict(IMPORT, exception_name="ModuleNotFoundError", line=1,
+                           exception_message="No module named 'urllib2'",
+                           missing_module="urllib2")
+        return Verdict(SUCCESS, imports_completed=True)
+
+    start = State("3.8", None, (Dep(("requests",), ("requests",)),))
+    validator = FakeValidator(releases, world)
+    rs = RepairSearch(start, evaluate=validator.evaluate, releases=releases,
+                      lookup=lambda m: [m], snippet_imports=frozenset({"urllib2", "requests"}),
+                      pythons=("3.8", "2.7"), stdlib_in=lambda m, py: m == "urllib2" and
+                      py == "2.7")
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS
+    assert out.state.python == "2.7" and out.validations == 2
+    assert not any("urllib2" in r for a in validator.seen for r in a.requirements)
+
+
+def test_syntax_error_inside_a_python2_package_switches_python_first() -> None:
+    releases = Releases({"webapp2": ["2.4", "2.5.2"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if py.startswith("3"):
+            return Verdict(SYNTAX, exception_name="SyntaxError", line=1, in_package=True,
+                           responsible="webapp2", exception_message="invalid syntax")
+        return Verdict(SUCCESS, imports_completed=True)
+
+    start = State("3.8", None, (Dep(("webapp2",), ("webapp2",)),))
+    rs, validator = search(start, releases, world, lookup={}, imports={"webapp2"},
+                           pythons=("3.8", "2.7"))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS
+    assert out.state.python == "2.7" and len(validator.seen) == 2
+
+
+def test_old_release_is_retried_on_the_python_of_its_time() -> None:
+    """scikit-learn 0.19 has no wheels for 3.8, but installs on 3.6 (its own time)."""
+    releases = Releases({"scikit-learn": ["0.19.2", "0.20.3", "0.22.2"]},
+                        dates={("scikit-learn", "0.19.2"): dt.date(2018, 7, 15),
+                               ("scikit-learn", "0.20.3"): dt.date(2019, 3, 1)})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        v = Version(env["scikit-learn"])
+        if v >= Version("0.20"):
+            return Verdict(IMPORT, exception_name="ModuleNotFoundError", line=3,
+                           missing_module="sklearn.cross_validation",
+                           exception_message="No module named 'sklearn.cross_validation'")
+        if py in ("3.8", "3.9"):
+            return Verdict(INSTALL, failed_requirement="scikit-learn")
+        return Verdict(SUCCESS, imports_completed=True)
+
+    start = State("3.8", None, (Dep(("sklearn",), ("scikit-learn",)),))
+    rs, _ = search(start, releases, world, lookup={}, imports={"sklearn"},
+                   pythons=("3.8", "3.7", "3.6", "3.9"))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.state.python == "3.7"  # the newest Python released before 0.19.2
+    assert resolved(out.verdict, "scikit-learn") == Version("0.19.2")

@@ -24,6 +24,7 @@ from driftdoc.env.knowledge import load as load_knowledge
 from driftdoc.env.plan import ImportUse, Plan, classify, inspect_snippet
 from driftdoc.env.result import EnvResult
 from driftdoc.env.search import PY2_ERAS, Dep, RepairSearch, SearchOutcome, State
+from driftdoc.env.stdlib import is_stdlib
 from driftdoc.env.verdict import (
     SUCCESS,
     TIMEOUT_IMPORTS,
@@ -131,6 +132,13 @@ class IndexReleases:
         when = dt.datetime.combine(as_of, dt.time(23, 59), tzinfo=dt.UTC) if as_of else None
         rels = filter_releases(self._releases(name), python=python, as_of=when)  # type: ignore[arg-type]
         return [r.version for r in rels]
+
+    def upload_date(self, name: str, version: str) -> dt.date | None:
+        for rel in self._releases(name):
+            if getattr(rel, "version", None) == version:
+                when = getattr(rel, "upload_time", None)
+                return when.date() if when is not None else None
+        return None
 
     def exists(self, name: str) -> bool:
         key = canonicalize_name(name)
@@ -256,7 +264,7 @@ def run_snippet(
         snippet_imports=frozenset(u.top for u in plan.imports),
         pythons=[first_py] if python else pythons, python_pinned=python is not None,
         as_of_pinned=as_of is not None, budget=budget, deadline=deadline, reporter=reporter,
-        width=jobs, deps_for_python=deps_for, on_kept=on_kept,
+        width=jobs, deps_for_python=deps_for, on_kept=on_kept, stdlib_in=is_stdlib,
     )
     found = search.run()
     if own_store:

@@ -132,6 +132,18 @@ class SearchOutcome:
     steps: list[dict[str, object]] = field(default_factory=list)
 
 
+# First release dates of CPython minor versions: which interpreter an old release targeted.
+PYTHON_RELEASED: dict[str, dt.date] = {
+    "2.7": dt.date(2010, 7, 3), "3.6": dt.date(2016, 12, 23), "3.7": dt.date(2018, 6, 27),
+    "3.8": dt.date(2019, 10, 14), "3.9": dt.date(2020, 10, 5), "3.10": dt.date(2021, 10, 4),
+    "3.11": dt.date(2022, 10, 24), "3.12": dt.date(2023, 10, 2), "3.13": dt.date(2024, 10, 7),
+}
+
+
+def _py_key(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in version.split(".") if x.isdigit())
+
+
 Evaluate = Callable[[Sequence[Attempt]], list[Verdict | None]]
 ModuleLookup = Callable[[str], list[str]]
 DepsForPython = Callable[[str], tuple[Dep, ...]]
@@ -202,6 +214,7 @@ class RepairSearch:
         width: int = 1,
         deps_for_python: DepsForPython | None = None,
         on_kept: Callable[[SearchOutcome], None] | None = None,
+        stdlib_in: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.start = start
         self.evaluate = evaluate
@@ -217,6 +230,7 @@ class RepairSearch:
         self.width = max(1, width)
         self.deps_for_python = deps_for_python
         self.on_kept = on_kept
+        self.stdlib_in = stdlib_in
         self.validations = 0
         self._seen: set[tuple[object, ...]] = set()
 
@@ -352,6 +366,8 @@ class RepairSearch:
         """
         out = []
         for move, verdict in tried:
+            if verdict.kind == INSTALL and move.kind in ("older", "bisect"):
+                move, verdict = self._on_its_python(move, verdict)
             top = (verdict.missing_module or "").split(".")[0]
             needs_dep = (verdict.kind == IMPORT and top and move.state.index_of(top) is None
                          and (verdict.in_package or top.lower() not in self.snippet_imports))
@@ -369,6 +385,33 @@ class RepairSearch:
         if self.on_kept is not None:
             outcome.validations = self.validations
             self.on_kept(outcome)
+
+    def _on_its_python(self, move: Move, verdict: Verdict) -> tuple[Move, Verdict]:
+        """Retry an old release that failed to install on the Python of its own time.
+
+        Old releases rarely have wheels for newer interpreters (scikit-learn 0.19 on 3.8);
+        the newest Python released before the release itself usually has them.
+        """
+        if self.python_pinned or not move.package or not move.to_version:
+            return move, verdict
+        when = self.releases.upload_date(move.package, move.to_version)
+        if when is None:
+            return move, verdict
+        major = move.state.python.split(".")[0]
+        fitting = [py for py in self.pythons if py.split(".")[0] == major
+                   and PYTHON_RELEASED.get(py, dt.date.max) <= when
+                   and _py_key(py) < _py_key(move.state.python)]
+        if not fitting:
+            return move, verdict
+        py = max(fitting, key=_py_key)
+        deps = tuple(d if _norm(d.dist) == _norm(move.package) else replace(d, version=None)
+                     for d in move.state.deps)
+        retry = replace(move, state=State(py, move.state.as_of, deps),
+                        why=f"{move.why}, on Python {py} (of its time)")
+        for m, v in self._run([retry]):
+            if v.kind != INSTALL:
+                return m, v
+        return move, verdict
 
     def _exhausted(self) -> bool:
         return self.validations >= self.budget or not self._time_left()
@@ -485,7 +528,7 @@ class RepairSearch:
             loosened = self._deps_on(python, state)
             moves.append(Move(State(python, when, loosened), "era",
                               f"everything as of {when.isoformat()} on Python {python} ({why})"))
-        return moves[:2]
+        return moves
 
     def _install_moves(self, state: State, verdict: Verdict) -> list[Move]:
         failed = verdict.failed_requirement or verdict.responsible or ""
@@ -511,7 +554,9 @@ class RepairSearch:
         if verdict.in_package and verdict.responsible:
             index = state.index_of(verdict.responsible)
             if index is not None:
-                return self._dep_moves(state, index, verdict, f"{why} inside the package") \
+                # Python-2-only packages fail to parse on 3: the interpreter is the lever
+                return self._python_moves(state, why, other_major=True) \
+                    + self._dep_moves(state, index, verdict, f"{why} inside the package") \
                     + self._era_moves(state, why)
         return self._python_moves(state, why, other_major=True) or \
             self._python_moves(state, why)
@@ -539,6 +584,17 @@ class RepairSearch:
                 return self._candidate_moves(state, index, why) + \
                     self._dep_moves(state, index, verdict, why)[:1]
             return self._dep_moves(state, index, verdict, why) + self._era_moves(state, why)
+        if top and self.stdlib_in is not None and not self.python_pinned:
+            homes = [py for py in self.pythons
+                     if py != state.python and self.stdlib_in(top, py)]
+            if homes and not self.stdlib_in(top, state.python):
+                # urllib2, cStringIO...: the snippet wants another Python, not a package
+                moves = []
+                for py in homes[:2]:
+                    moves.append(Move(State(py, self._as_of_for(py, state),
+                                            self._deps_on(py, state)), "python",
+                                      f"Python {py}, where {top} is in the standard library"))
+                return moves
         if top:
             return self._add_moves(state, top, why, verdict)
         return self._era_moves(state, why)
