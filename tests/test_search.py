@@ -259,3 +259,25 @@ def test_old_release_is_retried_on_the_python_of_its_time() -> None:
     assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
     assert out.state.python == "3.7"  # the newest Python released before 0.19.2
     assert resolved(out.verdict, "scikit-learn") == Version("0.19.2")
+
+
+def test_bisection_finds_newest_working_release_despite_uninstallable_old_ones() -> None:
+    versions = [f"0.{m}.{p}" for m in range(9, 25) for p in (0, 1)]
+    releases = Releases({"scikit-learn": versions})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        v = Version(env["scikit-learn"])
+        if v < Version("0.15"):
+            return Verdict(INSTALL, failed_requirement="scikit-learn")  # no wheels
+        if v >= Version("0.20"):
+            return Verdict(IMPORT, exception_name="ModuleNotFoundError", line=5,
+                           missing_module="sklearn.cross_validation",
+                           exception_message="No module named 'sklearn.cross_validation'")
+        return Verdict(SUCCESS, imports_completed=True)
+
+    start = State("3.7", None, (Dep(("sklearn",), ("scikit-learn",)),))
+    rs, validator = search(start, releases, world, lookup={}, imports={"sklearn"}, budget=12)
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert resolved(out.verdict, "scikit-learn") == Version("0.19.1")
+    assert out.drift[-1].to_version == "0.19.1" and out.validations <= 10

@@ -40,7 +40,7 @@ def explain_command(
 
         python = find(python).version
     from driftdoc.env.explain import explain
-    from driftdoc.env.runner import AttemptMemo, IndexReleases, run_snippet, snippet_digest
+    from driftdoc.env.runner import AttemptMemo, IndexReleases, memo_experiment, run_snippet
     from driftdoc.env.validator import SandboxValidator
 
     store = Store(store_path)
@@ -53,7 +53,7 @@ def explain_command(
             raise InputError(f"nothing to explain: {result.reason or 'no packages'}")
         validator = SandboxValidator(snippet, index_url=index_url, timeout=run_timeout,
                                      sandbox=sandbox)
-        memo = AttemptMemo(store, f"run:{snippet_digest(snippet)}:{index_url or 'default'}",
+        memo = AttemptMemo(store, memo_experiment(snippet, index_url),
                            validator, jobs=jobs)
         with ProgressReporter(total=budget, verbose=verbose, label="explaining") as progress:
             space, diag = explain(snippet, result, memo=memo,

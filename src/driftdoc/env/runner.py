@@ -164,8 +164,18 @@ def deps_from_uses(uses: Sequence[ImportUse]) -> tuple[Dep, ...]:
     return tuple(groups.values())
 
 
+# Bump when resolving, building or validating changes meaning: recorded verdicts of an
+# older validator are then no longer reused (they stay in the store as provenance).
+VALIDATOR_VERSION = 2
+
+
 def snippet_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def memo_experiment(snippet: Path, index_url: str | None) -> str:
+    """The store experiment whose runs are this snippet's validations."""
+    return f"run:{snippet_digest(snippet)}:{index_url or 'default'}:v{VALIDATOR_VERSION}"
 
 
 def _first_as_of(python: str, as_of: dt.date | None) -> dt.date | None:
@@ -247,7 +257,7 @@ def run_snippet(
                                      sandbox=sandbox, memory_mb=memory_mb)
     own_store = store is None
     db = store if store is not None else Store.memory()
-    memo = AttemptMemo(db, f"run:{snippet_digest(snippet)}:{index_url or 'default'}", validator,
+    memo = AttemptMemo(db, memo_experiment(snippet, index_url), validator,
                        jobs=jobs, reporter=reporter)
     start = State(first_py, _first_as_of(first_py, as_of), deps_for(first_py))
 

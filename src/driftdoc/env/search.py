@@ -283,7 +283,14 @@ class RepairSearch:
             best: tuple[Move, Verdict] | None = None
             failed_versions: set[str] = set()
             for batch in _batches(moves, self.width):
-                tried = self._follow_up(self._run(batch))
+                markers = [m for m in batch if m.kind == "bisect" and m.to_version is None]
+                plain = [m for m in batch if m not in markers]
+                tried = self._follow_up(self._run(plain))
+                for marker in markers:
+                    found = self._bisect(state, verdict, marker, failed_versions, outcome)
+                    if found is not None:
+                        best = found if best is None or found[1].progress() > \
+                            best[1].progress() else best
                 for m, v in tried:
                     better = self._better(verdict, v)
                     outcome.steps.append(_step(m, v, kept=better))
@@ -296,8 +303,6 @@ class RepairSearch:
             if best is None:
                 outcome.reason = self._stuck_reason(verdict, exhausted=self._exhausted())
                 break
-            if best[0].kind == "bisect":
-                best = self._refine(state, verdict, best, failed_versions, outcome)
             move, new = best
             if move.package and move.kind in ("older", "bisect", "era"):
                 outcome.drift.append(DriftFix(
@@ -322,30 +327,28 @@ class RepairSearch:
     def _better(before: Verdict, after: Verdict) -> bool:
         return after.ok or after.progress() > before.progress() or _moved_on(before, after)
 
-    def _refine(self, state: State, verdict: Verdict, best: tuple[Move, Verdict],
-                failed: set[str], outcome: SearchOutcome) -> tuple[Move, Verdict]:
-        """After a bisection probe worked, look for the newest release that also works.
+    def _bisect(self, state: State, verdict: Verdict, marker: Move, failed: set[str],
+                outcome: SearchOutcome) -> tuple[Move, Verdict] | None:
+        """Binary search over older releases for the newest one that gets further.
 
-        The newest working release is the smallest change, so the drift report names
-        the release where the break really happened.
+        Releases newer than a probe that fails the same way fail too (drift is monotone
+        in time); a release too old to install here means the answer is newer.
         """
-        move = best[0]
-        index = state.index_of(move.package or "")
-        if index is None or move.to_version is None:
-            return best
+        index = state.index_of(marker.package or "")
+        if index is None:
+            return None
         dep = state.deps[index]
         versions = self.releases.versions(dep.dist, state.python, state.as_of)
-        ladder = version_ladder(versions, move.from_version)
-        if move.to_version not in ladder:
-            return best
-        good = ladder.index(move.to_version)
-        bad = max((ladder.index(v) for v in failed if v in ladder and ladder.index(v) < good),
-                  default=-1)
-        while good - bad > 1 and not self._exhausted():
-            mid = (good + bad) // 2
+        ladder = version_ladder(versions, marker.from_version)
+        lo = max((ladder.index(v) for v in failed if v in ladder), default=-1)
+        hi = len(ladder)
+        best: tuple[Move, Verdict] | None = None
+        while hi - lo > 1 and not self._exhausted():
+            mid = (lo + hi) // 2
             probe = Move(state.with_dep(index, replace(dep, version=ladder[mid])), "bisect",
-                         f"{dep.dist} {move.from_version} -> {ladder[mid]} (narrowing the break)",
-                         dep.dist, move.from_version, ladder[mid])
+                         f"{dep.dist} {marker.from_version or 'newest'} -> {ladder[mid]} "
+                         f"(bisecting {len(ladder)} releases)",
+                         dep.dist, marker.from_version, ladder[mid])
             tried = self._follow_up(self._run([probe]))
             if not tried:
                 break
@@ -353,9 +356,11 @@ class RepairSearch:
             works = self._better(verdict, v)
             outcome.steps.append(_step(m, v, kept=works))
             if works:
-                good, best = mid, (m, v)
+                best, hi = (m, v), mid
+            elif v.kind == INSTALL:
+                hi = mid
             else:
-                bad = mid
+                lo = mid
         return best
 
     def _follow_up(self, tried: list[tuple[Move, Verdict]]) -> list[tuple[Move, Verdict]]:
@@ -448,23 +453,19 @@ class RepairSearch:
         ladder = version_ladder(versions, current)
         if not ladder:
             return []
-        picks: list[tuple[str, str]] = [(ladder[0], "older")]
+        picks = [ladder[0]]
         cur = _version(current) if current else None
         if cur is not None:
             older_major = [v for v in ladder if (_version(v) or cur).major < cur.major]
             if older_major and older_major[0] != ladder[0]:
-                picks.append((older_major[0], "older"))
-        rest = [v for v in ladder if v not in {p for p, _ in picks}]
-        while rest and len(picks) < 6:  # bisection by release: halve what is left each time
-            mid = rest[len(rest) // 2]
-            picks.append((mid, "bisect"))
-            rest = rest[len(rest) // 2 + 1:]
-        moves = []
-        for version, kind in picks:
-            moved = replace(dep, version=version)
-            moves.append(Move(state.with_dep(index, moved), kind,
-                              f"{dep.dist} {current or 'newest'} -> {version} ({why})",
-                              dep.dist, current, version))
+                picks.append(older_major[0])
+        moves = [Move(state.with_dep(index, replace(dep, version=v)), "older",
+                      f"{dep.dist} {current or 'newest'} -> {v} ({why})", dep.dist, current, v)
+                 for v in picks]
+        if len(ladder) > len(picks):
+            # a marker: _bisect walks the ladder adaptively when the cheap moves fail
+            moves.append(Move(state, "bisect", f"bisect {dep.dist} over {len(ladder)} older "
+                              f"releases ({why})", dep.dist, current, None))
         return moves
 
     def _candidate_moves(self, state: State, index: int, why: str) -> list[Move]:
