@@ -276,7 +276,7 @@ def test_bisection_finds_newest_working_release_despite_uninstallable_old_ones()
         return Verdict(SUCCESS, imports_completed=True)
 
     start = State("3.7", None, (Dep(("sklearn",), ("scikit-learn",)),))
-    rs, validator = search(start, releases, world, lookup={}, imports={"sklearn"}, budget=12)
+    rs, _ = search(start, releases, world, lookup={}, imports={"sklearn"}, budget=12)
     out = rs.run()
     assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
     assert resolved(out.verdict, "scikit-learn") == Version("0.19.1")
