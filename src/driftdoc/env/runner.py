@@ -147,13 +147,35 @@ class IndexReleases:
         return self._exists[key]
 
 
-def deps_from_uses(uses: Sequence[ImportUse]) -> tuple[Dep, ...]:
+# Plug-in ecosystems whose packages are named "<framework>-<module>" on PyPI.
+FRAMEWORKS = ("django", "flask", "sphinx", "pytest", "tornado", "celery", "scrapy")
+SURE = 0.9
+
+
+def framework_candidates(use: ImportUse, tops: frozenset[str],
+                         exists: Callable[[str], bool] | None) -> list[str]:
+    """``django-avatar`` for ``import avatar`` in a Django snippet, if the index has it."""
+    if exists is None or (use.candidates and use.candidates[0].confidence >= SURE):
+        return []
+    out = []
+    for fw in FRAMEWORKS:
+        if fw in tops and use.top.lower() != fw:
+            name = f"{fw}-{use.top.lower().replace('_', '-')}"
+            if exists(name):
+                out.append(name)
+    return out
+
+
+def deps_from_uses(uses: Sequence[ImportUse],
+                   exists: Callable[[str], bool] | None = None) -> tuple[Dep, ...]:
     """Group required third-party imports by their top candidate distribution."""
     groups: dict[str, Dep] = {}
+    tops = frozenset(u.top.lower() for u in uses)
     for use in uses:
         if not use.required or use.kind not in ("thirdparty", "unknown") or not use.candidates:
             continue
-        cands = tuple(dict.fromkeys(c.distribution for c in use.candidates))
+        cands = tuple(dict.fromkeys([*framework_candidates(use, tops, exists),
+                                     *(c.distribution for c in use.candidates)]))
         key = canonicalize_name(cands[0])
         if key in groups:
             dep = groups[key]
@@ -235,6 +257,7 @@ def run_snippet(
     pythons = [c.version for c in plan.python_candidates if c.compiles is not False]
     pythons = pythons or [c.version for c in plan.python_candidates]
     first_py = python or pythons[0]
+    source = releases or IndexReleases(index_url=index_url)
     deps_cache: dict[str, tuple[Dep, ...]] = {}
 
     def deps_for(py: str) -> tuple[Dep, ...]:
@@ -247,7 +270,7 @@ def run_snippet(
             snip = read_snippet(plan.snippet)
             uses = classify(scan_imports(snip.source).imports, python=py,
                             locals_=local_modules(snip), knowledge=knowledge)
-            deps_cache[py] = deps_from_uses(uses)
+            deps_cache[py] = deps_from_uses(uses, source.exists)
         return deps_cache[py]
 
     if validator is None:
@@ -261,6 +284,7 @@ def run_snippet(
                        jobs=jobs, reporter=reporter)
     start = State(first_py, _first_as_of(first_py, as_of), deps_for(first_py))
 
+
     def on_kept(found: SearchOutcome) -> None:
         if checkpoint is not None:
             partial = _result(snippet, found, started)
@@ -269,7 +293,7 @@ def run_snippet(
             checkpoint(partial)
 
     search = RepairSearch(
-        start, evaluate=memo, releases=releases or IndexReleases(index_url=index_url),
+        start, evaluate=memo, releases=source,
         lookup=_lookup(knowledge),  # type: ignore[arg-type]
         snippet_imports=frozenset(u.top for u in plan.imports),
         pythons=[first_py] if python else pythons, python_pinned=python is not None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -36,6 +37,17 @@ _KIND = {
 }
 
 
+_DRIFT_EXCEPTIONS = frozenset({"AttributeError", "TypeError", "ImportError",
+                               "ModuleNotFoundError", "SyntaxError", "NameError"})
+_BINARY_DRIFT = re.compile(r"binary incompatib|compiled against|API version|undefined symbol|"
+                           r"size changed|numpy\.core\.multiarray failed", re.IGNORECASE)
+
+
+def drift_like(name: str | None, message: str | None) -> bool:
+    """Does an exception raised inside a package look like drift between releases?"""
+    return name in _DRIFT_EXCEPTIONS or bool(_BINARY_DRIFT.search(message or ""))
+
+
 def snippet_line(record: ValidationRecord, name: str) -> int | None:
     """The deepest line of the snippet's own file in the failing stack (the checkpoint)."""
     script = Path(name).stem + ".py"
@@ -61,6 +73,10 @@ def to_verdict(record: ValidationRecord, cls: Classification, snippet: Path,
         kind = SNIPPET if ex.imports_completed else DRIFT
     if kind == SNIPPET and ex.exception_name == "AttributeError":
         kind = SNIPPET_ATTR  # the field's criterion fails it: worth trying older releases
+    if kind == DRIFT and not drift_like(ex.exception_name, ex.exception_message):
+        # e.g. Django's ImproperlyConfigured, "no display": the package wants configuration
+        # the snippet never gave it; older releases will not help
+        kind = SNIPPET
     failed = None
     if kind == INSTALL:
         errors = record.dependencies.install_errors
