@@ -98,13 +98,20 @@ class LocalExecutor:
     def _run_processes(self, todo: list[Instance]) -> Iterator[tuple[Instance, Outcome]]:
         attempts: dict[Instance, int] = {}
         queue = list(todo)
+        # Runs in flight when a worker died: any of them may be the culprit, so each is
+        # re-run alone; only a run that breaks the pool on its own is charged an attempt.
+        suspects: set[Instance] = set()
         while queue:
             pool = self._get_pool()
             futures: dict[Future[Outcome], Instance] = {}
             started: dict[Future[Outcome], float] = {}
-            broken = False
+            broken = timed_out = False
             while (queue or futures) and not broken:
                 while queue and len(futures) < self.workers:
+                    if queue[0] in suspects and futures:
+                        break  # a suspect runs alone
+                    if any(i in suspects for i in futures.values()):
+                        break
                     inst = queue.pop(0)
                     try:
                         fut = pool.submit(call_runner, self.runner, tuple(inst.items()))
@@ -140,9 +147,15 @@ class LocalExecutor:
                         yield inst, _failure(inst, "timeout",
                                              f"no result within {self.timeout:g}s; killed")
                     broken = True  # the stuck process must go: rebuild the pool
+                    timed_out = True
             if broken:
                 self._kill_pool()
                 retry = []
+                if timed_out or len(futures) > 1:
+                    if not timed_out:  # we killed the pool ourselves: nobody is to blame
+                        suspects.update(futures.values())
+                    queue = list(futures.values()) + queue
+                    continue
                 for inst in futures.values():
                     attempts[inst] = attempts.get(inst, 0) + 1
                     if attempts[inst] > self.retries:
