@@ -55,6 +55,7 @@ import selectors
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -219,6 +220,33 @@ def _memory_wrapper(limits: Limits) -> list[str]:
     return ["/bin/sh", "-c", f'ulimit -v {nbytes // 1024} && exec "$@"', "sh"]
 
 
+def _hidden_by_tmp(command: Sequence[str]) -> list[Path]:
+    """Host paths under /tmp the command needs, which the sandbox's private /tmp would hide.
+
+    A checkout or virtualenv living under /tmp (CI clones often do) holds the interpreter,
+    its site-packages and, for editable installs, driftdoc's own sources.
+    """
+    candidates: list[Path] = [Path(sys.prefix)]
+    package_root = Path(__file__).resolve().parents[1]
+    candidates.append(package_root)
+    if command:
+        exe = Path(command[0])
+        if exe.is_absolute():
+            candidates += [exe.parent.parent, exe.resolve().parent.parent]
+    tmp = Path("/tmp")
+    out: list[Path] = []
+    for path in candidates:
+        try:
+            path = path.resolve()
+        except OSError:
+            continue
+        if tmp in path.parents and path.exists() and not any(
+                p == path or p in path.parents for p in out):
+            out = [p for p in out if path not in p.parents]
+            out.append(path)
+    return out
+
+
 def _bwrap_argv(
     bwrap: str,
     workdir: Path,
@@ -226,6 +254,7 @@ def _bwrap_argv(
     limits: Limits,
     workdir_mode: WorkdirMode,
     seed: Sequence[Path],
+    command: Sequence[str] = (),
 ) -> list[str]:
     argv = [bwrap, "--unshare-all"]
     if policy.network:
@@ -233,6 +262,8 @@ def _bwrap_argv(
     argv += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     size = ["--size", str(limits.workdir_mb * 1024 * 1024)] if limits.workdir_mb else []
     argv += [*size, "--tmpfs", "/tmp"]
+    for path in _hidden_by_tmp(command):
+        argv += ["--ro-bind", str(path), str(path)]
     for path in policy.ro_binds:
         argv += ["--ro-bind", str(path), str(path)]
     for path in policy.rw_binds:
@@ -354,7 +385,8 @@ def run_sandboxed(
     prefix: list[str] = []
     seeds_inside = 0
     if policy.mode == "bwrap":
-        prefix = _bwrap_argv(check_bwrap(), workdir, policy, limits, workdir_mode, seed)
+        prefix = _bwrap_argv(check_bwrap(), workdir, policy, limits, workdir_mode, seed,
+                             argv)
         seeds_inside = len(seed) if workdir_mode == "tmpfs" else 0
     elif seed:
         _copy_seeds(seed, workdir)
