@@ -260,9 +260,8 @@ def _parse_result(value: Any, lineno: int) -> bool:
     raise InputError(f"history line {lineno}: 'result' must be true or false, got {value!r}")
 
 
-def parse_bugdoc_lines(lines: Iterable[str], space: Space) -> list[tuple[Instance, bool]]:
-    """Parse BugDoc JSON-lines history against ``space``, with line-numbered errors."""
-    out: list[tuple[Instance, bool]] = []
+def _history_objects(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Numbered JSON objects of a BugDoc history; blank lines are skipped."""
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -272,6 +271,13 @@ def parse_bugdoc_lines(lines: Iterable[str], space: Space) -> list[tuple[Instanc
             raise InputError(f"history line {lineno} is not JSON: {exc.msg}") from None
         if not isinstance(obj, dict) or "result" not in obj:
             raise InputError(f"history line {lineno} needs an object with a 'result' field")
+        yield lineno, obj
+
+
+def parse_bugdoc_lines(lines: Iterable[str], space: Space) -> list[tuple[Instance, bool]]:
+    """Parse BugDoc JSON-lines history against ``space``, with line-numbered errors."""
+    out: list[tuple[Instance, bool]] = []
+    for lineno, obj in _history_objects(lines):
         ok = _parse_result(obj.pop("result"), lineno)
         try:
             out.append((space.instance(obj), ok))
@@ -283,15 +289,7 @@ def parse_bugdoc_lines(lines: Iterable[str], space: Space) -> list[tuple[Instanc
 def space_from_bugdoc_lines(lines: Iterable[str]) -> Space:
     """Infer a space from a history when none is given: each observed value, in order seen."""
     values: dict[str, list[Value]] = {}
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"history line {lineno} is not JSON: {exc.msg}") from None
-        if not isinstance(obj, dict):
-            raise InputError(f"history line {lineno} is not a JSON object")
+    for _lineno, obj in _history_objects(lines):
         for name, value in obj.items():
             if name == "result":
                 continue
