@@ -45,6 +45,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from driftdoc.env import cache
+from driftdoc.env.bounded import BUILD_TIMEOUT, run_bounded
 from driftdoc.env.records import InstallError
 from driftdoc.env.resolve import DEFAULT_INDEX, _check_python, _uv, interpreter_path, uv_env
 from driftdoc.errors import InputError
@@ -152,11 +153,13 @@ def _build_uv(dest: Path, interp: Path, pins: list[str], index_url: str) -> list
         return []
     base = [uv, "pip", "install", "--no-config", "--python", str(dest / "bin" / "python"),
             "--link-mode", "hardlink", "--index-url", index_url, "--no-progress", *pins]
-    proc = subprocess.run([*base, "--offline"], capture_output=True, text=True, env=env,
-                          timeout=1800, check=False)
-    if proc.returncode != 0:
-        proc = subprocess.run(base, capture_output=True, text=True, env=env, timeout=1800,
-                              check=False)
+    try:
+        proc = run_bounded([*base, "--offline"], env=env)
+        if proc.returncode != 0:
+            proc = run_bounded(base, env=env)
+    except subprocess.TimeoutExpired:
+        return [InstallError(None, f"installing took longer than {BUILD_TIMEOUT:g}s (a source "
+                                   "build?); set DRIFTDOC_BUILD_TIMEOUT to allow more")]
     if proc.returncode != 0:
         text = proc.stderr + proc.stdout
         return [InstallError(_failing_requirement(text, pins), _tail(text))]
@@ -457,12 +460,13 @@ def _fetch_py27_wheels(pip: list[str], pins: list[str], index_url: str) -> str |
     """``pip wheel`` the pins (and their dependencies) into the wheelhouse; error text or None."""
     house = py27_wheelhouse()
     with tempfile.TemporaryDirectory(prefix="driftdoc-wheel27-") as tmp:
-        proc = subprocess.run(
-            [*pip, "wheel", "--isolated", "--disable-pip-version-check",
-             "--no-python-version-warning", "--index-url", index_url, "--find-links", str(house),
-             "-w", tmp, *pins],
-            capture_output=True, text=True, env=_py27_env(), timeout=1800, check=False,
-            stdin=subprocess.DEVNULL)
+        try:
+            proc = run_bounded(
+                [*pip, "wheel", "--isolated", "--disable-pip-version-check",
+                 "--no-python-version-warning", "--index-url", index_url, "--find-links",
+                 str(house), "-w", tmp, *pins], env=_py27_env())
+        except subprocess.TimeoutExpired:
+            return f"building wheels took longer than {BUILD_TIMEOUT:g}s"
         if proc.returncode != 0:
             return proc.stdout + proc.stderr
         for whl in Path(tmp).glob("*.whl"):

@@ -50,6 +50,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from driftdoc.env import cache
+from driftdoc.env.bounded import BUILD_TIMEOUT, run_bounded
 from driftdoc.errors import InputError
 from driftdoc.events import Note, Reporter, null_reporter
 
@@ -369,10 +370,12 @@ def _resolve_uv(python: str, reqs: list[Requirement], as_of: datetime | None,
     if as_of is not None:
         argv += ["--exclude-newer", as_of.strftime("%Y-%m-%dT%H:%M:%SZ")]
     try:
-        proc = subprocess.run(argv, input="\n".join(str(r) for r in reqs) + "\n",
-                              capture_output=True, text=True, env=uv_env(), timeout=600,
-                              check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        proc = run_bounded(argv, input="\n".join(str(r) for r in reqs) + "\n",
+                           env=uv_env())
+    except subprocess.TimeoutExpired:
+        return Resolution([], False, f"resolving took longer than {BUILD_TIMEOUT:g}s (building "
+                          "an sdist for its metadata?)", python=python)
+    except OSError as exc:
         return Resolution([], False, f"uv failed to run: {exc}", python=python)
     warnings = [line.strip() for line in proc.stderr.splitlines()
                 if line.lower().startswith("warning:")
@@ -478,8 +481,7 @@ def _resolve_py27(python: str, reqs: list[Requirement], as_of: datetime | None,
                         "--trusted-host", "127.0.0.1", "-w", tmp, *(str(r) for r in reqs)]
                 # No --find-links to the wheelhouse: it may hold wheels newer than the cut-off
                 # (exact pins built on request); pip's own cache keeps downloads cheap.
-                proc = subprocess.run(argv, capture_output=True, text=True, timeout=1200,
-                                      env=_py27_env(), check=False, stdin=subprocess.DEVNULL)
+                proc = run_bounded(argv, env=_py27_env())
                 output = proc.stdout + "\n" + proc.stderr
                 if proc.returncode == 0:
                     pins = []

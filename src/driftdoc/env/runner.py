@@ -188,7 +188,7 @@ def deps_from_uses(uses: Sequence[ImportUse],
 
 # Bump when resolving, building or validating changes meaning: recorded verdicts of an
 # older validator are then no longer reused (they stay in the store as provenance).
-VALIDATOR_VERSION = 2
+VALIDATOR_VERSION = 3
 
 
 def snippet_digest(path: Path) -> str:

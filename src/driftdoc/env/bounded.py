@@ -1,0 +1,37 @@
+"""Run a build tool with a time limit that kills its whole process tree.
+
+``subprocess.run(timeout=...)`` kills only the direct child; a resolver or installer
+building an sdist leaves compilers running. Builds that take longer than the limit
+are install failures: the search then moves to a release or Python that has wheels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Sequence
+from typing import Any
+
+BUILD_TIMEOUT = float(os.environ.get("DRIFTDOC_BUILD_TIMEOUT", "180"))
+
+
+def run_bounded(argv: Sequence[str], *, timeout: float | None = None, input: str | None = None,
+                **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """Like ``subprocess.run(..., text=True, capture_output=True)``, killing the group.
+
+    Raises ``subprocess.TimeoutExpired`` after the whole process group is gone.
+    """
+    limit = BUILD_TIMEOUT if timeout is None else timeout
+    kwargs["stdin"] = subprocess.PIPE if input is not None else subprocess.DEVNULL
+    with subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True, **kwargs) as proc:
+        try:
+            out, err = proc.communicate(input=input, timeout=limit)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
+        return subprocess.CompletedProcess(list(argv), proc.returncode, out, err)
