@@ -8,13 +8,37 @@ are install failures: the search then moves to a release or Python that has whee
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import signal
 import subprocess
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 BUILD_TIMEOUT = float(os.environ.get("DRIFTDOC_BUILD_TIMEOUT", "180"))
+
+# A monotonic deadline for everything this context builds (a snippet's time limit).
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline",
+                                                                       default=None)
+
+
+@contextlib.contextmanager
+def deadline(at: float | None) -> Iterator[None]:
+    """Bound every build started in this context by a monotonic deadline."""
+    token = _deadline.set(at)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def build_limit() -> float:
+    """Seconds a build may take now: the build timeout, or less near the deadline."""
+    at = _deadline.get()
+    if at is None:
+        return BUILD_TIMEOUT
+    return max(1.0, min(BUILD_TIMEOUT, at - time.monotonic()))
 
 
 def run_bounded(argv: Sequence[str], *, timeout: float | None = None, input: str | None = None,
@@ -23,7 +47,7 @@ def run_bounded(argv: Sequence[str], *, timeout: float | None = None, input: str
 
     Raises ``subprocess.TimeoutExpired`` after the whole process group is gone.
     """
-    limit = BUILD_TIMEOUT if timeout is None else timeout
+    limit = build_limit() if timeout is None else timeout
     kwargs["stdin"] = subprocess.PIPE if input is not None else subprocess.DEVNULL
     with subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           start_new_session=True, **kwargs) as proc:

@@ -277,7 +277,7 @@ def run_snippet(
         from driftdoc.env.validator import SandboxValidator
 
         validator = SandboxValidator(snippet, index_url=index_url, timeout=run_timeout,
-                                     sandbox=sandbox, memory_mb=memory_mb)
+                                     sandbox=sandbox, memory_mb=memory_mb, deadline=deadline)
     own_store = store is None
     db = store if store is not None else Store.memory()
     memo = AttemptMemo(db, memo_experiment(snippet, index_url), validator,

@@ -6,7 +6,8 @@ import re
 import time
 from pathlib import Path
 
-from driftdoc.env.build import _failing_requirement, ensure_env
+from driftdoc.env.bounded import deadline as build_deadline
+from driftdoc.env.build import ensure_env, failing_requirement
 from driftdoc.env.classify import Category, Classification, classify
 from driftdoc.env.records import InstallError, ValidationRecord
 from driftdoc.env.resolve import resolve
@@ -103,20 +104,26 @@ class SandboxValidator:
     """Checks attempts for one snippet; safe to call from several threads."""
 
     def __init__(self, snippet: Path, *, index_url: str | None = None, timeout: float = 20.0,
-                 sandbox: str = "bwrap", memory_mb: int | None = 2048) -> None:
+                 sandbox: str = "bwrap", memory_mb: int | None = 2048,
+                 deadline: float | None = None) -> None:
         self.snippet = snippet
+        self.deadline = deadline
         self.index_url = index_url
         self.timeout = timeout
         self.sandbox = sandbox
         self.memory_mb = memory_mb
 
     def check(self, attempt: Attempt) -> Verdict:
+        with build_deadline(self.deadline):
+            return self._check(attempt)
+
+    def _check(self, attempt: Attempt) -> Verdict:
         start = time.perf_counter()
         res = resolve(attempt.python, list(attempt.requirements), as_of=attempt.as_of,
                       index_url=self.index_url)
         if not res.ok:
             error = res.error or "resolution failed"
-            failing = _failing_requirement(error, list(attempt.requirements))
+            failing = failing_requirement(error, list(attempt.requirements))
             record = ValidationRecord.install_failed(
                 [InstallError(failing, "resolution failed:\n" + error)], python=attempt.python,
                 pins=[], snippet=str(self.snippet))
