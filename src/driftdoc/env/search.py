@@ -149,6 +149,15 @@ ModuleLookup = Callable[[str], list[str]]
 DepsForPython = Callable[[str], tuple[Dep, ...]]
 
 
+_PATH_NOTE = re.compile(r" \((?:/|[A-Za-z]:\\)[^)]*\)")
+
+
+def short(message: str | None, limit: int = 120) -> str:
+    """An exception message without file-system paths, on one line, capped."""
+    text = _PATH_NOTE.sub("", (message or "").strip().splitlines()[0] if message else "")
+    return text[:limit]
+
+
 def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -566,7 +575,7 @@ class RepairSearch:
         missing = verdict.missing_module or ""
         message = verdict.exception_message or ""
         name_match = _CANNOT_IMPORT.search(message)
-        why = f"{verdict.exception_name}: {message}"[:120]
+        why = f"{verdict.exception_name}: {short(message)}"
         if name_match:  # "cannot import name X from pkg": the package changed under us
             index = state.index_of(name_match.group(2))
             if index is not None:
@@ -617,7 +626,7 @@ class RepairSearch:
         return moves + self._era_moves(state, why)
 
     def _drift_moves(self, state: State, verdict: Verdict) -> list[Move]:
-        why = f"{verdict.exception_name}: {verdict.exception_message or ''}"[:120]
+        why = f"{verdict.exception_name}: {short(verdict.exception_message)}"
         blamed: str | None = None
         if verdict.in_package and verdict.responsible:
             blamed = verdict.responsible
@@ -660,7 +669,7 @@ def _describe(v: Verdict) -> str:
     if v.kind == INSTALL:
         return f"install failure ({v.failed_requirement or 'unknown requirement'})"
     where = f" at line {v.line}" if v.line else ""
-    msg = (v.exception_message or "").strip().splitlines()[0][:100] if v.exception_message else ""
+    msg = short(v.exception_message, 100)
     return f"{v.exception_name or v.kind}{where}: {msg}".rstrip(": ")
 
 
