@@ -281,3 +281,26 @@ def test_bisection_finds_newest_working_release_despite_uninstallable_old_ones()
     assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
     assert resolved(out.verdict, "scikit-learn") == Version("0.19.1")
     assert out.drift[-1].to_version == "0.19.1" and out.validations <= 10
+
+
+def test_old_release_steps_down_pythons_until_one_has_wheels() -> None:
+    """TensorFlow 1.15.5 came out in 2021 but only has wheels up to Python 3.7."""
+    releases = Releases({"tensorflow": ["1.15.5", "2.11.0"]},
+                        dates={("tensorflow", "1.15.5"): dt.date(2021, 1, 6)})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if Version(env["tensorflow"]).major >= 2:
+            return Verdict(SNIPPET_ATTR, exception_name="AttributeError", line=4,
+                           imports_completed=True,
+                           exception_message="module 'tensorflow' has no attribute 'contrib'")
+        if py not in ("3.6", "3.7"):
+            return Verdict(INSTALL, failed_requirement="tensorflow")
+        return Verdict(SUCCESS, imports_completed=True)
+
+    start = State("3.10", None, (Dep(("tensorflow",), ("tensorflow",)),))
+    rs, _ = search(start, releases, world, lookup={}, imports={"tensorflow"},
+                   pythons=("3.10", "3.9", "3.8", "3.7", "3.6"))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.state.python == "3.7"
+    assert out.drift[0].package == "tensorflow" and out.drift[0].to_version == "1.15.5"

@@ -415,16 +415,15 @@ class RepairSearch:
         fitting = [py for py in self.pythons if py.split(".")[0] == major
                    and PYTHON_RELEASED.get(py, dt.date.max) <= when
                    and _py_key(py) < _py_key(move.state.python)]
-        if not fitting:
-            return move, verdict
-        py = max(fitting, key=_py_key)
         deps = tuple(d if _norm(d.dist) == _norm(move.package) else replace(d, version=None)
                      for d in move.state.deps)
-        retry = replace(move, state=State(py, move.state.as_of, deps),
-                        why=f"{move.why}, on Python {py} (of its time)")
-        for m, v in self._run([retry]):
-            if v.kind != INSTALL:
-                return m, v
+        # newest first: a release often lacks wheels for the Pythons of its last months
+        for py in sorted(fitting, key=_py_key, reverse=True)[:3]:
+            retry = replace(move, state=State(py, move.state.as_of, deps),
+                            why=f"{move.why}, on Python {py} (of its time)")
+            for m, v in self._run([retry]):
+                if v.kind != INSTALL:
+                    return m, v
         return move, verdict
 
     def _exhausted(self) -> bool:
