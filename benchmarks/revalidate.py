@@ -30,6 +30,15 @@ path, limit = sys.argv[1], int(sys.argv[2])
 class _Deadline(BaseException):
     pass
 def _alarm(signum, frame):
+    # report first: event loops (Twisted) may swallow the exception raised below
+    line = None
+    while frame is not None:
+        if frame.f_code.co_filename == path:
+            line = frame.f_lineno
+            break
+        frame = frame.f_back
+    sys.stderr.write("\nREVALIDATE TIMEOUT %s\n" % line)
+    sys.stderr.flush()
     raise _Deadline()
 signal.signal(signal.SIGALRM, _alarm)
 signal.alarm(limit)
@@ -152,8 +161,11 @@ def run_snippet(snippet: Path, env: Path, limit: int) -> tuple[str, str]:
         try:
             proc = subprocess.run(argv, capture_output=True, stdin=subprocess.DEVNULL,
                                   timeout=limit + 30)
-        except subprocess.TimeoutExpired:
-            return "timeout", "killed"
+        except subprocess.TimeoutExpired as exc:
+            stderr = exc.stderr or b""
+            tail = stderr.decode("utf-8", "replace").strip().splitlines()
+            marker = next((ln for ln in reversed(tail) if ln.startswith("REVALIDATE TIMEOUT")), "")
+            return "timeout", (marker.split()[2] if len(marker.split()) > 2 else "killed")
     tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
     marker = next((ln for ln in reversed(tail) if ln.startswith("REVALIDATE ")), "")
     parts = marker.split()

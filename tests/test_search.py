@@ -304,3 +304,48 @@ def test_old_release_steps_down_pythons_until_one_has_wheels() -> None:
     assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
     assert out.state.python == "3.7"
     assert out.drift[0].package == "tensorflow" and out.drift[0].to_version == "1.15.5"
+
+
+def test_python2_attribute_error_is_blamed_through_the_alias_on_the_line() -> None:
+    """Python 2 says "'module' object has no attribute 'random_normal'" without a name."""
+    releases = Releases({"tensorflow": ["1.15.0", "2.1.0"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if Version(env["tensorflow"]).major >= 2:
+            return Verdict(SNIPPET_ATTR, exception_name="AttributeError", line=51,
+                           imports_completed=True,
+                           exception_message="'module' object has no attribute 'random_normal'",
+                           record={"execution": {
+                               "exception_line": "w = tf.random_normal([3, 3])"}})
+        return Verdict(SUCCESS, imports_completed=True)
+
+    start = State("2.7", None, (Dep(("tensorflow",), ("tensorflow",)),))
+    validator = FakeValidator(releases, world)
+    rs = RepairSearch(start, evaluate=validator.evaluate, releases=releases,
+                      lookup=lambda m: [], snippet_imports=frozenset({"tensorflow"}),
+                      pythons=("2.7",), aliases={"tf": "tensorflow"})
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.drift[0].package == "tensorflow" and out.drift[0].to_version == "1.15.0"
+
+
+def test_undeclared_dependency_of_an_old_release_is_added() -> None:
+    """Old scikit-learn did not declare numpy; the snippet imports both."""
+    releases = Releases({"scikit-learn": ["0.18.2", "0.20.4"], "numpy": ["1.16.0"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if Version(env["scikit-learn"]) >= Version("0.20"):
+            return Verdict(IMPORT, exception_name="ImportError", line=15,
+                           exception_message="cannot import name 'cross_validation' from "
+                                             "'sklearn'")
+        if "numpy" not in env:
+            return Verdict(IMPORT, exception_name="ModuleNotFoundError", line=1,
+                           missing_module="numpy", exception_message="No module named 'numpy'")
+        return Verdict(SUCCESS, imports_completed=True)
+
+    start = State("3.6", None, (Dep(("sklearn",), ("scikit-learn",)),))
+    rs, _ = search(start, releases, world, lookup={"numpy": ["numpy"]},
+                   imports={"sklearn", "numpy"})
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert any(p.startswith("numpy==") for p in out.verdict.pins)

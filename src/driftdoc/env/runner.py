@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -188,7 +189,24 @@ def deps_from_uses(uses: Sequence[ImportUse],
 
 # Bump when resolving, building or validating changes meaning: recorded verdicts of an
 # older validator are then no longer reused (they stay in the store as provenance).
-VALIDATOR_VERSION = 3
+VALIDATOR_VERSION = 4
+
+
+_ALIAS = re.compile(r"^\s*import\s+([\w.]+)\s+as\s+(\w+)|^\s*from\s+([\w.]+)\s+import\s+"
+                    r"(\w+)\s+as\s+(\w+)", re.MULTILINE)
+
+
+def import_aliases(snippet: Path) -> dict[str, str]:
+    """``import tensorflow as tf`` -> {"tf": "tensorflow"}; read as text (Python 2 too)."""
+    from driftdoc.env.snippet import read_snippet
+
+    out: dict[str, str] = {}
+    for m in _ALIAS.finditer(read_snippet(snippet).source):
+        if m.group(1):
+            out[m.group(2)] = m.group(1)
+        else:
+            out[m.group(5)] = f"{m.group(3)}.{m.group(4)}"
+    return out
 
 
 def snippet_digest(path: Path) -> str:
@@ -299,6 +317,7 @@ def run_snippet(
         pythons=[first_py] if python else pythons, python_pinned=python is not None,
         as_of_pinned=as_of is not None, budget=budget, deadline=deadline, reporter=reporter,
         width=jobs, deps_for_python=deps_for, on_kept=on_kept, stdlib_in=is_stdlib,
+        aliases=import_aliases(snippet),
     )
     found = search.run()
     if own_store:

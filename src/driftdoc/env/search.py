@@ -224,6 +224,7 @@ class RepairSearch:
         deps_for_python: DepsForPython | None = None,
         on_kept: Callable[[SearchOutcome], None] | None = None,
         stdlib_in: Callable[[str, str], bool] | None = None,
+        aliases: dict[str, str] | None = None,
     ) -> None:
         self.start = start
         self.evaluate = evaluate
@@ -240,6 +241,7 @@ class RepairSearch:
         self.deps_for_python = deps_for_python
         self.on_kept = on_kept
         self.stdlib_in = stdlib_in
+        self.aliases = dict(aliases or {})  # "tf" -> "tensorflow", from the snippet's imports
         self.validations = 0
         self._seen: set[tuple[object, ...]] = set()
 
@@ -383,8 +385,9 @@ class RepairSearch:
             if verdict.kind == INSTALL and move.kind in ("older", "bisect"):
                 move, verdict = self._on_its_python(move, verdict)
             top = (verdict.missing_module or "").split(".")[0]
+            # nobody provides it: old releases often did not declare what they import
             needs_dep = (verdict.kind == IMPORT and top and move.state.index_of(top) is None
-                         and (verdict.in_package or top.lower() not in self.snippet_imports))
+                         and not (self.stdlib_in and self.stdlib_in(top, move.state.python)))
             if needs_dep:
                 adds = [m for m in self._add_moves(move.state, top, "needed by the move", verdict)
                         if m.kind == "add"][:1]
@@ -578,7 +581,10 @@ class RepairSearch:
         if name_match:  # "cannot import name X from pkg": the package changed under us
             index = state.index_of(name_match.group(2))
             if index is not None:
-                return self._dep_moves(state, index, verdict, why) + self._era_moves(state, why)
+                # or another distribution of the same import has it (pdfminer vs pdfminer.six)
+                return self._dep_moves(state, index, verdict, why)[:2] + \
+                    self._candidate_moves(state, index, why) + \
+                    self._dep_moves(state, index, verdict, why)[2:] + self._era_moves(state, why)
         top = missing.split(".")[0]
         index = state.index_of(top) if top else None
         if index is None and verdict.responsible and not missing:
@@ -624,6 +630,18 @@ class RepairSearch:
                 moves += self._dep_moves(state, index, verdict, why)[:2]
         return moves + self._era_moves(state, why)
 
+    def _module_on_line(self, verdict: Verdict) -> str | None:
+        """Python 2 says "'module' object has no attribute 'x'": find ``alias.x`` on the line."""
+        match = _PY2_MODULE_ATTR.search(verdict.exception_message or "")
+        line = str((verdict.record.get("execution") or {}).get("exception_line") or "")
+        if not match or not line:
+            return None
+        used = re.search(r"([A-Za-z_][\w.]*)\." + re.escape(match.group(1)) + r"\b", line)
+        if used is None:
+            return None
+        name = used.group(1)
+        return self.aliases.get(name.split(".")[0], name)
+
     def _drift_moves(self, state: State, verdict: Verdict) -> list[Move]:
         why = f"{verdict.exception_name}: {short(verdict.exception_message)}"
         blamed: str | None = None
@@ -635,10 +653,15 @@ class RepairSearch:
                 blamed = match.group(1)
             elif verdict.responsible:
                 blamed = verdict.responsible
+            else:
+                blamed = self._module_on_line(verdict)
         index = state.index_of(blamed) if blamed else None
         if index is not None:
             return self._dep_moves(state, index, verdict, why) + self._era_moves(state, why)
         return self._era_moves(state, why) + self._python_moves(state, why)[:1]
+
+
+_PY2_MODULE_ATTR = re.compile(r"'module' object has no attribute '(\w+)'")
 
 
 def _moved_on(before: Verdict, after: Verdict) -> bool:

@@ -49,6 +49,21 @@ def drift_like(name: str | None, message: str | None) -> bool:
     return name in _DRIFT_EXCEPTIONS or bool(_BINARY_DRIFT.search(message or ""))
 
 
+_IMPORTED = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))")
+
+
+def full_module(missing: str | None, line: str | None) -> str | None:
+    """Python 2 names only the last part ("No module named cross_validation"); the
+    import statement on the failing line has the dotted path (sklearn.cross_validation)."""
+    if not missing or not line:
+        return missing
+    m = _IMPORTED.match(line)
+    path = (m.group(1) or m.group(2)) if m else None
+    if path and path.endswith("." + missing):
+        return path
+    return missing
+
+
 def snippet_line(record: ValidationRecord, name: str) -> int | None:
     """The deepest line of the snippet's own file in the failing stack (the checkpoint)."""
     script = Path(name).stem + ".py"
@@ -83,13 +98,14 @@ def to_verdict(record: ValidationRecord, cls: Classification, snippet: Path,
         errors = record.dependencies.install_errors
         failed = next((e.requirement for e in errors if e.requirement), None) or cls.responsible
     responsible = ex.raising_distribution or cls.responsible or ex.raising_module
+    missing = full_module(ex.missing_module, ex.exception_line)
     return Verdict(
         kind=kind,
         pins=pins,
         exception_name=ex.exception_name,
         exception_message=ex.exception_message,
         line=snippet_line(record, snippet.name),
-        missing_module=ex.missing_module,
+        missing_module=missing,
         responsible=responsible,
         failed_requirement=failed,
         imports_completed=ex.imports_completed,
