@@ -250,7 +250,7 @@ def validate(
             ro.append(real_exe.parents[1])
         policy = Policy(mode=policy_mode, network=False, ro_binds=tuple(ro))  # type: ignore[arg-type]
         inside = policy.workdir_path(work)
-        backstop = timeout + min(10.0, max(2.0, timeout * 0.2))
+        backstop = timeout + min(15.0, max(5.0, timeout * 0.25))  # harness first, even under load
         limits = Limits(timeout=backstop, memory_mb=memory_mb, workdir_mb=WORKDIR_MB,
                         tail_bytes=256 * 1024)
         argv = [str(env.python_exe), "-s", str(ctl / "harness.py"),
