@@ -349,3 +349,28 @@ def test_undeclared_dependency_of_an_old_release_is_added() -> None:
     out = rs.run()
     assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
     assert any(p.startswith("numpy==") for p in out.verdict.pins)
+
+
+def test_several_undeclared_dependencies_are_added_in_one_move() -> None:
+    """An old release needing numpy *and* scipy, neither declared nor imported directly."""
+    releases = Releases({"scikit-learn": ["0.18.2", "0.20.4"], "numpy": ["1.16.0"],
+                         "scipy": ["1.2.0"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if Version(env["scikit-learn"]) >= Version("0.20"):
+            return Verdict(IMPORT, exception_name="ImportError", line=15,
+                           exception_message="cannot import name 'cross_validation' from "
+                                             "'sklearn'")
+        for need in ("numpy", "scipy"):
+            if need not in env:
+                return Verdict(IMPORT, exception_name="ModuleNotFoundError", line=1,
+                               missing_module=need, in_package=True, responsible="sklearn",
+                               exception_message=f"No module named '{need}'")
+        return Verdict(SUCCESS, imports_completed=True)
+
+    start = State("3.6", None, (Dep(("sklearn",), ("scikit-learn",)),))
+    rs, _ = search(start, releases, world, lookup={"numpy": ["numpy"], "scipy": ["scipy"]},
+                   imports={"sklearn"})
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert {p.split("==")[0] for p in out.verdict.pins} == {"scikit-learn", "numpy", "scipy"}

@@ -384,17 +384,23 @@ class RepairSearch:
         for move, verdict in tried:
             if verdict.kind == INSTALL and move.kind in ("older", "bisect"):
                 move, verdict = self._on_its_python(move, verdict)
-            top = (verdict.missing_module or "").split(".")[0]
-            # nobody provides it: old releases often did not declare what they import
-            needs_dep = (verdict.kind == IMPORT and top and move.state.index_of(top) is None
-                         and not (self.stdlib_in and self.stdlib_in(top, move.state.python)))
-            if needs_dep:
-                adds = [m for m in self._add_moves(move.state, top, "needed by the move", verdict)
-                        if m.kind == "add"][:1]
+            for _ in range(3):  # old releases may lack several declarations (numpy, scipy)
+                top = (verdict.missing_module or "").split(".")[0]
+                # nobody provides it: old releases often did not declare what they import
+                needs_dep = (verdict.kind == IMPORT and top
+                             and move.state.index_of(top) is None
+                             and not (self.stdlib_in and self.stdlib_in(top, move.state.python)))
+                if not needs_dep:
+                    break
+                adds = [m for m in self._add_moves(move.state, top, "needed by the move",
+                                                   verdict) if m.kind == "add"][:1]
+                improved = False
                 for add, v2 in self._run(adds):
-                    if v2.ok or v2.progress() > verdict.progress():
-                        combined = replace(move, state=add.state, why=f"{move.why}; {add.why}")
-                        move, verdict = combined, v2
+                    if self._better(verdict, v2):
+                        move = replace(move, state=add.state, why=f"{move.why}; {add.why}")
+                        verdict, improved = v2, True
+                if not improved:
+                    break
             out.append((move, verdict))
         return out
 
@@ -674,8 +680,9 @@ def _moved_on(before: Verdict, after: Verdict) -> bool:
         return False
     if after.kind != before.kind:
         return after.kind not in (INSTALL, SYNTAX, TIMEOUT)
-    if after.kind == IMPORT and before.missing_module and after.missing_module:
-        return before.missing_module != after.missing_module
+    if after.kind == IMPORT and before.missing_module:
+        # the module that was missing is found now, whatever fails next
+        return after.missing_module != before.missing_module
     return False
 
 
