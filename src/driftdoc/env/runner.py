@@ -20,6 +20,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from driftdoc.env.index import IndexClient, Release, filter_releases
 from driftdoc.env.knowledge import Knowledge, guess
 from driftdoc.env.knowledge import load as load_knowledge
 from driftdoc.env.plan import ImportUse, Plan, classify, inspect_snippet
@@ -111,34 +112,25 @@ class AttemptMemo:
 class IndexReleases:
     """Release history from the package index, filtered for a Python and a date."""
 
-    def __init__(self, client: object | None = None, index_url: str | None = None) -> None:
-        from driftdoc.env.index import IndexClient
-
+    def __init__(self, client: IndexClient | None = None, index_url: str | None = None) -> None:
         self.client = client if client is not None else IndexClient(index_url)
         self._exists: dict[str, bool] = {}
 
-    def _releases(self, name: str) -> list[object]:
-        from driftdoc.env.index import IndexClient
-
-        client = self.client
-        assert isinstance(client, IndexClient)
+    def _releases(self, name: str) -> list[Release]:
         try:
-            return list(client.releases(name))
+            return list(self.client.releases(name))
         except Exception:  # a missing or unreachable project has no releases to move to
             return []
 
     def versions(self, name: str, python: str, as_of: dt.date | None) -> list[str]:
-        from driftdoc.env.index import filter_releases
-
         when = dt.datetime.combine(as_of, dt.time(23, 59), tzinfo=dt.UTC) if as_of else None
-        rels = filter_releases(self._releases(name), python=python, as_of=when)  # type: ignore[arg-type]
-        return [r.version for r in rels]
+        return [r.version for r in filter_releases(self._releases(name), python=python,
+                                                   as_of=when)]
 
     def upload_date(self, name: str, version: str) -> dt.date | None:
         for rel in self._releases(name):
-            if getattr(rel, "version", None) == version:
-                when = getattr(rel, "upload_time", None)
-                return when.date() if when is not None else None
+            if rel.version == version:
+                return rel.upload_time.date() if rel.upload_time is not None else None
         return None
 
     def exists(self, name: str) -> bool:
@@ -227,7 +219,8 @@ def _first_as_of(python: str, as_of: dt.date | None) -> dt.date | None:
     return None
 
 
-def _lookup(knowledge: Knowledge) -> object:
+def _lookup(knowledge: Knowledge) -> Callable[[str], list[str]]:
+    """Candidate distributions for a module nobody provides yet (keras -> tensorflow)."""
     def lookup(module: str) -> list[str]:
         cands = [c.distribution for c in knowledge.candidates(module)]
         return cands or [guess(module).distribution]
@@ -312,7 +305,7 @@ def run_snippet(
 
     search = RepairSearch(
         start, evaluate=memo, releases=source,
-        lookup=_lookup(knowledge),  # type: ignore[arg-type]
+        lookup=_lookup(knowledge),
         snippet_imports=frozenset(u.top for u in plan.imports),
         pythons=[first_py] if python else pythons, python_pinned=python is not None,
         as_of_pinned=as_of is not None, budget=budget, deadline=deadline, reporter=reporter,
