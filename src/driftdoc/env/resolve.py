@@ -54,7 +54,8 @@ from driftdoc.env.bounded import BUILD_TIMEOUT, run_bounded
 from driftdoc.errors import InputError
 from driftdoc.events import Note, Reporter, null_reporter
 
-DEFAULT_INDEX = "https://pypi.org/simple"
+# The index resolution and builds use unless told otherwise (same variable as the client).
+DEFAULT_INDEX = os.environ.get("DRIFTDOC_INDEX_URL", "https://pypi.org/simple").rstrip("/")
 PY27_CUTOFF = datetime(2020, 1, 1, tzinfo=UTC)
 """Python 2.7 reached end of life on 2020-01-01; later uploads rarely support it."""
 UNDATED_TTL = 24 * 3600.0
