@@ -68,3 +68,56 @@ def test_corrupt_store_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(InputError, match="not a usable driftdoc store"):
         Store(bad)
+
+
+def _writer(path: str, worker: int) -> None:
+    store = Store(path)
+    exp = store.experiment("shared", SPACE)
+    for i in range(5):
+        store.record(exp, SPACE.instance({"lr": 0.1, "opt": "adam"}), Outcome(i % 2 == 0),
+                     worker=f"w{worker}")
+    store.close()
+
+
+def test_many_processes_open_and_write_one_store(tmp_path: Path) -> None:
+    """Batch mode: several processes create and write the same store at the same moment."""
+    import multiprocessing
+
+    path = str(tmp_path / "shared.db")
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(path, w)) for w in range(8)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+    assert all(p.exitcode == 0 for p in procs)
+    with Store(path) as store:
+        runs = store.runs()
+    assert len(runs) == 40 and {r.worker for r in runs} == {f"w{w}" for w in range(8)}
+
+
+def test_opening_waits_for_a_writer_in_another_process(tmp_path: Path) -> None:
+    """Another process mid-transaction must not make opening fail ("database is locked")."""
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "busy.db"
+    Store(path).close()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sqlite3, sys, time\n"
+        f"db = sqlite3.connect({str(path)!r}, timeout=30)\n"
+        "db.execute('BEGIN IMMEDIATE')\n"
+        "db.execute(\"INSERT INTO meta VALUES ('held', 'x')\")\n"
+        "print('holding', flush=True)\n"
+        "time.sleep(1.5)\n"
+        "db.commit()\n")], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+    start = time.monotonic()
+    with Store(path) as store:
+        store.record(store.experiment("e", SPACE), SPACE.instance({"lr": 0.1, "opt": "adam"}),
+                     Outcome(True))
+    holder.wait(timeout=30)
+    assert time.monotonic() - start >= 0.5  # it waited for the writer instead of failing
+    with Store(path) as store:
+        assert len(store.runs()) == 1

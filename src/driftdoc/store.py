@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from driftdoc.errors import InputError
+from driftdoc.errors import DriftdocError, InputError
 from driftdoc.model import Instance, Outcome, Space, Value
 
 SCHEMA_VERSION = 1
@@ -90,20 +90,39 @@ class Store:
             except OSError as exc:
                 raise InputError(f"cannot create the store directory for {self.path}: {exc}") \
                     from None
-        try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            with self._db:
-                self._db.executescript(_SCHEMA)
-                self._db.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
-        except sqlite3.DatabaseError as exc:
-            raise InputError(f"{self.path} is not a usable driftdoc store: {exc}") from None
+        self._db = self._open()
         self._lock = threading.Lock()
+
+    def _open(self) -> sqlite3.Connection:
+        """Connect, switch to WAL once, create the schema; retry while others hold locks.
+
+        Many processes (batch mode) open one store at once; changing the journal mode
+        does not wait for a busy database, so it is done only when needed and retried.
+        """
+        for attempt in range(40):
+            db = sqlite3.connect(self.path, check_same_thread=False, timeout=30.0)
+            try:
+                db.execute("PRAGMA busy_timeout=30000")
+                if self.path != ":memory:" and \
+                        db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute("PRAGMA foreign_keys=ON")
+                with db:
+                    db.executescript(_SCHEMA)
+                    db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)",
+                               (str(SCHEMA_VERSION),))
+                return db
+            except sqlite3.OperationalError as exc:
+                db.close()
+                if "locked" in str(exc) or "busy" in str(exc):
+                    time.sleep(min(1.0, 0.02 * (attempt + 1)))
+                    continue
+                raise InputError(f"{self.path} is not a usable driftdoc store: {exc}") from None
+            except sqlite3.DatabaseError as exc:
+                db.close()
+                raise InputError(f"{self.path} is not a usable driftdoc store: {exc}") from None
+        raise DriftdocError(f"{self.path} stayed locked by other processes; try again")
 
     @classmethod
     def memory(cls) -> Store:
