@@ -269,7 +269,10 @@ def run_snippet(
     pythons = pythons or [c.version for c in plan.python_candidates]
     first_py = python or pythons[0]
     source = releases or IndexReleases(index_url=index_url)
+    # the plan already classified the imports for its own Python; others are derived lazily
     deps_cache: dict[str, tuple[Dep, ...]] = {}
+    if plan.python is not None:
+        deps_cache[plan.python] = deps_from_uses(plan.imports, source.exists)
 
     def deps_for(py: str) -> tuple[Dep, ...]:
         """Re-derive dependencies for another Python (its standard library differs)."""
@@ -294,7 +297,6 @@ def run_snippet(
     memo = AttemptMemo(db, memo_experiment(snippet, index_url), validator,
                        jobs=jobs, reporter=reporter)
     start = State(first_py, _first_as_of(first_py, as_of), deps_for(first_py))
-
 
     def on_kept(found: SearchOutcome) -> None:
         if checkpoint is not None:

@@ -497,12 +497,14 @@ class RepairSearch:
                               f"drop {dep.dist} ({why}; the import is optional)"))
         return moves
 
-    def _python_moves(self, state: State, why: str, *, other_major: bool = False) -> list[Move]:
+    def _python_moves(self, state: State, why: str, *, other_major: bool = False,
+                      among: Sequence[str] | None = None) -> list[Move]:
+        """Up to two other Pythons (from ``among`` if given), dependencies re-derived."""
         if self.python_pinned:
             return []
         moves = []
         major = state.python.split(".")[0]
-        pythons = self.pythons
+        pythons = list(among) if among is not None else self.pythons
         if other_major:
             pythons = [p for p in pythons if p.split(".")[0] != major]
         for py in pythons:
@@ -588,9 +590,9 @@ class RepairSearch:
             index = state.index_of(name_match.group(2))
             if index is not None:
                 # or another distribution of the same import has it (pdfminer vs pdfminer.six)
-                return self._dep_moves(state, index, verdict, why)[:2] + \
-                    self._candidate_moves(state, index, why) + \
-                    self._dep_moves(state, index, verdict, why)[2:] + self._era_moves(state, why)
+                older = self._dep_moves(state, index, verdict, why)
+                return older[:2] + self._candidate_moves(state, index, why) + older[2:] + \
+                    self._era_moves(state, why)
         top = missing.split(".")[0]
         index = state.index_of(top) if top else None
         if index is None and verdict.responsible and not missing:
@@ -610,12 +612,8 @@ class RepairSearch:
                      if py != state.python and self.stdlib_in(top, py)]
             if homes and not self.stdlib_in(top, state.python):
                 # urllib2, cStringIO...: the snippet wants another Python, not a package
-                moves = []
-                for py in homes[:2]:
-                    moves.append(Move(State(py, self._as_of_for(py, state),
-                                            self._deps_on(py, state)), "python",
-                                      f"Python {py}, where {top} is in the standard library"))
-                return moves
+                return self._python_moves(state, f"{top} is in its standard library",
+                                          among=homes)
         if top:
             return self._add_moves(state, top, why, verdict)
         return self._era_moves(state, why)
