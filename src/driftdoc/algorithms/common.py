@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from driftdoc.algorithms.design import each_value, iter_pairwise
 from driftdoc.algorithms.logic import sample
 from driftdoc.algorithms.probe import Prober, Verdict
-from driftdoc.algorithms.protocol import SearchResult
+from driftdoc.algorithms.protocol import Evaluator, SearchResult
 from driftdoc.errors import InputError
+from driftdoc.events import Reporter
 from driftdoc.model import Instance
 
 
@@ -67,6 +68,18 @@ def bootstrap(prober: Prober, seed: int, chunk: int = 16) -> SearchResult | None
                             f"all {n} instances tested ({scope}) succeeded: nothing to explain")
     return SearchResult([], "no-failure-found",
                         f"the budget ran out after {n} instance(s), all of which succeeded")
+
+
+def begin(evaluator: Evaluator, mode: str, reporter: Reporter,
+          seed: int) -> tuple[Prober, random.Random] | SearchResult:
+    """The opening every algorithm shares: check the mode, wrap the evaluator, and make
+    sure a failure is known; a SearchResult means there is nothing left to search."""
+    check_mode(mode)
+    prober = Prober(evaluator, reporter)
+    start = bootstrap(prober, seed)
+    if start is not None:
+        return start
+    return prober, random.Random(seed)
 
 
 def find_success(prober: Prober, x: Instance, rng: random.Random) -> Instance | None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 
-from driftdoc.algorithms.common import bootstrap, check_mode, find_success
+from driftdoc.algorithms.common import begin, find_success
 from driftdoc.algorithms.design import each_value
 from driftdoc.algorithms.explain import confirm, explain
 from driftdoc.algorithms.logic import covered, lit_key, sample, value_set
@@ -165,12 +165,10 @@ def ddt(
     synthetic benchmark) by confirming only the returned cause, at the price of
     about 1.5 % more non-definitive answers.
     """
-    check_mode(mode)
-    prober = Prober(evaluator, reporter)
-    rng = random.Random(seed)
-    start = bootstrap(prober, seed)
-    if start is not None:
-        return start
+    opened = begin(evaluator, mode, reporter, seed)
+    if isinstance(opened, SearchResult):
+        return opened
+    prober, rng = opened
     causes: list[Conjunction] = []
     witnesses: dict[Conjunction, Instance] = {}
     prober.causes = causes

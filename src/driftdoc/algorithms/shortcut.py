@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 
-from driftdoc.algorithms.common import bootstrap, check_mode, find_success
+from driftdoc.algorithms.common import begin, find_success
 from driftdoc.algorithms.explain import opposite
 from driftdoc.algorithms.minimize import minimize
 from driftdoc.algorithms.probe import Exhausted, Prober, Verdict
@@ -66,12 +66,10 @@ def _search(
     attempts: int = 12,
 ) -> SearchResult:
     """Shortcut from each unexplained failure (at most ``attempts`` of them)."""
-    check_mode(mode)
-    prober = Prober(evaluator, reporter)
-    rng = random.Random(seed)
-    start = bootstrap(prober, seed)
-    if start is not None:
-        return start
+    opened = begin(evaluator, mode, reporter, seed)
+    if isinstance(opened, SearchResult):
+        return opened
+    prober, rng = opened
     causes: list[Conjunction] = []
     prober.causes = causes
     stuck: set[Instance] = set()
