@@ -188,3 +188,21 @@ def test_cli_debug_recheck_and_dask(tmp_path: Path, capsys: pytest.CaptureFixtur
     rc, out = run_cli([*args, "--recheck", "3"], capsys)
     assert rc == 0 and json.loads(out)["status"] == "found"
     assert len(log.read_text().splitlines()) == first + 3  # re-ran through the executor
+
+
+def test_cli_algorithm_overrides_the_spec_default(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """An explicit --algorithm ddt wins over the spec's [search] algorithm."""
+    from driftdoc.cli import main
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "pipeline"
+    work = tmp_path / "pipeline"
+    shutil.copytree(example, work)
+    spec = work / "driftdoc.toml"
+    spec.write_text(spec.read_text().replace('algorithm = "ddt"', 'algorithm = "shortcut"'))
+    store = str(tmp_path / "s.db")
+    assert main(["debug", str(spec), "--store", store, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["algorithm"] == "shortcut"
+    assert main(["debug", str(spec), "--algorithm", "ddt", "--store", store,
+                 "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["algorithm"] == "ddt"

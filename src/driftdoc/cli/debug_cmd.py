@@ -68,7 +68,8 @@ def debug_command(
         help="SPACE.json (with --oracle) or PIPELINE.toml; default ./driftdoc.toml")] = None,
     oracle: Annotated[str | None, typer.Option(help="module:function returning True on success")]
     = None,
-    algorithm: Annotated[str, typer.Option(help="ddt, shortcut or stacked")] = "ddt",
+    algorithm: Annotated[str | None, typer.Option(
+        help="ddt, shortcut or stacked (default: the spec's, else ddt)")] = None,
     mode: Annotated[str, typer.Option(help="one: a single cause; all: every cause")] = "all",
     budget: Annotated[int | None, typer.Option(help="most new runs to make")] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
@@ -86,7 +87,8 @@ def debug_command(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show every run")] = False,
 ) -> None:
     """Find the minimal root causes of failure, using as few runs as possible."""
-    _choice(algorithm, ALGORITHMS, "algorithm")
+    if algorithm is not None:
+        _choice(algorithm, ALGORITHMS, "algorithm")
     _choice(mode, MODES, "mode")
     _choice(fmt, ("text", "json"), "format")
     if budget is not None and budget < 0:
@@ -117,7 +119,9 @@ def debug_command(
         experiment = experiment or f"{oracle}@{target.name}"
     if budget is None:
         budget = int(defaults.get("budget", 200))
-    algorithm = str(defaults.get("algorithm", algorithm)) if algorithm == "ddt" else algorithm
+    # the command line wins over the spec's [search] defaults, which win over ddt
+    algorithm = _choice(str(algorithm or defaults.get("algorithm") or "ddt"), ALGORITHMS,
+                        "algorithm")
 
     store = Store(store_path)
     try:
