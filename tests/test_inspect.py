@@ -148,3 +148,24 @@ def test_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "JSON" in capsys.readouterr().err
     assert main(["inspect", str(tmp_path)]) == 2
     assert "directory" in capsys.readouterr().err
+
+
+def test_platform_imports_become_stand_ins_unless_nothing_provides_them(tmp_path: Path) -> None:
+    """bpy has a PyPI build; IDA's idaapi has nothing: only the latter stops the search."""
+    from driftdoc.env.runner import blocking_platform, deps_from_uses, standin_caveats
+
+    blender = tmp_path / "blender.py"
+    blender.write_text("import bpy\nimport os\n")
+    plan = inspect_snippet(blender, interpreters=[])
+    assert [u.name for u in plan.platform_bound] == ["bpy"]
+    assert blocking_platform(plan) == []
+    deps = deps_from_uses(plan.imports)
+    assert [(d.dist, d.standin) for d in deps] == [("bpy", True)]
+    assert plan.requirements() == []  # the plan itself does not claim bpy as a requirement
+    caveat, = standin_caveats(plan, deps)
+    assert caveat.startswith("bpy: ") and "stands in" in caveat
+
+    ida = tmp_path / "ida.py"
+    ida.write_text("import idaapi\n\ndef later():\n    import idc\n")
+    plan = inspect_snippet(ida, interpreters=[])
+    assert [u.name for u in blocking_platform(plan)] == ["idaapi"]  # idc is only in a function

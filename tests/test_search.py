@@ -374,3 +374,91 @@ def test_several_undeclared_dependencies_are_added_in_one_move() -> None:
     out = rs.run()
     assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
     assert {p.split("==")[0] for p in out.verdict.pins} == {"scikit-learn", "numpy", "scipy"}
+
+
+def test_project_local_module_is_dropped_and_never_re_added() -> None:
+    """``from jiffy.admin import x``: nothing on the index provides jiffy (a module of the
+    gist's own project). The rest of the environment is still validated and reported."""
+    releases = Releases({"flask": ["0.10.1", "1.1.1"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        return Verdict(IMPORT, exception_name="ImportError", missing_module="jiffy.admin",
+                       exception_message="No module named jiffy.admin", line=13)
+
+    start = State("2.7", None, (Dep(("flask",), ("flask",)), Dep(("jiffy",), ("jiffy",))))
+    rs, validator = search(start, releases, world, lookup={"jiffy": ["jiffy"]},
+                           imports={"flask", "jiffy"}, pythons=("2.7", "3.7"))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == IMPORT
+    assert [d.dist for d in out.state.deps] == ["flask"]
+    assert out.verdict.pins == ["flask==1.1.1"]
+    assert out.reason is not None and "no installable distribution provides jiffy" in out.reason
+    assert all("jiffy" not in " ".join(a.requirements) for a in validator.seen[1:])
+    assert out.validations == 2
+
+
+def test_lazily_imported_uninstallable_package_is_dropped_and_the_snippet_runs() -> None:
+    """A package that exists but never installs here (system libraries missing): after the
+    cheaper moves fail, going on without it works when only a function imports it."""
+    releases = Releases({"mysqlclient": ["1.3.14", "1.4.6"], "requests": ["2.22.0"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        return Verdict(SNIPPET, exception_name="IndexError", line=20, imports_completed=True)
+
+    class NoBuild(FakeValidator):
+        def evaluate(self, attempts: Sequence[Attempt]) -> list[Verdict | None]:
+            out: list[Verdict | None] = []
+            for a in attempts:
+                if any(r.startswith("mysqlclient") for r in a.requirements):
+                    out.append(Verdict(INSTALL, failed_requirement="mysqlclient"))
+                else:
+                    out += super().evaluate([a])
+            return out
+
+    start = State("2.7", None, (Dep(("requests",), ("requests",)),
+                                Dep(("MySQLdb",), ("mysqlclient",))))
+    validator = NoBuild(releases, world)
+    rs = RepairSearch(start, evaluate=validator.evaluate, releases=releases,
+                      lookup=lambda m: [], snippet_imports=frozenset({"requests", "MySQLdb"}),
+                      pythons=("2.7",), budget=16)
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.ok
+    assert [d.dist for d in out.state.deps] == ["requests"]
+    assert out.steps[-1]["move"] == "drop"
+
+
+def test_package_without_releases_for_this_python_moves_to_one_that_has_them() -> None:
+    """bpy publishes wheels for one Python at a time: go there before trying namesakes."""
+    class PerPython(Releases):
+        def versions(self, name: str, python: str, as_of: dt.date | None) -> list[str]:
+            if name.lower() == "bpy":
+                return ["4.2.0"] if python == "3.11" else []
+            return super().versions(name, python, as_of)
+
+    releases = PerPython({"bpy": ["4.2.0"], "b.py": ["0.11.0"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if "bpy" in env:
+            return Verdict(SNIPPET, exception_name="KeyError", line=34, imports_completed=True)
+        return Verdict(SNIPPET_ATTR, exception_name="AttributeError", line=34,
+                       exception_message="module 'bpy' has no attribute 'data'")
+
+    class PyAware(FakeValidator):
+        def evaluate(self, attempts: Sequence[Attempt]) -> list[Verdict | None]:
+            out: list[Verdict | None] = []
+            for a in attempts:
+                if "bpy" in a.requirements and a.python != "3.11":
+                    out.append(Verdict(INSTALL, failed_requirement="bpy"))
+                else:
+                    out += super().evaluate([a])
+            return out
+
+    start = State("3.8", None, (Dep(("bpy",), ("bpy", "b.py"), standin=True),))
+    validator = PyAware(releases, world)
+    rs = RepairSearch(start, evaluate=validator.evaluate, releases=releases,
+                      lookup=lambda m: [], snippet_imports=frozenset({"bpy"}),
+                      pythons=("3.8", "3.9", "3.11"), budget=16)
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.ok
+    assert out.state.python == "3.11" and out.state.deps[0].dist == "bpy"
+    assert out.validations == 2

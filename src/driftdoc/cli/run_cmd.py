@@ -150,6 +150,8 @@ def _report(result: EnvResult, fmt: str, output: Path | None, *, quiet: bool) ->
     for fix in result.drift:
         err.print(f"[yellow]drift:[/] {fix.package} {fix.from_version} -> {fix.to_version} "
                   f"fixed {fix.exception_name}", highlight=False)
+    for note in result.caveats:
+        err.print(f"[yellow]caveat:[/] {note}", highlight=False)
     if result.resolved:
         err.print(f"[green]resolved[/] with {result.validations} validation(s) in "
                   f"{result.seconds:.1f}s", highlight=False)

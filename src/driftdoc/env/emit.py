@@ -49,6 +49,7 @@ def _header(result: EnvResult, comment: str) -> list[str]:
             f"{comment} drift: {fix.package} {fix.from_version} -> {fix.to_version} "
             f"fixed {fix.exception_name}"
         )
+    lines += [f"{comment} caveat: {note}" for note in result.caveats]
     return lines
 
 

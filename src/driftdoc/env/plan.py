@@ -189,7 +189,10 @@ def _classify_one(
         return use("local", note="module next to the snippet")
     bound = knowledge.platform(name, all_names)
     if bound is not None:
-        return use("platform", note=bound.reason, category=bound.category)
+        # PyPI projects that provide the import name off-platform (bpy, RPi.GPIO, or a mere
+        # namesake): the search may try them as stand-ins and says so in its result
+        return use("platform", knowledge.candidates(name, limit=2), note=bound.reason,
+                   category=bound.category)
     if python is not None and stdlib.is_stdlib(top, python):
         return use("stdlib", note=f"standard library of Python {python}")
     where = stdlib.stdlib_versions(top)

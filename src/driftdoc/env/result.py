@@ -48,6 +48,7 @@ class EnvResult:
     classification: str | None = None
     direct: list[str] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)  # e.g. stand-ins for platform modules
 
     @property
     def resolved(self) -> bool:
@@ -67,6 +68,7 @@ class EnvResult:
             "classification": self.classification,
             "direct": list(self.direct),
             "steps": list(self.steps),
+            "caveats": list(self.caveats),
         }
 
     @classmethod
@@ -85,4 +87,5 @@ class EnvResult:
             drift=drift, final=data.get("final"), reason=data.get("reason"),
             classification=data.get("classification"), direct=list(data.get("direct", [])),
             steps=list(data.get("steps", [])),
+            caveats=list(data.get("caveats", [])),
         )

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -165,17 +165,21 @@ def deps_from_uses(uses: Sequence[ImportUse],
     groups: dict[str, Dep] = {}
     tops = frozenset(u.top.lower() for u in uses)
     for use in uses:
-        if not use.required or use.kind not in ("thirdparty", "unknown") or not use.candidates:
+        if not use.required or use.kind not in ("thirdparty", "unknown", "platform") \
+                or not use.candidates:
             continue
-        cands = tuple(dict.fromkeys([*framework_candidates(use, tops, exists),
-                                     *(c.distribution for c in use.candidates)]))
+        standin = use.kind == "platform"
+        names = [c.distribution for c in use.candidates]
+        if not standin:
+            names = [*framework_candidates(use, tops, exists), *names]
+        cands = tuple(dict.fromkeys(names))
         key = canonicalize_name(cands[0])
         if key in groups:
             dep = groups[key]
             if use.top not in dep.imports:
-                groups[key] = Dep((*dep.imports, use.top), dep.candidates)
+                groups[key] = replace(dep, imports=(*dep.imports, use.top))
         else:
-            groups[key] = Dep((use.top,), cands)
+            groups[key] = Dep((use.top,), cands, standin=standin)
     return tuple(groups.values())
 
 
@@ -228,8 +232,27 @@ def _lookup(knowledge: Knowledge) -> Callable[[str], list[str]]:
     return lookup
 
 
+def blocking_platform(plan: Plan) -> list[ImportUse]:
+    """Platform-bound imports that run on import and have no PyPI stand-in: no environment
+    can get past them, so the search would only spend validations."""
+    return [u for u in plan.platform_bound if u.context == "module" and not u.candidates]
+
+
+def standin_caveats(plan: Plan, deps: Sequence[Dep]) -> list[str]:
+    """Honest notes for platform-bound imports that a PyPI distribution stands in for."""
+    notes = {u.top: u.note for u in plan.platform_bound}
+    out = []
+    for dep in deps:
+        if dep.standin:
+            what = ", ".join(dep.imports)
+            why = next((notes[m] for m in dep.imports if notes.get(m)), "platform-bound")
+            out.append(f"{what}: {why}; PyPI's {dep.dist} stands in for it here and may "
+                       "not be the same library")
+    return out
+
+
 def platform_result(plan: Plan, started: float) -> EnvResult:
-    bound = plan.platform_bound
+    bound = blocking_platform(plan) or plan.platform_bound
     names = ", ".join(f"{u.name} ({u.category or 'platform'})" for u in bound[:4])
     return EnvResult(
         snippet=str(plan.snippet), status="unresolved", python=plan.python, requirements=[],
@@ -262,7 +285,7 @@ def run_snippet(
     plan = inspect_snippet(snippet, python=python)
     reporter(Note(f"{snippet.name}: Python {plan.python}, needs "
                   f"{', '.join(plan.requirements()) or 'no third-party packages'}"))
-    if plan.platform_bound:
+    if blocking_platform(plan):
         return platform_result(plan, started)
     knowledge = load_knowledge()
     pythons = [c.version for c in plan.python_candidates if c.compiles is not False]
@@ -301,6 +324,7 @@ def run_snippet(
     def on_kept(found: SearchOutcome) -> None:
         if checkpoint is not None:
             partial = _result(snippet, found, started)
+            partial.caveats = standin_caveats(plan, found.state.deps)
             if partial.status != "resolved":
                 partial.reason = "stopped early (time limit); best environment so far"
             checkpoint(partial)
@@ -317,7 +341,9 @@ def run_snippet(
     found = search.run()
     if own_store:
         db.close()
-    return _result(snippet, found, started)
+    result = _result(snippet, found, started)
+    result.caveats = standin_caveats(plan, found.state.deps)
+    return result
 
 
 def _result(snippet: Path, found: SearchOutcome, started: float) -> EnvResult:

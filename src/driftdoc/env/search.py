@@ -58,6 +58,7 @@ class Dep:
     version: str | None = None  # None: the newest release allowed
     optional: bool = False
     transitive: bool = False
+    standin: bool = False  # stands in for a platform-bound import (bpy, RPi.GPIO, a namesake)
 
     @property
     def dist(self) -> str:
@@ -244,6 +245,10 @@ class RepairSearch:
         self.aliases = dict(aliases or {})  # "tf" -> "tensorflow", from the snippet's imports
         self.validations = 0
         self._seen: set[tuple[object, ...]] = set()
+        # dropped because nothing installs them here (not on the index, or no release
+        # builds): never re-added by a later move
+        self.unavailable: set[str] = set()
+        self.unavailable_modules: set[str] = set()
 
     # -- bookkeeping -----------------------------------------------------------
 
@@ -315,6 +320,8 @@ class RepairSearch:
                 outcome.reason = self._stuck_reason(verdict, exhausted=self._exhausted())
                 break
             move, new = best
+            if move.kind == "drop" and move.package:
+                self._mark_unavailable(state, move.package)
             if move.package and move.kind in ("older", "bisect", "era"):
                 outcome.drift.append(DriftFix(
                     move.package, move.from_version or resolved_version(verdict, move.package),
@@ -435,11 +442,21 @@ class RepairSearch:
                     return m, v
         return move, verdict
 
+    def _mark_unavailable(self, state: State, dist: str) -> None:
+        self.unavailable.add(_norm(dist))
+        for dep in state.deps:
+            if _norm(dep.dist) == _norm(dist):
+                self.unavailable_modules.update(m.lower() for m in dep.imports)
+
     def _exhausted(self) -> bool:
         return self.validations >= self.budget or not self._time_left()
 
     def _stuck_reason(self, verdict: Verdict, exhausted: bool = False) -> str:
         what = _describe(verdict)
+        top = (verdict.missing_module or "").split(".")[0]
+        if verdict.kind == IMPORT and top.lower() in self.unavailable_modules:
+            return (f"no installable distribution provides {top} (not on the index, or no "
+                    f"release builds here; a module of the snippet's own project?): {what}")
         if exhausted or self._exhausted():
             return f"gave up after {self.validations} validation(s) (budget or time limit); " \
                    f"best environment still fails: {what}"
@@ -485,7 +502,8 @@ class RepairSearch:
                               f"releases ({why})", dep.dist, current, None))
         return moves
 
-    def _candidate_moves(self, state: State, index: int, why: str) -> list[Move]:
+    def _candidate_moves(self, state: State, index: int, why: str, *,
+                         unavailable: bool = False) -> list[Move]:
         dep = state.deps[index]
         moves = []
         if dep.choice + 1 < len(dep.candidates):
@@ -495,7 +513,16 @@ class RepairSearch:
         elif dep.optional or dep.transitive:
             moves.append(Move(state.with_dep(index, None), "drop",
                               f"drop {dep.dist} ({why}; the import is optional)"))
+        elif unavailable:
+            moves.append(self._drop_move(state, index, why))
         return moves
+
+    def _drop_move(self, state: State, index: int, why: str) -> Move:
+        """Go on without a dependency nothing installs: the rest of the environment still
+        gets validated, and a snippet that imports it lazily may run anyway."""
+        dep = state.deps[index]
+        return Move(state.with_dep(index, None), "drop",
+                    f"go on without {dep.dist} ({why})", dep.dist)
 
     def _python_moves(self, state: State, why: str, *, other_major: bool = False,
                       among: Sequence[str] | None = None) -> list[Move]:
@@ -523,10 +550,14 @@ class RepairSearch:
         kept = tuple(replace(d, version=None) for d in state.deps)
         if self.deps_for_python is None or python == state.python:
             return kept
-        fresh = self.deps_for_python(python)
+        fresh = tuple(d for d in self.deps_for_python(python) if not self._is_unavailable(d))
         names = {_norm(d.dist) for d in fresh}
         extra = tuple(d for d in kept if d.transitive and _norm(d.dist) not in names)
         return fresh + extra
+
+    def _is_unavailable(self, dep: Dep) -> bool:
+        return _norm(dep.dist) in self.unavailable or \
+            all(m.lower() in self.unavailable_modules for m in dep.imports)
 
     def _as_of_for(self, python: str, state: State) -> dt.date | None:
         if self.as_of_pinned:
@@ -561,12 +592,20 @@ class RepairSearch:
         if index is not None:
             dep = state.deps[index]
             if not self.releases.exists(dep.dist):
-                return self._candidate_moves(state, index, f"{dep.dist} is not on the index") \
-                    or self._python_moves(state, why)
+                return self._candidate_moves(state, index, f"{dep.dist} is not on the index",
+                                             unavailable=True)
+            if not self.releases.versions(dep.dist, state.python, state.as_of):
+                # no release for this Python at all (bpy on 3.8): go where it has some
+                homes = [py for py in self.pythons if py != state.python
+                         and self.releases.versions(dep.dist, py, self._as_of_for(py, state))]
+                moves += self._python_moves(state, f"{dep.dist} has no release for Python "
+                                            f"{state.python}", among=homes)
             moves += self._dep_moves(state, index, verdict, why)[:2]
             moves += self._candidate_moves(state, index, why)
         moves += self._python_moves(state, why)
         moves += self._era_moves(state, why)
+        if index is not None and not state.deps[index].optional:
+            moves.append(self._drop_move(state, index, f"{why}; no other move helped"))
         return moves
 
     def _syntax_moves(self, state: State, verdict: Verdict) -> list[Move]:
@@ -594,6 +633,8 @@ class RepairSearch:
                 return older[:2] + self._candidate_moves(state, index, why) + older[2:] + \
                     self._era_moves(state, why)
         top = missing.split(".")[0]
+        if top and top.lower() in self.unavailable_modules:
+            return []  # dropped on purpose: nothing installable provides it
         index = state.index_of(top) if top else None
         if index is None and verdict.responsible and not missing:
             index = state.index_of(verdict.responsible)
@@ -621,7 +662,8 @@ class RepairSearch:
     def _add_moves(self, state: State, module: str, why: str, verdict: Verdict) -> list[Move]:
         """A module nobody provides: add a distribution for it (keras -> tensorflow)."""
         candidates = [c for c in self.lookup(module)
-                      if all(_norm(c) != _norm(d.dist) for d in state.deps)]
+                      if all(_norm(c) != _norm(d.dist) for d in state.deps)
+                      and _norm(c) not in self.unavailable]
         transitive = verdict.in_package or module.lower() not in self.snippet_imports
         moves = []
         if candidates:
