@@ -169,3 +169,14 @@ def test_platform_imports_become_stand_ins_unless_nothing_provides_them(tmp_path
     ida.write_text("import idaapi\n\ndef later():\n    import idc\n")
     plan = inspect_snippet(ida, interpreters=[])
     assert [u.name for u in blocking_platform(plan)] == ["idaapi"]  # idc is only in a function
+
+
+def test_import_aliases_cover_from_imports(tmp_path: Path) -> None:
+    """``models.SubfieldBase`` on a failing Python 2 line must lead back to django."""
+    from driftdoc.env.runner import import_aliases
+
+    p = tmp_path / "s.py"
+    p.write_text("from django.db import models, signals  # ORM\nimport numpy as np\n"
+                 "from a.b import c as d\nfrom x import (y,\n  z)\n")
+    assert import_aliases(p) == {"models": "django.db.models", "signals": "django.db.signals",
+                                 "np": "numpy", "d": "a.b.c"}

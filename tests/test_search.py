@@ -462,3 +462,57 @@ def test_package_without_releases_for_this_python_moves_to_one_that_has_them() -
     assert out.verdict is not None and out.verdict.ok
     assert out.state.python == "3.11" and out.state.deps[0].dist == "bpy"
     assert out.validations == 2
+
+
+def test_transitive_package_that_drifted_is_promoted_and_stepped_down() -> None:
+    """``from flask.ext.sqlalchemy import ...`` needs Flask < 1.0, but only
+    flask-sqlalchemy is a direct dependency: flask must become one to move."""
+    releases = Releases({"flask-sqlalchemy": ["2.1", "2.4.1"],
+                         "flask": ["0.10.1", "0.11.1", "0.12.5", "1.0.4", "1.1.2"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        flask = Version(env.get("flask", "1.1.2"))
+        if flask >= Version("1.0"):
+            return Verdict(IMPORT, exception_name="ModuleNotFoundError", line=2,
+                           missing_module="flask.ext",
+                           exception_message="No module named 'flask.ext'")
+        return Verdict(SNIPPET, exception_name="RuntimeError", line=9, imports_completed=True)
+
+    class WithFlask(FakeValidator):
+        def evaluate(self, attempts: Sequence[Attempt]) -> list[Verdict | None]:
+            out: list[Verdict | None] = []
+            for a in attempts:
+                reqs = a.requirements
+                if not any(r.startswith("flask==") or r == "flask" for r in reqs):
+                    reqs = (*reqs, "flask")  # pulled in by flask-sqlalchemy
+                out += super().evaluate([Attempt(a.python, reqs, a.as_of)])
+            return out
+
+    start = State("3.7", None, (Dep(("flask_sqlalchemy",), ("flask-sqlalchemy",)),))
+    validator = WithFlask(releases, world)
+    rs = RepairSearch(start, evaluate=validator.evaluate, releases=releases,
+                      lookup=lambda m: [], snippet_imports=frozenset({"flask"}),
+                      pythons=("3.7",), budget=16)
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.ok
+    assert "flask==0.12.5" in out.state.attempt().requirements
+    assert [d.package for d in out.drift] == ["flask"]
+
+
+def test_python2_cannot_import_name_is_blamed_through_the_from_line() -> None:
+    """Python 2 names no module in "cannot import name Bootstrap": the line does."""
+    releases = Releases({"scikit-learn": ["0.15.2", "0.16.1", "0.17.1", "0.18.2", "0.19.2"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if Version(env["scikit-learn"]) >= Version("0.17"):
+            return Verdict(IMPORT, exception_name="ImportError", line=5,
+                           exception_message="cannot import name Bootstrap",
+                           record={"execution": {"exception_line":
+                                   "from sklearn.cross_validation import Bootstrap"}})
+        return Verdict(SUCCESS, imports_completed=True)
+
+    start = State("2.7", None, (Dep(("sklearn",), ("scikit-learn",)),))
+    rs, _ = search(start, releases, world, lookup={}, imports={"sklearn"}, pythons=("2.7",))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS
+    assert "scikit-learn==0.16.1" in out.state.attempt().requirements

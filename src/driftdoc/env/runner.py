@@ -192,12 +192,23 @@ _ALIAS = re.compile(r"^\s*import\s+([\w.]+)\s+as\s+(\w+)|^\s*from\s+([\w.]+)\s+i
                     r"(\w+)\s+as\s+(\w+)", re.MULTILINE)
 
 
+_FROM_NAMES = re.compile(r"^\s*from\s+([\w.]+)\s+import\s+([\w ,]+?)\s*(?:#.*)?$",
+                         re.MULTILINE)
+
+
 def import_aliases(snippet: Path) -> dict[str, str]:
-    """``import tensorflow as tf`` -> {"tf": "tensorflow"}; read as text (Python 2 too)."""
+    """``import tensorflow as tf`` -> {"tf": "tensorflow"}, ``from django.db import models``
+    -> {"models": "django.db.models"}; read as text (Python 2 too)."""
     from driftdoc.env.snippet import read_snippet
 
+    source = read_snippet(snippet).source
     out: dict[str, str] = {}
-    for m in _ALIAS.finditer(read_snippet(snippet).source):
+    for m in _FROM_NAMES.finditer(source):  # from django.db import models, signals
+        for name in m.group(2).split(","):
+            name = name.strip()
+            if name.isidentifier():
+                out[name] = f"{m.group(1)}.{name}"
+    for m in _ALIAS.finditer(source):
         if m.group(1):
             out[m.group(2)] = m.group(1)
         else:

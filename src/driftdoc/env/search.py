@@ -352,6 +352,7 @@ class RepairSearch:
         Releases newer than a probe that fails the same way fail too (drift is monotone
         in time); a release too old to install here means the answer is newer.
         """
+        state = marker.state  # may carry a promoted transitive dependency
         index = state.index_of(marker.package or "")
         if index is None:
             return None
@@ -441,6 +442,25 @@ class RepairSearch:
                 if v.kind != INSTALL:
                     return m, v
         return move, verdict
+
+    def _index_or_promote(self, state: State, module: str,
+                          verdict: Verdict) -> tuple[State, int] | None:
+        """The direct dependency serving ``module``; else, if a transitive one installed it
+        (flask under flask-sqlalchemy, protobuf under a generated module), make that a
+        direct dependency so it can be stepped down like any other."""
+        index = state.index_of(module)
+        if index is not None:
+            return state, index
+        top = module.split(".")[0]
+        if not top:
+            return None
+        pinned = {_norm(p.partition("==")[0]): p.partition("==")[0] for p in verdict.pins}
+        names = [top, *self.lookup(top)] if _norm(top) not in pinned else [top]
+        dist = next((pinned[_norm(n)] for n in names if _norm(n) in pinned), None)
+        if dist is None or _norm(dist) in self.unavailable:
+            return None
+        promoted = replace(state, deps=(*state.deps, Dep((top,), (dist,), transitive=True)))
+        return promoted, len(promoted.deps) - 1
 
     def _mark_unavailable(self, state: State, dist: str) -> None:
         self.unavailable.add(_norm(dist))
@@ -625,12 +645,14 @@ class RepairSearch:
         message = verdict.exception_message or ""
         name_match = _CANNOT_IMPORT.search(message)
         why = f"{verdict.exception_name}: {short(message)}"
-        if name_match:  # "cannot import name X from pkg": the package changed under us
-            index = state.index_of(name_match.group(2))
-            if index is not None:
+        source = name_match.group(2) if name_match else self._from_module_on_line(verdict)
+        if source:  # "cannot import name X from pkg": the package changed under us
+            found = self._index_or_promote(state, source, verdict)
+            if found is not None:
+                base, at = found
                 # or another distribution of the same import has it (pdfminer vs pdfminer.six)
-                older = self._dep_moves(state, index, verdict, why)
-                return older[:2] + self._candidate_moves(state, index, why) + older[2:] + \
+                older = self._dep_moves(base, at, verdict, why)
+                return older[:2] + self._candidate_moves(base, at, why) + older[2:] + \
                     self._era_moves(state, why)
         top = missing.split(".")[0]
         if top and top.lower() in self.unavailable_modules:
@@ -648,6 +670,13 @@ class RepairSearch:
                 return self._candidate_moves(state, index, why) + \
                     self._dep_moves(state, index, verdict, why)[:1]
             return self._dep_moves(state, index, verdict, why) + self._era_moves(state, why)
+        if "." in missing:
+            # a submodule went away from a package some dependency pulled in (flask.ext)
+            found = self._index_or_promote(state, top, verdict)
+            if found is not None:
+                promoted, index = found
+                return self._dep_moves(promoted, index, verdict, why) + \
+                    self._era_moves(state, why)
         if top and self.stdlib_in is not None and not self.python_pinned:
             homes = [py for py in self.pythons
                      if py != state.python and self.stdlib_in(top, py)]
@@ -688,6 +717,15 @@ class RepairSearch:
         name = used.group(1)
         return self.aliases.get(name.split(".")[0], name)
 
+    @staticmethod
+    def _from_module_on_line(verdict: Verdict) -> str | None:
+        """Python 2 says only "cannot import name X": the ``from M import`` on the line says M."""
+        if _CANNOT_IMPORT_PY2.search(verdict.exception_message or "") is None:
+            return None
+        line = str((verdict.record.get("execution") or {}).get("exception_line") or "")
+        match = re.match(r"\s*from\s+([\w.]+)\s+import\b", line)
+        return match.group(1) if match else None
+
     def _drift_moves(self, state: State, verdict: Verdict) -> list[Move]:
         why = f"{verdict.exception_name}: {short(verdict.exception_message)}"
         blamed: str | None = None
@@ -701,9 +739,10 @@ class RepairSearch:
                 blamed = verdict.responsible
             else:
                 blamed = self._module_on_line(verdict)
-        index = state.index_of(blamed) if blamed else None
-        if index is not None:
-            return self._dep_moves(state, index, verdict, why) + self._era_moves(state, why)
+        found = self._index_or_promote(state, blamed, verdict) if blamed else None
+        if found is not None:
+            promoted, index = found
+            return self._dep_moves(promoted, index, verdict, why) + self._era_moves(state, why)
         return self._era_moves(state, why) + self._python_moves(state, why)[:1]
 
 
