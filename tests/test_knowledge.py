@@ -131,3 +131,15 @@ def test_data_is_versioned_and_small() -> None:
     assert data["version"] and data["sources"]["pigar_rows"] > 0
     assert data["sources"]["wheel_distributions"] > 500
     assert gzip.decompress(tail).startswith(b"# driftdoc knowledge tail")
+
+
+def test_private_module_names_are_not_guessed_as_projects(tmp_path: Path) -> None:
+    """``import _scene2`` must not become the requirement ``_scene2`` (invalid name)."""
+    from driftdoc.env.knowledge import guessable
+    from driftdoc.env.plan import inspect_snippet
+
+    assert guessable("foo_bar.baz") and not guessable("_scene2") and not guessable("x_")
+    p = tmp_path / "s.py"
+    p.write_text("import _scene2\nimport zzzqqq_unknown_mod\n")
+    plan = inspect_snippet(p, interpreters=[])
+    assert plan.requirements() == ["zzzqqq_unknown_mod"]

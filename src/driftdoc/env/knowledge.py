@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -231,6 +232,14 @@ def redirect(name: str) -> str:
         if name.startswith(prefix) and len(name) > len(prefix):
             return "flask_" + name[len(prefix):]
     return name
+
+
+_PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+
+
+def guessable(name: str) -> bool:
+    """Can the import's top-level name be a PyPI project name? (``_scene2`` cannot.)"""
+    return _PROJECT_NAME.fullmatch(name.split(".")[0]) is not None
 
 
 def guess(name: str) -> Candidate:

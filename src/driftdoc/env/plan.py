@@ -16,7 +16,7 @@ from packaging.utils import canonicalize_name
 from driftdoc.env import stdlib
 from driftdoc.env.imports import ImportScan, RawImport, scan_imports
 from driftdoc.env.interpreters import Interpreter, discover, find
-from driftdoc.env.knowledge import Candidate, Knowledge, guess, load, redirect
+from driftdoc.env.knowledge import Candidate, Knowledge, guess, guessable, load, redirect
 from driftdoc.env.pyversion import PythonCandidate, infer_versions
 from driftdoc.env.snippet import Snippet, read_snippet
 from driftdoc.errors import InputError
@@ -207,7 +207,8 @@ def _classify_one(
     cands = knowledge.candidates(name)
     if cands:
         return use("thirdparty", cands)
-    return use("unknown", [guess(name)], note="no known distribution provides it")
+    return use("unknown", [guess(name)] if guessable(name) else [],
+               note="no known distribution provides it")
 
 
 def inspect_snippet(

@@ -21,7 +21,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from driftdoc.env.index import IndexClient, Release, filter_releases
-from driftdoc.env.knowledge import Knowledge, guess
+from driftdoc.env.knowledge import Knowledge, guess, guessable
 from driftdoc.env.knowledge import load as load_knowledge
 from driftdoc.env.plan import ImportUse, Plan, classify, inspect_snippet
 from driftdoc.env.result import EnvResult
@@ -238,7 +238,7 @@ def _lookup(knowledge: Knowledge) -> Callable[[str], list[str]]:
     """Candidate distributions for a module nobody provides yet (keras -> tensorflow)."""
     def lookup(module: str) -> list[str]:
         cands = [c.distribution for c in knowledge.candidates(module)]
-        return cands or [guess(module).distribution]
+        return cands or ([guess(module).distribution] if guessable(module) else [])
 
     return lookup
 
