@@ -516,3 +516,21 @@ def test_python2_cannot_import_name_is_blamed_through_the_from_line() -> None:
     out = rs.run()
     assert out.verdict is not None and out.verdict.kind == SUCCESS
     assert "scikit-learn==0.16.1" in out.state.attempt().requirements
+
+
+def test_import_error_naming_what_a_package_requires_adds_it() -> None:
+    releases = Releases({"ipython": ["0.13.2"], "pyzmq": ["2.2.0"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if "pyzmq" in env:
+            return Verdict(SUCCESS, imports_completed=True)
+        return Verdict(IMPORT, exception_name="ImportError", line=21, in_package=True,
+                       responsible="ipython",
+                       exception_message="IPython.zmq requires pyzmq >= 2.1.4")
+
+    start = State("2.7", None, (Dep(("IPython",), ("ipython",)),))
+    rs, _ = search(start, releases, world, lookup={"pyzmq": ["pyzmq"]}, imports={"IPython"},
+                   pythons=("2.7",))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS
+    assert any(d.dist == "pyzmq" for d in out.state.deps)

@@ -201,6 +201,7 @@ def version_ladder(versions: Sequence[str], current: str | None) -> list[str]:
 
 _MODULE_ATTR = re.compile(r"module '([\w.]+)' has no attribute")
 _CANNOT_IMPORT = re.compile(r"cannot import name '?(\w+)'? from '([\w.]+)'")
+_REQUIRES = re.compile(r"\brequires (?:the )?([A-Za-z][\w.-]*[A-Za-z0-9])")
 _CANNOT_IMPORT_PY2 = re.compile(r"cannot import name '?(\w+)'?$")
 
 
@@ -654,6 +655,17 @@ class RepairSearch:
                 older = self._dep_moves(base, at, verdict, why)
                 return older[:2] + self._candidate_moves(base, at, why) + older[2:] + \
                     self._era_moves(state, why)
+        needed = _REQUIRES.search(message)
+        if not missing and needed and state.index_of(needed.group(1)) is None \
+                and needed.group(1).lower() not in self.unavailable_modules:
+            # "IPython.zmq requires pyzmq >= 2.1.4": a package names what it lacks
+            return [m for m in self._add_moves(state, needed.group(1), why, verdict)
+                    if m.kind == "add"] + self._import_moves_by_module(state, verdict, why)
+        return self._import_moves_by_module(state, verdict, why)
+
+    def _import_moves_by_module(self, state: State, verdict: Verdict, why: str) -> list[Move]:
+        missing = verdict.missing_module or ""
+        message = verdict.exception_message or ""
         top = missing.split(".")[0]
         if top and top.lower() in self.unavailable_modules:
             return []  # dropped on purpose: nothing installable provides it
