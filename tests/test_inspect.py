@@ -180,3 +180,12 @@ def test_import_aliases_cover_from_imports(tmp_path: Path) -> None:
                  "from a.b import c as d\nfrom x import (y,\n  z)\n")
     assert import_aliases(p) == {"models": "django.db.models", "signals": "django.db.signals",
                                  "np": "numpy", "d": "a.b.c"}
+
+
+def test_macos_bindings_are_not_tried_as_stand_ins(tmp_path: Path) -> None:
+    from driftdoc.env.runner import blocking_platform
+
+    p = tmp_path / "mac.py"
+    p.write_text("import Foundation\nimport objc\n")
+    plan = inspect_snippet(p, interpreters=[])
+    assert {u.name for u in blocking_platform(plan)} == {"Foundation", "objc"}

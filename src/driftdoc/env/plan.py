@@ -25,6 +25,9 @@ __all__ = ["Candidate", "ImportUse", "Plan", "PythonCandidate", "inspect_snippet
            "local_modules"]
 
 KINDS = ("stdlib", "local", "thirdparty", "platform", "unknown")
+# Platforms whose PyPI bindings (PyObjC, pywin32) refuse to install anywhere else: trying
+# them as stand-ins on Linux only spends validations.
+NO_STANDINS = frozenset({"macos", "windows"})
 
 
 @dataclass
@@ -191,8 +194,8 @@ def _classify_one(
     if bound is not None:
         # PyPI projects that provide the import name off-platform (bpy, RPi.GPIO, or a mere
         # namesake): the search may try them as stand-ins and says so in its result
-        return use("platform", knowledge.candidates(name, limit=2), note=bound.reason,
-                   category=bound.category)
+        standins = [] if bound.category in NO_STANDINS else knowledge.candidates(name, limit=2)
+        return use("platform", standins, note=bound.reason, category=bound.category)
     if python is not None and stdlib.is_stdlib(top, python):
         return use("stdlib", note=f"standard library of Python {python}")
     where = stdlib.stdlib_versions(top)
