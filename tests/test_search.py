@@ -534,3 +534,34 @@ def test_import_error_naming_what_a_package_requires_adds_it() -> None:
     out = rs.run()
     assert out.verdict is not None and out.verdict.kind == SUCCESS
     assert any(d.dist == "pyzmq" for d in out.state.deps)
+
+
+def test_python_move_leaves_out_packages_without_releases_for_that_python() -> None:
+    """webapp2 is Python 2 only; appengine-python-standard is Python 3 only: on 2.7 the
+    snippet gets further without the latter than with an install failure."""
+    class PerPython(Releases):
+        def versions(self, name: str, python: str, as_of: dt.date | None) -> list[str]:
+            if name.lower() == "appengine-python-standard" and python.startswith("2"):
+                return []
+            return super().versions(name, python, as_of)
+
+    releases = PerPython({"webapp2": ["2.5.2"], "appengine-python-standard": ["1.1.0"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if py.startswith("3"):
+            return Verdict(SYNTAX, exception_name="SyntaxError", line=1, in_package=True,
+                           responsible="webapp2")
+        return Verdict(SNIPPET, exception_name="NameError", line=30, imports_completed=True)
+
+    def deps_for(py: str) -> tuple[Dep, ...]:
+        return (Dep(("webapp2",), ("webapp2",)),
+                Dep(("google",), ("appengine-python-standard",)))
+
+    validator = FakeValidator(releases, world)
+    rs = RepairSearch(State("3.8", None, deps_for("3.8")), evaluate=validator.evaluate,
+                      releases=releases, lookup=lambda m: [],
+                      snippet_imports=frozenset({"webapp2", "google"}),
+                      pythons=("3.8", "2.7"), deps_for_python=deps_for)
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.ok and out.state.python == "2.7"
+    assert [d.dist for d in out.state.deps] == ["webapp2"]

@@ -574,7 +574,12 @@ class RepairSearch:
         fresh = tuple(d for d in self.deps_for_python(python) if not self._is_unavailable(d))
         names = {_norm(d.dist) for d in fresh}
         extra = tuple(d for d in kept if d.transitive and _norm(d.dist) not in names)
-        return fresh + extra
+        # a package with no release at all for that Python (appengine-python-standard on
+        # 2.7) would only turn the move into an install failure
+        as_of = self._as_of_for(python, state)
+        return tuple(d for d in fresh + extra
+                     if self.releases.versions(d.dist, python, as_of)
+                     or not self.releases.exists(d.dist))
 
     def _is_unavailable(self, dep: Dep) -> bool:
         return _norm(dep.dist) in self.unavailable or \
