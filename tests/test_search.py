@@ -565,3 +565,24 @@ def test_python_move_leaves_out_packages_without_releases_for_that_python() -> N
     out = rs.run()
     assert out.verdict is not None and out.verdict.ok and out.state.python == "2.7"
     assert [d.dist for d in out.state.deps] == ["webapp2"]
+
+
+def test_python3_port_that_never_left_beta_is_tried() -> None:
+    class WithPre(Releases):
+        def prereleases(self, name: str, python: str) -> list[str]:
+            return ["3.0.0b1"] if name == "webapp2" else []
+
+    releases = WithPre({"webapp2": ["2.4", "2.5.2"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if env["webapp2"] == "3.0.0b1":
+            return Verdict(SNIPPET, exception_name="TypeError", line=40, imports_completed=True)
+        return Verdict(SYNTAX, exception_name="SyntaxError", line=1, in_package=True,
+                       responsible="webapp2")
+
+    start = State("3.8", None, (Dep(("webapp2",), ("webapp2",)),))
+    rs, _ = search(start, releases, world, lookup={}, imports={"webapp2"}, pythons=("3.8",))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.ok
+    assert out.state.attempt().requirements == ("webapp2==3.0.0b1",)
+    assert [(d.package, d.to_version) for d in out.drift] == [("webapp2", "3.0.0b1")]

@@ -127,6 +127,13 @@ class IndexReleases:
         return [r.version for r in filter_releases(self._releases(name), python=python,
                                                    as_of=when)]
 
+    def prereleases(self, name: str, python: str) -> list[str]:
+        """Pre-releases for ``python``, oldest first: some ports to Python 3 never left beta
+        (webapp2 3.0.0b1)."""
+        return [r.version for r in filter_releases(self._releases(name), python=python,
+                                                   include_prereleases=True)
+                if r.parsed.is_prerelease]
+
     def upload_date(self, name: str, version: str) -> dt.date | None:
         for rel in self._releases(name):
             if rel.version == version:

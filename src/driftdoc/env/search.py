@@ -323,7 +323,7 @@ class RepairSearch:
             move, new = best
             if move.kind == "drop" and move.package:
                 self._mark_unavailable(state, move.package)
-            if move.package and move.kind in ("older", "bisect", "era"):
+            if move.package and move.kind in ("older", "bisect", "era", "newer"):
                 outcome.drift.append(DriftFix(
                     move.package, move.from_version or resolved_version(verdict, move.package),
                     move.to_version or resolved_version(new, move.package),
@@ -634,6 +634,22 @@ class RepairSearch:
             moves.append(self._drop_move(state, index, f"{why}; no other move helped"))
         return moves
 
+    def _prerelease_moves(self, state: State, index: int, verdict: Verdict,
+                          why: str) -> list[Move]:
+        """A newer pre-release of a package whose last final release is Python 2 only."""
+        prereleases = getattr(self.releases, "prereleases", None)
+        dep = state.deps[index]
+        if prereleases is None or dep.version is not None:
+            return []
+        current = _version(resolved_version(verdict, dep.dist) or "")
+        newer = [v for v in prereleases(dep.dist, state.python)
+                 if current is None or (_version(v) or current) > current]
+        if not newer:
+            return []
+        return [Move(state.with_dep(index, replace(dep, version=newer[-1])), "newer",
+                     f"{dep.dist} pre-release {newer[-1]} ({why})", dep.dist,
+                     str(current) if current else None, newer[-1])]
+
     def _syntax_moves(self, state: State, verdict: Verdict) -> list[Move]:
         why = f"SyntaxError at line {verdict.line}" if verdict.line else "SyntaxError"
         if verdict.in_package and verdict.responsible:
@@ -641,6 +657,7 @@ class RepairSearch:
             if index is not None:
                 # Python-2-only packages fail to parse on 3: the interpreter is the lever
                 return self._python_moves(state, why, other_major=True) \
+                    + self._prerelease_moves(state, index, verdict, why) \
                     + self._dep_moves(state, index, verdict, f"{why} inside the package") \
                     + self._era_moves(state, why)
         return self._python_moves(state, why, other_major=True) or \
