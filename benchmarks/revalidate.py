@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -19,6 +20,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+# Downloads are shared with driftdoc's own uv cache (one copy on disk); every environment
+# is still created fresh here, so sharing artifacts does not share any verdict.
+UV_CACHE = Path(os.environ.get("DRIFTDOC_CACHE_DIR")
+                or Path.home() / ".cache" / "driftdoc") / "uv"
 
 FAILING = {"SyntaxError", "ImportError", "ModuleNotFoundError", "AttributeError"}
 
@@ -140,8 +146,8 @@ def build(python: str, requirements: list[str], dest: Path, work: Path) -> str |
             return made.stderr[-500:]
         if not requirements:
             return None
-        inst = subprocess.run(["uv", "pip", "install", "-q", "--python",
-                               str(dest / "bin" / "python"), *requirements],
+        inst = subprocess.run(["uv", "pip", "install", "-q", "--cache-dir", str(UV_CACHE),
+                               "--python", str(dest / "bin" / "python"), *requirements],
                               capture_output=True, text=True, timeout=1800)
     return inst.stderr[-800:] if inst.returncode else None
 

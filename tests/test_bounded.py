@@ -43,3 +43,16 @@ def test_deadline_shortens_the_build_limit() -> None:
     with deadline(time.monotonic() - 100):
         assert build_limit() == 1.0  # past the deadline: fail fast, never hang
     assert build_limit() == BUILD_TIMEOUT
+
+
+def test_scratch_files_of_a_killed_command_are_removed() -> None:
+    """A pip or compiler killed mid-way leaves temporary files; they must not pile up."""
+    with pytest.raises(subprocess.TimeoutExpired) as killed:
+        run_bounded(["sh", "-c", 'echo x > "$TMPDIR/left-behind"; echo "$TMPDIR"; sleep 30'],
+                    timeout=1)
+    partial = killed.value.stdout
+    text = partial.decode() if isinstance(partial, bytes) else str(partial)
+    assert "driftdoc-tmp-" in text and not Path(text.strip()).exists()
+    done = run_bounded(["sh", "-c", 'echo "$TMPDIR"; touch "$TMPDIR/f"'], timeout=10)
+    scratch = Path(done.stdout.strip())
+    assert scratch.name.startswith("driftdoc-tmp-") and not scratch.exists()

@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -49,13 +51,21 @@ def run_bounded(argv: Sequence[str], *, timeout: float | None = None, input: str
     """
     limit = build_limit() if timeout is None else timeout
     kwargs["stdin"] = subprocess.PIPE if input is not None else subprocess.DEVNULL
-    with subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          start_new_session=True, **kwargs) as proc:
-        try:
-            out, err = proc.communicate(input=input, timeout=limit)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            raise
-        return subprocess.CompletedProcess(list(argv), proc.returncode, out, err)
+    # A private TMPDIR, removed afterwards: a killed pip or compiler leaves its unpacked
+    # wheels and assembler files behind, and a long batch would fill the disk with them.
+    scratch = tempfile.mkdtemp(prefix="driftdoc-tmp-")
+    env = dict(kwargs.pop("env", None) or os.environ)
+    env["TMPDIR"] = scratch
+    try:
+        with subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, start_new_session=True, env=env, **kwargs) as proc:
+            try:
+                out, err = proc.communicate(input=input, timeout=limit)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+                raise
+            return subprocess.CompletedProcess(list(argv), proc.returncode, out, err)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
