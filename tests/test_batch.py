@@ -120,3 +120,21 @@ def test_ctrl_c_then_rerun_resumes(tmp_path: Path, empty_index: LocalIndex,
     assert set(results(out)) == set(snippets)
     for name, stamp in stamps.items():  # finished snippets were not redone
         assert (out / "results" / f"{name}.json").stat().st_mtime_ns == stamp
+
+
+def test_full_disk_stops_the_batch_before_it_records_bogus_failures(
+        tmp_path: Path, empty_index: LocalIndex, driftdoc_cache: Path) -> None:  # noqa: F811
+    root = make_folder(tmp_path / "gists", {"a": "print(1)\n", "b": "print(2)\n"})
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "driftdoc.cli", "run", str(root), "--output", str(out),
+            "--jobs", "1", "--index-url", empty_index.url, "--quiet"]
+    env = dict(os.environ, DRIFTDOC_CACHE_DIR=str(driftdoc_cache),
+               DRIFTDOC_MIN_FREE_MB=str(10**12))  # more than any disk has
+    full = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    assert full.returncode == 2
+    assert "free on the disk" in full.stderr and "Traceback" not in full.stderr
+    assert results(out) == {}
+    env["DRIFTDOC_MIN_FREE_MB"] = "1"
+    rerun = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert set(results(out)) == {"a", "b"}

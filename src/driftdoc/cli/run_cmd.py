@@ -206,4 +206,7 @@ def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, pyt
                   highlight=False)
     if summary.interrupted:
         raise KeyboardInterrupt
+    if summary.stopped:
+        err.print(f"[red]error:[/] stopped before the end: {summary.stopped}", highlight=False)
+        raise typer.Exit(2)
     raise typer.Exit(0 if total and resolved == total else 1)

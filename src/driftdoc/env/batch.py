@@ -11,6 +11,7 @@ import contextlib
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from driftdoc.env.cache import cache_root
 from driftdoc.env.result import EnvResult
 from driftdoc.errors import InputError
 from driftdoc.events import Event, Reporter, null_reporter
@@ -100,6 +102,7 @@ class BatchSummary:
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped: int = 0
     interrupted: bool = False
+    stopped: str | None = None  # why no further snippet was started (e.g. the disk is full)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -159,6 +162,29 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
+def min_free_bytes() -> int:
+    """Free space a batch insists on before starting another snippet."""
+    try:
+        return int(float(os.environ.get("DRIFTDOC_MIN_FREE_MB", "1024")) * 2**20)
+    except ValueError:
+        return 2**30
+
+
+def low_disk(paths: list[Path]) -> str | None:
+    """Why the disk is too full to go on, or None."""
+    need = min_free_bytes()
+    for path in paths:
+        try:
+            free = shutil.disk_usage(path).free
+        except OSError:
+            continue
+        if free < need:
+            return (f"only {free / 2**30:.2f} GiB free on the disk of {path} (need "
+                    f"{need / 2**30:.2f} GiB; DRIFTDOC_MIN_FREE_MB); free space, e.g. with "
+                    "'driftdoc cache prune', and rerun to resume")
+    return None
+
+
 def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 120.0,
               child_args: list[str] | None = None,
               reporter: Reporter = null_reporter) -> BatchSummary:
@@ -182,6 +208,11 @@ def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 1
         exhausted = False
         while running or not exhausted:
             while not exhausted and len(running) < max(1, jobs):
+                low = low_disk([cache_root(), out_dir])
+                if low is not None:
+                    # a full disk turns every later snippet into a bogus install failure
+                    summary.stopped, exhausted = low, True
+                    break
                 nxt = next(queue, None)
                 if nxt is None:
                     exhausted = True
