@@ -293,3 +293,16 @@ def test_snippet_holding_the_gil_is_killed_by_the_sandbox(tmp_path: Path,
     assert rec.execution.timeout_phase == "hard"
     assert rec.execution.imports_completed  # learnt from the marker line on stdout
     assert classify(rec).category is Category.TIMEOUT_AFTER_IMPORTS
+
+
+def test_neighbours_skip_scratch_of_other_processes(tmp_path: Path) -> None:
+    """A snippet saved in /tmp sits beside builds' scratch dirs that come and go."""
+    from driftdoc.env.validate import neighbours
+
+    snippet = tmp_path / "s.py"
+    snippet.write_text("print(1)\n")
+    (tmp_path / "data.csv").write_text("a,b\n")
+    for scratch in ("driftdoc-py27-abc", "pip-unpack-xyz", "tmpq1w2e3"):
+        (tmp_path / scratch).mkdir()
+        (tmp_path / scratch / "f").write_text("x")
+    assert [p.name for p in neighbours(snippet, {"s.py"})] == ["data.csv"]

@@ -66,6 +66,7 @@ NEIGHBOUR_MAX_ENTRIES = 200  # each is one bind mount on bwrap's command line
 TAIL_CHARS = 4000
 _SKIP_NAMES = {"__pycache__", ".git", ".hg", ".svn", ".ipynb_checkpoints", "node_modules",
                ".venv", "venv", ".tox"}
+_TRANSIENT = ("driftdoc-", "pip-", "uv-", "tmp")
 
 
 # ------------------------------------------------------------------------------ staging
@@ -97,6 +98,8 @@ def neighbours(snippet: Path, exclude: set[str]) -> list[Path]:
     for entry in entries:
         if entry.name in exclude or entry.name in _SKIP_NAMES or entry.name.startswith("."):
             continue
+        if entry.name.startswith(_TRANSIENT):
+            continue  # scratch of builds running beside a snippet that lives in /tmp
         try:
             if entry.is_symlink() or not (entry.is_file() or entry.is_dir()):
                 continue
@@ -262,6 +265,8 @@ def validate(
                                       "MPLBACKEND": "Agg", "LANG": "C.UTF-8",
                                       "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                                       "MKL_NUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"})
+        # a neighbour may vanish meanwhile (another process's scratch): not the snippet's
+        seeds = [s for s in seeds if s == script or s.exists()]
         res = run_sandboxed(argv, workdir=work, policy=policy, limits=limits, env=run_env,
                             workdir_mode="tmpfs", seed=seeds)
     finally:
