@@ -306,3 +306,13 @@ def test_neighbours_skip_scratch_of_other_processes(tmp_path: Path) -> None:
         (tmp_path / scratch).mkdir()
         (tmp_path / scratch / "f").write_text("x")
     assert [p.name for p in neighbours(snippet, {"s.py"})] == ["data.csv"]
+
+
+def test_neighbours_keep_user_folders_that_merely_start_with_tmp(tmp_path: Path) -> None:
+    from driftdoc.env.validate import neighbours
+
+    snippet = tmp_path / "s.py"
+    snippet.write_text("print(1)\n")
+    (tmp_path / "tmp_data").mkdir()
+    (tmp_path / "tmp_data" / "x.txt").write_text("1")
+    assert [p.name for p in neighbours(snippet, {"s.py"})] == ["tmp_data"]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -66,7 +67,8 @@ NEIGHBOUR_MAX_ENTRIES = 200  # each is one bind mount on bwrap's command line
 TAIL_CHARS = 4000
 _SKIP_NAMES = {"__pycache__", ".git", ".hg", ".svn", ".ipynb_checkpoints", "node_modules",
                ".venv", "venv", ".tox"}
-_TRANSIENT = ("driftdoc-", "pip-", "uv-", "tmp")
+# scratch names of driftdoc, pip, uv and tempfile.mkdtemp() ("tmp" + 8 random characters)
+_TRANSIENT = re.compile(r"(driftdoc-|pip-|uv-)|tmp[a-z0-9_]{8}$")
 
 
 # ------------------------------------------------------------------------------ staging
@@ -98,7 +100,7 @@ def neighbours(snippet: Path, exclude: set[str]) -> list[Path]:
     for entry in entries:
         if entry.name in exclude or entry.name in _SKIP_NAMES or entry.name.startswith("."):
             continue
-        if entry.name.startswith(_TRANSIENT):
+        if _TRANSIENT.match(entry.name):
             continue  # scratch of builds running beside a snippet that lives in /tmp
         try:
             if entry.is_symlink() or not (entry.is_file() or entry.is_dir()):
