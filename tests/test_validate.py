@@ -302,7 +302,7 @@ def test_neighbours_skip_scratch_of_other_processes(tmp_path: Path) -> None:
     snippet = tmp_path / "s.py"
     snippet.write_text("print(1)\n")
     (tmp_path / "data.csv").write_text("a,b\n")
-    for scratch in ("driftdoc-py27-abc", "pip-unpack-xyz", "tmpq1w2e3"):
+    for scratch in ("driftdoc-py27-abc", "pip-unpack-xyz", "tmpq1w2e3r4"):
         (tmp_path / scratch).mkdir()
         (tmp_path / scratch / "f").write_text("x")
     assert [p.name for p in neighbours(snippet, {"s.py"})] == ["data.csv"]
