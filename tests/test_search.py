@@ -586,3 +586,61 @@ def test_python3_port_that_never_left_beta_is_tried() -> None:
     assert out.verdict is not None and out.verdict.ok
     assert out.state.attempt().requirements == ("webapp2==3.0.0b1",)
     assert [(d.package, d.to_version) for d in out.drift] == [("webapp2", "3.0.0b1")]
+
+
+def test_old_release_gets_its_dependencies_as_of_its_own_time() -> None:
+    """Flask 0.12 imports ``Markup`` from Jinja2, which Jinja2 3 removed: moving Flask back
+    only helps when its dependencies move back with it."""
+    releases = Releases({"flask": ["0.12.5", "1.0.4", "2.3.3"]},
+                        dates={("flask", "0.12.5"): dt.date(2020, 2, 10),
+                               ("flask", "1.0.4"): dt.date(2019, 7, 4)})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        raise AssertionError("the validator below decides")
+
+    class Dated(FakeValidator):
+        def evaluate(self, attempts: Sequence[Attempt]) -> list[Verdict | None]:
+            out: list[Verdict | None] = []
+            for a in attempts:
+                flask = dict(r.partition("==")[::2] for r in a.requirements).get("flask") \
+                    or "2.3.3"
+                if Version(flask) >= Version("1.0"):
+                    v = Verdict(IMPORT, exception_name="ModuleNotFoundError", line=2,
+                                missing_module="flask.ext",
+                                exception_message="No module named 'flask.ext'")
+                elif a.as_of is None or a.as_of > dt.date(2021, 6, 1):  # Jinja2 3 around
+                    v = Verdict(IMPORT, exception_name="ImportError", line=1, in_package=True,
+                                responsible="flask",
+                                exception_message="cannot import name 'Markup' from 'jinja2'")
+                else:
+                    v = Verdict(SNIPPET, exception_name="RuntimeError", line=9,
+                                imports_completed=True)
+                v.pins = [f"flask=={flask}"]
+                out.append(v)
+            return out
+
+    start = State("3.8", None, (Dep(("flask",), ("flask",)),))
+    validator = Dated(releases, world)
+    rs = RepairSearch(start, evaluate=validator.evaluate, releases=releases,
+                      lookup=lambda m: [], snippet_imports=frozenset({"flask"}),
+                      pythons=("3.8",), budget=16)
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.ok
+    assert out.state.attempt().requirements == ("flask==0.12.5",)
+    assert out.state.as_of == dt.date(2020, 2, 10) + dt.timedelta(days=180)
+
+
+def test_every_dependency_missing_from_the_index_is_dropped_in_one_move() -> None:
+    releases = Releases({"numpy": ["1.16.6"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        return Verdict(IMPORT, exception_name="ImportError", missing_module="gisutils",
+                       exception_message="No module named gisutils", line=3)
+
+    start = State("2.7", None, (Dep(("gisutils",), ("gisutils",)), Dep(("numpy",), ("numpy",)),
+                                Dep(("svgfig",), ("svgfig",))))
+    rs, validator = search(start, releases, world, lookup={}, imports={"gisutils", "svgfig"},
+                           pythons=("2.7",))
+    out = rs.run()
+    assert [d.dist for d in out.state.deps] == ["numpy"]
+    assert out.validations == 2 and len(validator.seen) == 2

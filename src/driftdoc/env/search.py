@@ -393,6 +393,9 @@ class RepairSearch:
         for move, verdict in tried:
             if verdict.kind == INSTALL and move.kind in ("older", "bisect"):
                 move, verdict = self._on_its_python(move, verdict)
+            if verdict.kind in (IMPORT, DRIFT) and verdict.in_package \
+                    and move.kind in ("older", "bisect"):
+                move, verdict = self._of_its_time(move, verdict)
             for _ in range(3):  # old releases may lack several declarations (numpy, scipy)
                 top = (verdict.missing_module or "").split(".")[0]
                 # nobody provides it: old releases often did not declare what they import
@@ -412,6 +415,24 @@ class RepairSearch:
                     break
             out.append((move, verdict))
         return out
+
+    def _of_its_time(self, move: Move, verdict: Verdict) -> tuple[Move, Verdict]:
+        """An old release broken by today's versions of its own dependencies (Flask 0.12
+        with Jinja2 3: "cannot import name 'Markup'") gets them as of its own time."""
+        if self.as_of_pinned or not move.package or not move.to_version:
+            return move, verdict
+        when = self.releases.upload_date(move.package, move.to_version)
+        if when is None:
+            return move, verdict
+        horizon = when + dt.timedelta(days=180)
+        if move.state.as_of is not None and horizon >= move.state.as_of:
+            return move, verdict
+        retry = replace(move, state=replace(move.state, as_of=horizon),
+                        why=f"{move.why}, with its dependencies as of {horizon.isoformat()}")
+        for m, v in self._run([retry]):
+            if v.progress() > verdict.progress() or _moved_on(verdict, v):
+                return m, v
+        return move, verdict
 
     def _checkpoint(self, outcome: SearchOutcome) -> None:
         if self.on_kept is not None:
@@ -538,6 +559,20 @@ class RepairSearch:
             moves.append(self._drop_move(state, index, why))
         return moves
 
+    def _drop_missing(self, state: State, drop: Move) -> Move:
+        """Drop every other dependency the index does not have either, in the same move:
+        one at a time, each would only trade an install failure for the next one."""
+        gone = [d for d in drop.state.deps if not d.optional
+                and d.choice + 1 >= len(d.candidates) and not self.releases.exists(d.dist)]
+        if not gone:
+            return drop
+        for dep in gone:
+            self._mark_unavailable(drop.state, dep.dist)
+        kept = tuple(d for d in drop.state.deps if d not in gone)
+        names = ", ".join(d.dist for d in gone)
+        return replace(drop, state=replace(drop.state, deps=kept),
+                       why=f"{drop.why}; also without {names} (not on the index)")
+
     def _drop_move(self, state: State, index: int, why: str) -> Move:
         """Go on without a dependency nothing installs: the rest of the environment still
         gets validated, and a snippet that imports it lazily may run anyway."""
@@ -618,8 +653,11 @@ class RepairSearch:
         if index is not None:
             dep = state.deps[index]
             if not self.releases.exists(dep.dist):
-                return self._candidate_moves(state, index, f"{dep.dist} is not on the index",
-                                             unavailable=True)
+                moves = self._candidate_moves(state, index, f"{dep.dist} is not on the index",
+                                              unavailable=True)
+                if moves and moves[0].kind == "drop":
+                    moves[0] = self._drop_missing(state, moves[0])
+                return moves
             if not self.releases.versions(dep.dist, state.python, state.as_of):
                 # no release for this Python at all (bpy on 3.8): go where it has some
                 homes = [py for py in self.pythons if py != state.python
