@@ -189,3 +189,17 @@ def test_macos_bindings_are_not_tried_as_stand_ins(tmp_path: Path) -> None:
     p.write_text("import Foundation\nimport objc\n")
     plan = inspect_snippet(p, interpreters=[])
     assert {u.name for u in blocking_platform(plan)} == {"Foundation", "objc"}
+
+
+def test_python_prefixed_binding_is_a_late_candidate(tmp_path: Path) -> None:
+    """``import cjson``: after what the knowledge base suggests comes ``python-cjson``."""
+    from driftdoc.env.runner import deps_from_uses
+
+    p = tmp_path / "s.py"
+    p.write_text("import zzqqcjson\n")
+    plan = inspect_snippet(p, interpreters=[])
+    on_index = {"python-zzqqcjson", "zzqqcjson"}
+    dep, = deps_from_uses(plan.imports, lambda name: name in on_index)
+    assert dep.candidates == ("zzqqcjson", "python-zzqqcjson")
+    dep, = deps_from_uses(plan.imports, lambda name: name == "zzqqcjson")
+    assert dep.candidates == ("zzqqcjson",)

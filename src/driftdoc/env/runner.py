@@ -166,6 +166,16 @@ def framework_candidates(use: ImportUse, tops: frozenset[str],
     return out
 
 
+def python_prefixed(use: ImportUse, exists: Callable[[str], bool] | None) -> list[str]:
+    """``python-cjson`` for ``import cjson``: a common naming of C-extension bindings, tried
+    after what the knowledge base suggests when that is not sure."""
+    if exists is None or (use.candidates and use.candidates[0].confidence >= SURE):
+        return []
+    name = f"python-{use.top.lower().replace('_', '-')}"
+    known = {canonicalize_name(c.distribution) for c in use.candidates}
+    return [name] if canonicalize_name(name) not in known and exists(name) else []
+
+
 def deps_from_uses(uses: Sequence[ImportUse],
                    exists: Callable[[str], bool] | None = None) -> tuple[Dep, ...]:
     """Group required third-party imports by their top candidate distribution."""
@@ -178,7 +188,8 @@ def deps_from_uses(uses: Sequence[ImportUse],
         standin = use.kind == "platform"
         names = [c.distribution for c in use.candidates]
         if not standin:
-            names = [*framework_candidates(use, tops, exists), *names]
+            names = [*framework_candidates(use, tops, exists), *names,
+                     *python_prefixed(use, exists)]
         cands = tuple(dict.fromkeys(names))
         key = canonicalize_name(cands[0])
         if key in groups:
