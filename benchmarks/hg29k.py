@@ -76,6 +76,9 @@ def main() -> int:
     ap.add_argument("--revalidate-jobs", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("bench-out/hg29k"))
     ap.add_argument("--skip-run", action="store_true", help="only re-validate and report")
+    ap.add_argument("--reuse-checks", type=Path, default=None,
+                    help="another run's OUT: reuse its re-validation of a gist whose emitted "
+                         "Python and requirements are identical (same snippet, same build)")
     args = ap.parse_args()
 
     names = sample(DATA / "gists", args.sample, args.seed)
@@ -107,6 +110,20 @@ def main() -> int:
         c = check(work / name / "snippet.py", r.get("python"), list(r.get("requirements") or []))
         return name, c.__dict__
 
+    reused = 0
+    if args.reuse_checks is not None:
+        other = args.reuse_checks
+        other_checks = json.loads((other / "revalidated.json").read_text())
+        for name in names:
+            mine, theirs = results.get(name), other / "run" / "results" / f"{name}.json"
+            if name in checks or mine is None or name not in other_checks \
+                    or not theirs.exists():
+                continue
+            prior = json.loads(theirs.read_text())
+            if (prior.get("python"), sorted(prior.get("requirements") or [])) == \
+                    (mine.get("python"), sorted(mine.get("requirements") or [])):
+                checks[name] = dict(other_checks[name], reused=True)
+                reused += 1
     todo = [n for n in names if n not in checks]
     with ThreadPoolExecutor(max_workers=args.revalidate_jobs) as pool:
         for i, (name, c) in enumerate(pool.map(one, todo), 1):
@@ -134,6 +151,9 @@ def main() -> int:
     for tool, row in peers(names).items():
         print(f"{tool:<22}{100 * row['pass']:>7.1f}%{row['median']:>10.1f}{row['p90']:>9.1f}")
     print(f"\ndriftdoc total seconds {sum(secs):.0f} (batch wall {wall:.0f})")
+    if reused:
+        print(f"re-validation reused for {reused} gists with an identical emitted environment "
+              f"(from {args.reuse_checks}); {len(todo)} re-validated here")
     print("re-validation classes:", json.dumps(dict(sorted(hist.items(), key=lambda kv: -kv[1]))))
     print("driftdoc classes:     ",
           json.dumps(dict(sorted(tool_classes.items(), key=lambda kv: -kv[1]))))
