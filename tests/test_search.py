@@ -70,9 +70,9 @@ class FakeValidator:
 
 
 def search(start: State, releases: Releases, world: World, *, lookup: dict[str, list[str]],
-           imports: set[str], pythons: Sequence[str] = ("3.7",),
-           budget: int = 16) -> tuple[RepairSearch, FakeValidator]:
-    validator = FakeValidator(releases, world)
+           imports: set[str], pythons: Sequence[str] = ("3.7",), budget: int = 16,
+           validator: FakeValidator | None = None) -> tuple[RepairSearch, FakeValidator]:
+    validator = validator or FakeValidator(releases, world)
     rs = RepairSearch(start, evaluate=validator.evaluate, releases=releases,
                       lookup=lambda m: lookup.get(m, []), snippet_imports=frozenset(imports),
                       pythons=pythons, budget=budget)
@@ -417,10 +417,8 @@ def test_lazily_imported_uninstallable_package_is_dropped_and_the_snippet_runs()
 
     start = State("2.7", None, (Dep(("requests",), ("requests",)),
                                 Dep(("MySQLdb",), ("mysqlclient",))))
-    validator = NoBuild(releases, world)
-    rs = RepairSearch(start, evaluate=validator.evaluate, releases=releases,
-                      lookup=lambda m: [], snippet_imports=frozenset({"requests", "MySQLdb"}),
-                      pythons=("2.7",), budget=16)
+    rs, _ = search(start, releases, world, lookup={}, imports={"requests", "MySQLdb"},
+                   pythons=("2.7",), validator=NoBuild(releases, world))
     out = rs.run()
     assert out.verdict is not None and out.verdict.ok
     assert [d.dist for d in out.state.deps] == ["requests"]
@@ -454,10 +452,8 @@ def test_package_without_releases_for_this_python_moves_to_one_that_has_them() -
             return out
 
     start = State("3.8", None, (Dep(("bpy",), ("bpy", "b.py"), standin=True),))
-    validator = PyAware(releases, world)
-    rs = RepairSearch(start, evaluate=validator.evaluate, releases=releases,
-                      lookup=lambda m: [], snippet_imports=frozenset({"bpy"}),
-                      pythons=("3.8", "3.9", "3.11"), budget=16)
+    rs, _ = search(start, releases, world, lookup={}, imports={"bpy"},
+                   pythons=("3.8", "3.9", "3.11"), validator=PyAware(releases, world))
     out = rs.run()
     assert out.verdict is not None and out.verdict.ok
     assert out.state.python == "3.11" and out.state.deps[0].dist == "bpy"
@@ -489,10 +485,8 @@ def test_transitive_package_that_drifted_is_promoted_and_stepped_down() -> None:
             return out
 
     start = State("3.7", None, (Dep(("flask_sqlalchemy",), ("flask-sqlalchemy",)),))
-    validator = WithFlask(releases, world)
-    rs = RepairSearch(start, evaluate=validator.evaluate, releases=releases,
-                      lookup=lambda m: [], snippet_imports=frozenset({"flask"}),
-                      pythons=("3.7",), budget=16)
+    rs, _ = search(start, releases, world, lookup={}, imports={"flask"},
+                   pythons=("3.7",), validator=WithFlask(releases, world))
     out = rs.run()
     assert out.verdict is not None and out.verdict.ok
     assert "flask==0.12.5" in out.state.attempt().requirements
@@ -620,10 +614,8 @@ def test_old_release_gets_its_dependencies_as_of_its_own_time() -> None:
             return out
 
     start = State("3.8", None, (Dep(("flask",), ("flask",)),))
-    validator = Dated(releases, world)
-    rs = RepairSearch(start, evaluate=validator.evaluate, releases=releases,
-                      lookup=lambda m: [], snippet_imports=frozenset({"flask"}),
-                      pythons=("3.8",), budget=16)
+    rs, _ = search(start, releases, world, lookup={}, imports={"flask"},
+                   pythons=("3.8",), validator=Dated(releases, world))
     out = rs.run()
     assert out.verdict is not None and out.verdict.ok
     assert out.state.attempt().requirements == ("flask==0.12.5",)
