@@ -114,13 +114,17 @@ class IndexReleases:
 
     def __init__(self, client: IndexClient | None = None, index_url: str | None = None) -> None:
         self.client = client if client is not None else IndexClient(index_url)
-        self._exists: dict[str, bool] = {}
+        # parsed once per project: the search asks for the same history per move and Python
+        self._memo: dict[str, list[Release]] = {}
 
     def _releases(self, name: str) -> list[Release]:
-        try:
-            return list(self.client.releases(name))
-        except Exception:  # a missing or unreachable project has no releases to move to
-            return []
+        key = canonicalize_name(name)
+        if key not in self._memo:
+            try:
+                self._memo[key] = list(self.client.releases(name))
+            except Exception:  # a missing or unreachable project has no releases to move to
+                self._memo[key] = []
+        return self._memo[key]
 
     def versions(self, name: str, python: str, as_of: dt.date | None) -> list[str]:
         when = dt.datetime.combine(as_of, dt.time(23, 59), tzinfo=dt.UTC) if as_of else None
@@ -141,10 +145,7 @@ class IndexReleases:
         return None
 
     def exists(self, name: str) -> bool:
-        key = canonicalize_name(name)
-        if key not in self._exists:
-            self._exists[key] = bool(self._releases(name))
-        return self._exists[key]
+        return bool(self._releases(name))
 
 
 # Plug-in ecosystems whose packages are named "<framework>-<module>" on PyPI.
@@ -152,26 +153,30 @@ FRAMEWORKS = ("django", "flask", "sphinx", "pytest", "tornado", "celery", "scrap
 SURE = 0.9
 
 
+def _prefixed(use: ImportUse, prefix: str) -> str:
+    return f"{prefix}-{use.top.lower().replace('_', '-')}"
+
+
+def _unsure(use: ImportUse) -> bool:
+    """Is the knowledge base's best guess for this import weak enough to add alternatives?"""
+    return not use.candidates or use.candidates[0].confidence < SURE
+
+
 def framework_candidates(use: ImportUse, tops: frozenset[str],
                          exists: Callable[[str], bool] | None) -> list[str]:
     """``django-avatar`` for ``import avatar`` in a Django snippet, if the index has it."""
-    if exists is None or (use.candidates and use.candidates[0].confidence >= SURE):
+    if exists is None or not _unsure(use):
         return []
-    out = []
-    for fw in FRAMEWORKS:
-        if fw in tops and use.top.lower() != fw:
-            name = f"{fw}-{use.top.lower().replace('_', '-')}"
-            if exists(name):
-                out.append(name)
-    return out
+    return [name for fw in FRAMEWORKS if fw in tops and use.top.lower() != fw
+            and exists(name := _prefixed(use, fw))]
 
 
 def python_prefixed(use: ImportUse, exists: Callable[[str], bool] | None) -> list[str]:
     """``python-cjson`` for ``import cjson``: a common naming of C-extension bindings, tried
     after what the knowledge base suggests when that is not sure."""
-    if exists is None or (use.candidates and use.candidates[0].confidence >= SURE):
+    if exists is None or not _unsure(use):
         return []
-    name = f"python-{use.top.lower().replace('_', '-')}"
+    name = _prefixed(use, "python")
     known = {canonicalize_name(c.distribution) for c in use.candidates}
     return [name] if canonicalize_name(name) not in known and exists(name) else []
 
