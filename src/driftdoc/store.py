@@ -149,17 +149,16 @@ class Store:
         """
         space_json = _json(space.to_json() if space is not None else {})
         with self._lock, self._db:
-            row = self._db.execute("SELECT id FROM experiments WHERE name = ?", (name,)).fetchone()
-            if row is not None:
-                self._db.execute(
-                    "UPDATE experiments SET space = ? WHERE id = ?", (space_json, row[0])
-                )
-                return int(row[0])
-            cur = self._db.execute(
-                "INSERT INTO experiments (name, space, created, meta) VALUES (?, ?, ?, ?)",
+            # Insert first: a SELECT-then-INSERT lets two processes both see "absent" and
+            # the second INSERT then fails on the unique name (batch mode opens at once).
+            self._db.execute(
+                "INSERT OR IGNORE INTO experiments (name, space, created, meta) "
+                "VALUES (?, ?, ?, ?)",
                 (name, space_json, time.time(), _json(dict(meta or {}))),
             )
-            return int(cur.lastrowid or 0)
+            self._db.execute("UPDATE experiments SET space = ? WHERE name = ?", (space_json, name))
+            row = self._db.execute("SELECT id FROM experiments WHERE name = ?", (name,)).fetchone()
+            return int(row[0])
 
     def experiments(self) -> list[Experiment]:
         with self._lock:
