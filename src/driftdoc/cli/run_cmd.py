@@ -152,6 +152,9 @@ def _report(result: EnvResult, fmt: str, output: Path | None, *, quiet: bool) ->
                   f"fixed {fix.exception_name}", highlight=False)
     for note in result.caveats:
         err.print(f"[yellow]caveat:[/] {note}", highlight=False)
+    if result.system_packages:
+        err.print(f"[yellow]system packages:[/] {' '.join(result.system_packages)} "
+                  "(apt-get install them; the Dockerfile does)", highlight=False)
     if result.resolved:
         err.print(f"[green]resolved[/] with {result.validations} validation(s) in "
                   f"{result.seconds:.1f}s", highlight=False)

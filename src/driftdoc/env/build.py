@@ -48,6 +48,7 @@ from driftdoc.env import cache
 from driftdoc.env.bounded import BUILD_TIMEOUT, run_bounded
 from driftdoc.env.records import InstallError
 from driftdoc.env.resolve import DEFAULT_INDEX, _check_python, _uv, interpreter_path, uv_env
+from driftdoc.env.syspkgs import SystemRoot
 from driftdoc.errors import InputError
 from driftdoc.events import Note, Reporter, null_reporter
 
@@ -69,6 +70,7 @@ class BuiltEnv:
     python: str = ""
     pins: list[str] = field(default_factory=list)
     key: str = ""
+    system_root: SystemRoot | None = None  # Debian packages the build and the run use
 
     @property
     def site_packages(self) -> Path | None:
@@ -109,10 +111,13 @@ def _interp_identity(exe: Path) -> tuple[str, str]:
     return ident
 
 
-def env_key(exe: Path, pins: Sequence[str], index_url: str) -> str:
+def env_key(exe: Path, pins: Sequence[str], index_url: str,
+            system: Sequence[str] = ()) -> str:
     full, path_hash = _interp_identity(exe)
-    doc = {"f": BUILD_FORMAT, "python": full, "exe": path_hash,
-           "pins": normalize_pins(pins), "index": index_url.rstrip("/")}
+    doc: dict[str, object] = {"f": BUILD_FORMAT, "python": full, "exe": path_hash,
+                              "pins": normalize_pins(pins), "index": index_url.rstrip("/")}
+    if system:  # compiled against these libraries: not the same env as without them
+        doc["system"] = sorted(system)
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:24]
 
 
@@ -141,8 +146,9 @@ def _tail(text: str, lines: int = 30) -> str:
 
 # ------------------------------------------------------------------------------ uv (3.x)
 
-def _build_uv(dest: Path, interp: Path, pins: list[str], index_url: str) -> list[InstallError]:
-    env = uv_env()
+def _build_uv(dest: Path, interp: Path, pins: list[str], index_url: str,
+              system: SystemRoot | None = None) -> list[InstallError]:
+    env = system.build_env(uv_env()) if system is not None else uv_env()
     uv = _uv()
     proc = subprocess.run([uv, "venv", "--no-config", "--quiet", "--python", str(interp),
                            "--link-mode", "hardlink", str(dest)],
@@ -456,7 +462,8 @@ def _console_scripts(text: str, dest: Path, python: Path) -> None:
         script.chmod(0o755)
 
 
-def _fetch_py27_wheels(pip: list[str], pins: list[str], index_url: str) -> str | None:
+def _fetch_py27_wheels(pip: list[str], pins: list[str], index_url: str,
+                       system: SystemRoot | None = None) -> str | None:
     """``pip wheel`` the pins (and their dependencies) into the wheelhouse; error text or None."""
     house = py27_wheelhouse()
     with tempfile.TemporaryDirectory(prefix="driftdoc-wheel27-") as tmp:
@@ -464,7 +471,8 @@ def _fetch_py27_wheels(pip: list[str], pins: list[str], index_url: str) -> str |
             proc = run_bounded(
                 [*pip, "wheel", "--isolated", "--disable-pip-version-check",
                  "--no-python-version-warning", "--index-url", index_url, "--find-links",
-                 str(house), "-w", tmp, *pins], env=_py27_env())
+                 str(house), "-w", tmp, *pins],
+                env=system.build_env(_py27_env()) if system is not None else _py27_env())
         except subprocess.TimeoutExpired:
             return f"building wheels took longer than {BUILD_TIMEOUT:g}s"
         if proc.returncode != 0:
@@ -475,7 +483,8 @@ def _fetch_py27_wheels(pip: list[str], pins: list[str], index_url: str) -> str |
     return None
 
 
-def _build_py27(dest: Path, interp: Path, pins: list[str], index_url: str) -> list[InstallError]:
+def _build_py27(dest: Path, interp: Path, pins: list[str], index_url: str,
+                system: SystemRoot | None = None) -> list[InstallError]:
     try:
         seed = _py27_seed(py27_tool(), interp)
         pip = py27_pip_command(interp)
@@ -486,7 +495,7 @@ def _build_py27(dest: Path, interp: Path, pins: list[str], index_url: str) -> li
     wheels = _wheel_index(py27_wheelhouse())
     missing = [p for p in exact if p not in wheels] + inexact
     if missing:
-        error = _fetch_py27_wheels(pip, missing, index_url)
+        error = _fetch_py27_wheels(pip, missing, index_url, system)
         if error is not None:
             return [InstallError(_failing_requirement(error, pins), _tail(error))]
         wheels = _wheel_index(py27_wheelhouse())
@@ -511,8 +520,13 @@ def _build_py27(dest: Path, interp: Path, pins: list[str], index_url: str) -> li
 # ------------------------------------------------------------------------------ entry point
 
 def ensure_env(python: str, pins: Sequence[str], *, index_url: str | None = None,
-               rebuild: bool = False, reporter: Reporter = null_reporter) -> BuiltEnv:
-    """Return a complete env for (``python``, ``pins``), building it only if needed."""
+               rebuild: bool = False, reporter: Reporter = null_reporter,
+               system: SystemRoot | None = None) -> BuiltEnv:
+    """Return a complete env for (``python``, ``pins``), building it only if needed.
+
+    With ``system``, builds see that prefix's headers and libraries (and runs its loader
+    path); such an env is keyed apart from one built without them.
+    """
     start = time.perf_counter()
     major, minor = _check_python(python)
     python = f"{major}.{minor}"
@@ -523,13 +537,13 @@ def ensure_env(python: str, pins: Sequence[str], *, index_url: str | None = None
         raise InputError(f"Python {python} is not installed here")
     norm = normalize_pins(pins)
     index = (index_url or DEFAULT_INDEX).rstrip("/")
-    key = env_key(interp, norm, index)
+    key = env_key(interp, norm, index, system.packages if system is not None else ())
     dest = cache.envs_dir() / key
     exe = dest / "bin" / "python"
 
     def done(ok: bool, errors: list[InstallError], reused: bool) -> BuiltEnv:
         return BuiltEnv(dest, exe, ok, errors, time.perf_counter() - start, reused, python,
-                        norm, key)
+                        norm, key, system)
 
     if not rebuild and cache.read_marker(dest) is not None:
         cache.touch(dest)
@@ -544,9 +558,9 @@ def ensure_env(python: str, pins: Sequence[str], *, index_url: str | None = None
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
             if major == 2:
-                errors = _build_py27(dest, interp, norm, index)
+                errors = _build_py27(dest, interp, norm, index, system)
             else:
-                errors = _build_uv(dest, interp, norm, index)
+                errors = _build_uv(dest, interp, norm, index, system)
         except (OSError, subprocess.SubprocessError) as exc:
             errors = [InstallError(None, f"build failed: {exc}")]
         if errors:
@@ -555,5 +569,6 @@ def ensure_env(python: str, pins: Sequence[str], *, index_url: str | None = None
         cache.write_json_atomic(dest / cache.MARKER, {
             "python": python, "interpreter": str(interp), "pins": norm, "index": index,
             "created": time.time(), "seconds": round(time.perf_counter() - start, 3),
+            "system": list(system.packages) if system is not None else [],
         })
     return done(True, [], False)

@@ -59,7 +59,11 @@ def dockerfile(result: EnvResult) -> str:
         raise InputError("no Python version was determined, so there is no Dockerfile to write")
     name = Path(result.snippet).name or "snippet.py"
     lines = _header(result, "#")
-    lines += [f"FROM python:{result.python}", "COPY . /app", "WORKDIR /app"]
+    lines += [f"FROM python:{result.python}"]
+    if result.system_packages:
+        lines.append("RUN apt-get update && apt-get install -y --no-install-recommends "
+                     f"{' '.join(result.system_packages)} && rm -rf /var/lib/apt/lists/*")
+    lines += ["COPY . /app", "WORKDIR /app"]
     for pin in result.requirements:
         lines.append(f'RUN ["pip","install","--no-cache-dir",{json.dumps(pin)}]')
     lines.append(f'CMD ["python","/app/{name}"]')
@@ -70,6 +74,8 @@ def requirements_txt(result: EnvResult) -> str:
     lines = _header(result, "#")
     if result.python:
         lines.append(f"# python {result.python}")
+    if result.system_packages:
+        lines.append(f"# system packages (Debian): {' '.join(result.system_packages)}")
     lines += list(result.requirements)
     return "\n".join(lines) + "\n"
 

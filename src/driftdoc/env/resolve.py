@@ -51,6 +51,7 @@ from packaging.version import InvalidVersion, Version
 
 from driftdoc.env import cache
 from driftdoc.env.bounded import BUILD_TIMEOUT, run_bounded
+from driftdoc.env.syspkgs import SystemRoot
 from driftdoc.errors import InputError
 from driftdoc.events import Note, Reporter, null_reporter
 
@@ -362,7 +363,7 @@ def uv_env() -> dict[str, str]:
 
 
 def _resolve_uv(python: str, reqs: list[Requirement], as_of: datetime | None,
-                index_url: str) -> Resolution:
+                index_url: str, system: SystemRoot | None = None) -> Resolution:
     argv = [_uv(), "pip", "compile", "-", "--no-config", "--no-header", "--no-annotate",
             "--python-version", python, "--python-platform", "linux", "--index-url", index_url]
     interp = interpreter_path(python)
@@ -371,8 +372,9 @@ def _resolve_uv(python: str, reqs: list[Requirement], as_of: datetime | None,
     if as_of is not None:
         argv += ["--exclude-newer", as_of.strftime("%Y-%m-%dT%H:%M:%SZ")]
     try:
+        # an sdist's metadata may need its C library already (mysqlclient's mysql_config)
         proc = run_bounded(argv, input="\n".join(str(r) for r in reqs) + "\n",
-                           env=uv_env())
+                           env=system.build_env(uv_env()) if system is not None else uv_env())
     except subprocess.TimeoutExpired:
         return Resolution([], False, f"resolving took longer than {BUILD_TIMEOUT:g}s (building "
                           "an sdist for its metadata?)", python=python)
@@ -460,7 +462,7 @@ _FETCHED = re.compile(r"(?:Downloading|Using cached|File was already downloaded)
 
 
 def _resolve_py27(python: str, reqs: list[Requirement], as_of: datetime | None,
-                  index_url: str) -> Resolution:
+                  index_url: str, system: SystemRoot | None = None) -> Resolution:
     from driftdoc.env.build import py27_pip_command, py27_wheelhouse
 
     cutoff = min(as_of, PY27_CUTOFF) if as_of is not None else PY27_CUTOFF
@@ -482,7 +484,8 @@ def _resolve_py27(python: str, reqs: list[Requirement], as_of: datetime | None,
                         "--trusted-host", "127.0.0.1", "-w", tmp, *(str(r) for r in reqs)]
                 # No --find-links to the wheelhouse: it may hold wheels newer than the cut-off
                 # (exact pins built on request); pip's own cache keeps downloads cheap.
-                proc = run_bounded(argv, env=_py27_env())
+                env = _py27_env()
+                proc = run_bounded(argv, env=system.build_env(env) if system else env)
                 output = proc.stdout + "\n" + proc.stderr
                 if proc.returncode == 0:
                     pins = []
@@ -534,7 +537,8 @@ def _cache_key(python: str, reqs: list[Requirement], as_of: datetime | None,
 
 def resolve(python: str, requirements: Sequence[str], *, as_of: date | datetime | None = None,
             index_url: str | None = None, use_cache: bool = True,
-            check_backtrack: bool = True, reporter: Reporter = null_reporter) -> Resolution:
+            check_backtrack: bool = True, reporter: Reporter = null_reporter,
+            system: SystemRoot | None = None) -> Resolution:
     """Pin ``requirements`` for Python ``python`` ("X.Y"); see the module docstring."""
     start = time.perf_counter()
     major, minor = _check_python(python)
@@ -560,9 +564,9 @@ def resolve(python: str, requirements: Sequence[str], *, as_of: date | datetime 
     elif (major, minor) < (3, 6):
         if (major, minor) != (2, 7):
             raise InputError(f"Python {python} is not supported (use 2.7 or 3.6+)")
-        result = _resolve_py27(python, reqs, when, index)
+        result = _resolve_py27(python, reqs, when, index, system)
     else:
-        result = _resolve_uv(python, reqs, when, index)
+        result = _resolve_uv(python, reqs, when, index, system)
     result.python = python
     result.as_of = when.isoformat() if when else None
     if result.ok and check_backtrack:

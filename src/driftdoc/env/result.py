@@ -49,6 +49,7 @@ class EnvResult:
     direct: list[str] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)  # e.g. stand-ins for platform modules
+    system_packages: list[str] = field(default_factory=list)  # Debian packages it needs
 
     @property
     def resolved(self) -> bool:
@@ -69,6 +70,7 @@ class EnvResult:
             "direct": list(self.direct),
             "steps": list(self.steps),
             "caveats": list(self.caveats),
+            "system_packages": list(self.system_packages),
         }
 
     @classmethod
@@ -88,4 +90,5 @@ class EnvResult:
             classification=data.get("classification"), direct=list(data.get("direct", [])),
             steps=list(data.get("steps", [])),
             caveats=list(data.get("caveats", [])),
+            system_packages=list(data.get("system_packages", [])),
         )

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from driftdoc.env import syspkgs
 from driftdoc.env.index import IndexClient, Release, filter_releases
 from driftdoc.env.knowledge import Knowledge, guess, guessable
 from driftdoc.env.knowledge import load as load_knowledge
@@ -371,6 +372,7 @@ def run_snippet(
         as_of_pinned=as_of is not None, budget=budget, deadline=deadline, reporter=reporter,
         width=jobs, deps_for_python=deps_for, on_kept=on_kept, stdlib_in=is_stdlib,
         aliases=import_aliases(snippet),
+        system_packages=syspkgs.needed_for if syspkgs.available() else None,
     )
     found = search.run()
     if own_store:
@@ -398,4 +400,5 @@ def _result(snippet: Path, found: SearchOutcome, started: float) -> EnvResult:
         classification=verdict.kind if verdict is not None else None,
         direct=list(found.state.attempt().requirements),
         steps=found.steps,
+        system_packages=list(found.state.system),
     )

@@ -75,10 +75,11 @@ class State:
     python: str
     as_of: dt.date | None
     deps: tuple[Dep, ...]
+    system: tuple[str, ...] = ()  # Debian packages (headers, libraries) the build needs
 
     def attempt(self) -> Attempt:
         reqs = tuple(sorted((d.requirement() for d in self.deps), key=str.lower))
-        return Attempt(self.python, reqs, self.as_of)
+        return Attempt(self.python, reqs, self.as_of, self.system)
 
     def with_dep(self, index: int, dep: Dep | None) -> State:
         deps = list(self.deps)
@@ -202,6 +203,8 @@ def version_ladder(versions: Sequence[str], current: str | None) -> list[str]:
 _MODULE_ATTR = re.compile(r"module '([\w.]+)' has no attribute")
 _CANNOT_IMPORT = re.compile(r"cannot import name '?(\w+)'? from '([\w.]+)'")
 _REQUIRES = re.compile(r"\brequires (?:the )?([A-Za-z][\w.-]*[A-Za-z0-9])")
+_SHARED_LIBRARY = re.compile(r"\.so[.\d]*: cannot open shared object file|"
+                             r"library not found|Library not loaded")
 _CANNOT_IMPORT_PY2 = re.compile(r"cannot import name '?(\w+)'?$")
 
 
@@ -227,6 +230,7 @@ class RepairSearch:
         on_kept: Callable[[SearchOutcome], None] | None = None,
         stdlib_in: Callable[[str, str], bool] | None = None,
         aliases: dict[str, str] | None = None,
+        system_packages: Callable[[str], tuple[str, ...]] | None = None,
     ) -> None:
         self.start = start
         self.evaluate = evaluate
@@ -244,6 +248,8 @@ class RepairSearch:
         self.on_kept = on_kept
         self.stdlib_in = stdlib_in
         self.aliases = dict(aliases or {})  # "tf" -> "tensorflow", from the snippet's imports
+        # distribution -> Debian packages it builds against; None: no system packages here
+        self.system_packages = system_packages
         self.validations = 0
         self._seen: set[tuple[object, ...]] = set()
         # dropped because nothing installs them here (not on the index, or no release
@@ -254,7 +260,7 @@ class RepairSearch:
     # -- bookkeeping -----------------------------------------------------------
 
     def _fingerprint(self, state: State) -> tuple[object, ...]:
-        return (state.python, state.as_of, state.attempt().requirements)
+        return (state.python, state.as_of, state.attempt().requirements, state.system)
 
     def _time_left(self) -> bool:
         return self.deadline is None or time.monotonic() < self.deadline
@@ -458,7 +464,7 @@ class RepairSearch:
                      for d in move.state.deps)
         # newest first: a release often lacks wheels for the Pythons of its last months
         for py in sorted(fitting, key=_py_key, reverse=True)[:3]:
-            retry = replace(move, state=State(py, move.state.as_of, deps),
+            retry = replace(move, state=State(py, move.state.as_of, deps, move.state.system),
                             why=f"{move.why}, on Python {py} (of its time)")
             for m, v in self._run([retry]):
                 if v.kind != INSTALL:
@@ -511,6 +517,14 @@ class RepairSearch:
         kind = verdict.kind
         if kind == INSTALL:
             return self._install_moves(state, verdict)
+        if kind in (IMPORT, DRIFT) and verdict.responsible and \
+                _SHARED_LIBRARY.search(verdict.exception_message or ""):
+            # "libportaudio.so.2: cannot open shared object file": the library, not the release
+            found = self._system_moves(state, verdict.responsible,
+                                       f"{verdict.exception_name}: "
+                                       f"{short(verdict.exception_message)}")
+            if found:
+                return found
         if kind == SYNTAX:
             return self._syntax_moves(state, verdict)
         if kind == IMPORT:
@@ -594,7 +608,8 @@ class RepairSearch:
             if py == state.python:
                 continue
             loosened = self._deps_on(py, state)
-            moves.append(Move(State(py, self._as_of_for(py, state), loosened), "python",
+            moves.append(Move(State(py, self._as_of_for(py, state), loosened, state.system),
+                              "python",
                               f"Python {py} instead of {state.python} ({why})"))
         return moves[:2]
 
@@ -638,7 +653,7 @@ class RepairSearch:
                 continue
             python = state.python if self.python_pinned else py
             loosened = self._deps_on(python, state)
-            moves.append(Move(State(python, when, loosened), "era",
+            moves.append(Move(State(python, when, loosened, state.system), "era",
                               f"everything as of {when.isoformat()} on Python {python} ({why})"))
         return moves
 
@@ -649,7 +664,10 @@ class RepairSearch:
             index = next((i for i, d in enumerate(state.deps)
                           if _norm(d.dist) == _norm(failed.split("==")[0])), None)
         why = f"{failed or 'a requirement'} did not install"
-        moves: list[Move] = []
+        moves: list[Move] = self._system_moves(state, failed, why) if failed else []
+        bare = state
+        if moves:  # a missing C library fails every release alike: the other moves keep it
+            state = moves[0].state
         if index is not None:
             dep = state.deps[index]
             if not self.releases.exists(dep.dist):
@@ -669,8 +687,21 @@ class RepairSearch:
         moves += self._python_moves(state, why)
         moves += self._era_moves(state, why)
         if index is not None and not state.deps[index].optional:
-            moves.append(self._drop_move(state, index, f"{why}; no other move helped"))
+            moves.append(self._drop_move(bare, index, f"{why}; no other move helped"))
         return moves
+
+    def _system_moves(self, state: State, dist: str, why: str) -> list[Move]:
+        """Build (and run) with the Debian packages ``dist`` is known to need: a missing C
+        library fails every release alike, so stepping versions would only waste runs."""
+        if self.system_packages is None:
+            return []
+        name = dist.split("==")[0].strip()
+        extra = [p for p in self.system_packages(name) if p not in state.system]
+        if not extra:
+            return []
+        system = tuple(sorted({*state.system, *extra}))
+        return [Move(replace(state, system=system), "system",
+                     f"with the system packages {', '.join(extra)} ({why})", name)]
 
     def _prerelease_moves(self, state: State, index: int, verdict: Verdict,
                           why: str) -> list[Move]:

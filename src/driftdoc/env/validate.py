@@ -250,6 +250,8 @@ def validate(
         seeds = [*neighbours(path, {path.name, script_name}), script]
 
         ro = [ctl, env.path]
+        if env.system_root is not None:
+            ro.append(env.system_root.path)
         real_exe = Path(os.path.realpath(env.python_exe))
         if str(real_exe).startswith("/tmp/") and len(real_exe.parents) > 2:
             ro.append(real_exe.parents[1])
@@ -267,6 +269,8 @@ def validate(
                                       "MPLBACKEND": "Agg", "LANG": "C.UTF-8",
                                       "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                                       "MKL_NUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"})
+        if env.system_root is not None:  # its libraries and GObject typelibs
+            run_env.update(env.system_root.run_env())
         # a neighbour may vanish meanwhile (another process's scratch): not the snippet's
         seeds = [s for s in seeds if s == script or s.exists()]
         res = run_sandboxed(argv, workdir=work, policy=policy, limits=limits, env=run_env,

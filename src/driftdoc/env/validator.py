@@ -11,6 +11,7 @@ from driftdoc.env.build import ensure_env, failing_requirement
 from driftdoc.env.classify import Category, Classification, classify
 from driftdoc.env.records import InstallError, ValidationRecord
 from driftdoc.env.resolve import resolve
+from driftdoc.env.syspkgs import SystemPackagesError, SystemRoot, ensure_root
 from driftdoc.env.validate import validate
 from driftdoc.env.verdict import (
     DRIFT,
@@ -135,8 +136,20 @@ class SandboxValidator:
 
     def _check(self, attempt: Attempt) -> Verdict:
         start = time.perf_counter()
+        system: SystemRoot | None = None
+        if attempt.system:
+            try:
+                system = ensure_root(attempt.system)
+            except SystemPackagesError as exc:
+                record = ValidationRecord.install_failed(
+                    [InstallError(None, str(exc))], python=attempt.python, pins=[],
+                    snippet=str(self.snippet))
+                record.seconds = time.perf_counter() - start
+                verdict = to_verdict(record, classify(record), self.snippet, [])
+                verdict.note = str(exc)
+                return verdict
         res = resolve(attempt.python, list(attempt.requirements), as_of=attempt.as_of,
-                      index_url=self.index_url)
+                      index_url=self.index_url, system=system)
         if not res.ok:
             error = res.error or "resolution failed"
             failing = failing_requirement(error, list(attempt.requirements))
@@ -148,7 +161,7 @@ class SandboxValidator:
             verdict.failed_requirement = failing or verdict.failed_requirement
             verdict.note = error[-500:]
             return verdict
-        env = ensure_env(attempt.python, res.pins, index_url=self.index_url)
+        env = ensure_env(attempt.python, res.pins, index_url=self.index_url, system=system)
         record = validate(self.snippet, env, timeout=self.timeout, memory_mb=self.memory_mb,
                           sandbox=self.sandbox)
         record.seconds = time.perf_counter() - start

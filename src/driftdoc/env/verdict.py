@@ -34,6 +34,7 @@ class Attempt:
     python: str
     requirements: tuple[str, ...]  # "name" (newest allowed) or "name==version"
     as_of: dt.date | None = None
+    system: tuple[str, ...] = ()  # Debian packages unpacked for the build and the run
 
     def key(self) -> dict[str, str]:
         """Flat, JSON-friendly parameters (the Instance the store memoises)."""
@@ -41,6 +42,8 @@ class Attempt:
         for req in self.requirements:
             name, _, version = req.partition("==")
             out[f"pkg:{name.lower()}"] = version or "latest"
+        for package in self.system:  # absent when empty: older memo keys stay valid
+            out[f"sys:{package}"] = "yes"
         return out
 
 

@@ -1,0 +1,215 @@
+"""System packages: a rootless prefix of unpacked Debian packages, and the search move
+that asks for one. The prefix tests build their own tiny .deb, so they stay offline."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from driftdoc.env import syspkgs
+from driftdoc.env.emit import dockerfile, requirements_txt
+from driftdoc.env.result import EnvResult
+from driftdoc.env.search import Dep, State
+from driftdoc.env.syspkgs import SystemPackagesError, ensure_root, needed_for
+from driftdoc.env.verdict import IMPORT, INSTALL, SUCCESS, Attempt, Verdict
+from test_search import FakeValidator, Releases, search
+
+needs_dpkg = pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="needs dpkg-deb")
+
+
+def _deb(tmp: Path) -> Path:
+    """A package the way Debian lays out a -dev package: headers in a subdirectory, a .pc
+    file and a config tool that both say /usr, and an absolute symlink."""
+    arch = syspkgs.multiarch()
+    tree = tmp / "tree"
+    (tree / "DEBIAN").mkdir(parents=True)
+    (tree / "DEBIAN" / "control").write_text(
+        "Package: libfoo-dev\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@t>\n"
+        "Description: test\n")
+    inc = tree / "usr" / "include" / "foo"
+    inc.mkdir(parents=True)
+    (inc / "foo.h").write_text("#define FOO 42\n")
+    lib = tree / "usr" / "lib" / arch
+    (lib / "pkgconfig").mkdir(parents=True)
+    (lib / "libfoo.so.1").write_text("not really a library\n")
+    (lib / "libfoo.so").symlink_to(f"/usr/lib/{arch}/libfoo.so.1")
+    (lib / "pkgconfig" / "foo.pc").write_text(
+        "prefix=/usr\nincludedir=${prefix}/include/foo\n"
+        "Name: foo\nDescription: x\nVersion: 1.0\nCflags: -I${includedir}\n")
+    bindir = tree / "usr" / "bin"
+    bindir.mkdir(parents=True)
+    tool = bindir / "foo_config"
+    tool.write_text("#!/bin/sh\necho -I/usr/include/foo -L/usr/lib/x -lfoo\n")
+    tool.chmod(0o755)
+    out = tmp / "libfoo-dev_1.0_all.deb"
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-b", str(tree), str(out)], check=True,
+                   capture_output=True)
+    return out
+
+
+@needs_dpkg
+def test_prefix_is_relocated_and_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRIFTDOC_CACHE_DIR", str(tmp_path / "cache"))
+    deb = _deb(tmp_path)
+    fetched: list[Sequence[str]] = []
+
+    def fetch(packages: Sequence[str], into: Path) -> list[Path]:
+        fetched.append(packages)
+        return [Path(shutil.copy(deb, into))]
+
+    root = ensure_root(["libfoo-dev"], fetch=fetch)
+    usr = root.path / "usr"
+    arch = syspkgs.multiarch()
+    pc = (usr / "lib" / arch / "pkgconfig" / "foo.pc").read_text()
+    assert f"prefix={root.path}/usr" in pc
+    link = usr / "lib" / arch / "libfoo.so"
+    assert os.readlink(link).startswith(str(root.path))
+    assert link.read_text() == "not really a library\n"
+    flags = subprocess.run([str(usr / "bin" / "foo_config")], capture_output=True, text=True,
+                           check=True).stdout
+    assert flags.split() == [f"-I{usr}/include/foo", f"-L{usr}/lib/x", "-lfoo"]
+    if shutil.which("pkg-config"):
+        env = root.build_env({"PATH": os.environ["PATH"]})
+        cflags = subprocess.run(["pkg-config", "--cflags", "foo"], capture_output=True,
+                                text=True, env=env, check=True).stdout.strip()
+        assert cflags == f"-I{usr}/include/foo"
+    env = root.build_env({"PATH": "/usr/bin", "CPATH": "/elsewhere"})
+    assert env["CPATH"].split(":")[0] == str(usr / "include")
+    assert env["CPATH"].endswith(":/elsewhere")
+    assert env["PATH"].split(":") == [str(usr / "bin"), "/usr/bin"]
+    assert str(usr / "lib" / arch) in env["LD_LIBRARY_PATH"].split(":")
+    # a second ask is answered from the cache
+    again = ensure_root(["libfoo-dev", "libfoo-dev"], fetch=fetch)
+    assert again.path == root.path and len(fetched) == 1
+
+
+def test_failed_fetch_leaves_nothing_behind(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRIFTDOC_CACHE_DIR", str(tmp_path / "cache"))
+
+    def fetch(packages: Sequence[str], into: Path) -> list[Path]:
+        raise SystemPackagesError("could not download libnope-dev")
+
+    with pytest.raises(SystemPackagesError, match="libnope-dev"):
+        ensure_root(["libnope-dev"], fetch=fetch)
+    assert not list((tmp_path / "cache" / "sysroot").glob("*/*"))
+    with pytest.raises(SystemPackagesError, match="not a Debian package name"):
+        ensure_root(["Bad Name; rm -rf /"], fetch=fetch)
+
+
+def test_knowledge_names_are_debian_package_names() -> None:
+    raw = resources.files("driftdoc.data").joinpath(syspkgs.DATA_FILE).read_text()
+    table = json.loads(raw)["distributions"]
+    assert needed_for("MySQL-python==1.2.5") == ("default-libmysqlclient-dev",)
+    assert needed_for("PyAudio") == ("portaudio19-dev",)
+    assert needed_for("requests") == ()
+    names = {p for packages in table.values() for p in packages}
+    assert all(re.match(r"^[a-z0-9][a-z0-9.+-]+$", p) for p in names)
+    if shutil.which("apt-cache") is None:
+        return
+    known = subprocess.run(["apt-cache", "show", "--no-all-versions", *sorted(names)],
+                           capture_output=True, text=True, check=False).stdout
+    if "Package:" not in known:
+        return  # no package lists on this machine (apt-get update never ran)
+    listed = set(re.findall(r"^Package: (\S+)$", known, re.MULTILINE))
+    assert names <= listed, sorted(names - listed)
+
+
+def test_search_builds_with_the_library_a_package_needs() -> None:
+    """mysqlclient fails to build in every release until its library is there; then the
+    import fails at run time until the run sees it too (the same prefix serves both)."""
+    releases = Releases({"mysqlclient": ["1.3.14", "1.4.6"]})
+
+    class WithLibraries(FakeValidator):
+        def evaluate(self, attempts: Sequence[Attempt]) -> list[Verdict | None]:
+            out: list[Verdict | None] = []
+            for att in attempts:
+                self.seen.append(att)
+                if "default-libmysqlclient-dev" not in att.system:
+                    out.append(Verdict(INSTALL, failed_requirement="mysqlclient"))
+                else:
+                    out.append(Verdict(SUCCESS, pins=["mysqlclient==1.4.6"]))
+            return out
+
+    start = State("2.7", None, (Dep(("MySQLdb",), ("mysqlclient",)),))
+    def unused(py: str, env: dict[str, str]) -> Verdict:
+        return Verdict(SUCCESS)
+
+    rs, _ = search(start, releases, unused, lookup={}, imports={"MySQLdb"},
+                   validator=WithLibraries(releases, unused))
+    rs.system_packages = needed_for
+    found = rs.run()
+    assert found.verdict is not None and found.verdict.kind == SUCCESS
+    assert found.state.system == ("default-libmysqlclient-dev", "pkg-config")
+    assert [s["move"] for s in found.steps] == ["start", "system"]
+    # without the knowledge (or apt on the machine) there is no such move
+    rs2, _ = search(start, releases, unused, lookup={}, imports={"MySQLdb"},
+                    validator=WithLibraries(releases, unused))
+    assert rs2.run().state.system == ()
+
+
+def test_missing_shared_library_at_import_asks_for_its_package() -> None:
+    releases = Releases({"pyaudio": ["0.2.11", "0.2.14"]})
+
+    def world_for(att: Attempt) -> Verdict:
+        if "portaudio19-dev" in att.system:
+            return Verdict(SUCCESS)
+        return Verdict(IMPORT, exception_name="ImportError", responsible="PyAudio",
+                       in_package=True, line=1,
+                       exception_message="libportaudio.so.2: cannot open shared object file: "
+                                         "No such file or directory")
+
+    class Libs(FakeValidator):
+        def evaluate(self, attempts: Sequence[Attempt]) -> list[Verdict | None]:
+            self.seen.extend(attempts)
+            return [world_for(a) for a in attempts]
+
+    start = State("3.8", None, (Dep(("pyaudio",), ("PyAudio",)),))
+    rs, seen = search(start, releases, lambda py, env: Verdict(SUCCESS), lookup={},
+                      imports={"pyaudio"}, pythons=("3.8",),
+                      validator=Libs(releases, lambda py, env: Verdict(SUCCESS)))
+    rs.system_packages = needed_for
+    found = rs.run()
+    assert found.state.system == ("portaudio19-dev",) and found.validations == 2
+    # the attempt's key says which packages were there, so the memo tells them apart
+    assert seen.seen[-1].key()["sys:portaudio19-dev"] == "yes"
+    assert "sys:portaudio19-dev" not in seen.seen[0].key()
+
+
+def test_emitted_files_install_the_system_packages() -> None:
+    result = EnvResult("snippet.py", "resolved", "3.8", ["pyaudio==0.2.14"], 2, 1.0,
+                       system_packages=["portaudio19-dev"])
+    docker = dockerfile(result)
+    assert "apt-get install -y --no-install-recommends portaudio19-dev" in docker
+    assert docker.index("apt-get") < docker.index("pip")
+    assert "# system packages (Debian): portaudio19-dev" in requirements_txt(result)
+    assert EnvResult.from_json(result.to_json()).system_packages == ["portaudio19-dev"]
+
+
+@pytest.mark.network
+@needs_dpkg
+def test_real_debian_package_builds_pyaudio(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Debian's archive and PyPI: PortAudio's headers let PyAudio compile, and the run
+    finds the library through the same prefix."""
+    if not syspkgs.available():
+        pytest.skip("no apt tools here")
+    from driftdoc.env.build import ensure_env
+    from driftdoc.env.resolve import interpreter_path
+
+    if interpreter_path("3.11") is None:
+        pytest.skip("needs Python 3.11")
+    root = ensure_root(["portaudio19-dev"])
+    env = ensure_env("3.11", ["pyaudio==0.2.14"], system=root)
+    assert env.ok, env.install_errors
+    run = subprocess.run([str(env.python_exe), "-c", "import pyaudio"], capture_output=True,
+                         text=True, env={**os.environ, **root.run_env()}, check=False)
+    assert run.returncode == 0, run.stderr
