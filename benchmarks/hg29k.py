@@ -67,6 +67,17 @@ def peers(names: list[str]) -> dict[str, dict[str, float]]:
     return out
 
 
+def _listed(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []
+
+
+def emitted(result: dict[str, object]) -> tuple[object, list[str], list[str]]:
+    """What a re-validation depends on: Python, requirements and system packages."""
+    def names(key: str) -> list[str]:
+        return sorted(str(v) for v in _listed(result.get(key)))
+    return result.get("python"), names("requirements"), names("system_packages")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sample", type=int, default=300)
@@ -78,7 +89,8 @@ def main() -> int:
     ap.add_argument("--skip-run", action="store_true", help="only re-validate and report")
     ap.add_argument("--reuse-checks", type=Path, default=None,
                     help="another run's OUT: reuse its re-validation of a gist whose emitted "
-                         "Python and requirements are identical (same snippet, same build)")
+                         "Python, requirements and system packages are identical (same "
+                         "snippet, same build)")
     args = ap.parse_args()
 
     names = sample(DATA / "gists", args.sample, args.seed)
@@ -107,7 +119,8 @@ def main() -> int:
 
     def one(name: str) -> tuple[str, dict[str, object]]:
         r = results.get(name) or {}
-        c = check(work / name / "snippet.py", r.get("python"), list(r.get("requirements") or []))
+        c = check(work / name / "snippet.py", r.get("python"), list(r.get("requirements") or []),
+                  system_packages=list(r.get("system_packages") or []))
         return name, c.__dict__
 
     reused = 0
@@ -120,8 +133,7 @@ def main() -> int:
                     or not theirs.exists():
                 continue
             prior = json.loads(theirs.read_text())
-            if (prior.get("python"), sorted(prior.get("requirements") or [])) == \
-                    (mine.get("python"), sorted(mine.get("requirements") or [])):
+            if emitted(prior) == emitted(mine):
                 checks[name] = dict(other_checks[name], reused=True)
                 reused += 1
     todo = [n for n in names if n not in checks]
@@ -154,6 +166,12 @@ def main() -> int:
     if reused:
         print(f"re-validation reused for {reused} gists with an identical emitted environment "
               f"(from {args.reuse_checks}); {len(todo)} re-validated here")
+    with_system = [n for n in names if checks.get(n, {}).get("system_packages")]
+    if with_system:
+        skipped = sorted({str(p) for n in with_system
+                          for p in _listed(checks[n].get("system_skipped"))})
+        print(f"{len(with_system)} environments re-validated with system packages unpacked "
+              f"from apt (closure parts that would not download: {', '.join(skipped) or 'none'})")
     print("re-validation classes:", json.dumps(dict(sorted(hist.items(), key=lambda kv: -kv[1]))))
     print("driftdoc classes:     ",
           json.dumps(dict(sorted(tool_classes.items(), key=lambda kv: -kv[1]))))

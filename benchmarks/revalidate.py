@@ -8,7 +8,11 @@ off through the small runner below. The verdict uses the field's criterion.
 
 from __future__ import annotations
 
+import argparse
 import ast
+import fcntl
+import functools
+import hashlib
 import json
 import os
 import re
@@ -18,21 +22,52 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
+CACHE_ROOT = Path(os.environ.get("DRIFTDOC_CACHE_DIR") or Path.home() / ".cache" / "driftdoc")
 # Downloads are shared with driftdoc's own uv cache (one copy on disk); every environment
 # is still created fresh here, so sharing artifacts does not share any verdict.
-UV_CACHE = Path(os.environ.get("DRIFTDOC_CACHE_DIR")
-                or Path.home() / ".cache" / "driftdoc") / "uv"
+UV_CACHE = CACHE_ROOT / "uv"
+# Debian packages a Docker image would apt-get install, unpacked (no root) per package set.
+SYSROOTS = CACHE_ROOT / "revalidate-sysroot"
 
 FAILING = {"SyntaxError", "ImportError", "ModuleNotFoundError", "AttributeError"}
 
 # Runs inside the fresh environment (Python 2.7 and 3.x). On the alarm it reports the
 # deepest snippet line it was executing, so a timeout can be judged "after imports".
+# Markers go straight to a duplicate of the original stderr descriptor: a snippet that
+# replaces sys.stderr (Twisted's log.startLogging(sys.stdout)) or even dup2()s over fd 2
+# cannot hide or reroute them.
 RUNNER = r'''
-import sys, signal, traceback, runpy
+import os, sys, signal, traceback, runpy
 path, limit = sys.argv[1], int(sys.argv[2])
+try:
+    _fd = os.dup(2)
+    try:
+        import fcntl
+        fcntl.fcntl(_fd, fcntl.F_SETFD, fcntl.fcntl(_fd, fcntl.F_GETFD) | fcntl.FD_CLOEXEC)
+    except Exception:
+        pass
+except OSError:
+    _fd = 2
+def _mark(text):
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    data = "\nREVALIDATE %s\n" % text
+    if not isinstance(data, bytes):
+        data = data.encode("ascii", "replace")
+    for fd in (_fd, 2):
+        try:
+            os.write(fd, data)
+            return
+        except Exception:
+            pass
 class _Deadline(BaseException):
     pass
 def _alarm(signum, frame):
@@ -43,8 +78,7 @@ def _alarm(signum, frame):
             line = frame.f_lineno
             break
         frame = frame.f_back
-    sys.stderr.write("\nREVALIDATE TIMEOUT %s\n" % line)
-    sys.stderr.flush()
+    _mark("TIMEOUT %s" % line)
     raise _Deadline()
 signal.signal(signal.SIGALRM, _alarm)
 signal.alarm(limit)
@@ -58,14 +92,14 @@ def _line(tb):
     return line
 try:
     runpy.run_path(path, run_name="__main__")
-    sys.stderr.write("\nREVALIDATE OK\n")
+    _mark("OK")
 except SystemExit:
-    sys.stderr.write("\nREVALIDATE OK\n")
+    _mark("OK")
 except _Deadline:
-    sys.stderr.write("\nREVALIDATE TIMEOUT %s\n" % _line(sys.exc_info()[2]))
+    _mark("TIMEOUT %s" % _line(sys.exc_info()[2]))
 except BaseException:
     t, e, tb = sys.exc_info()
-    sys.stderr.write("\nREVALIDATE EXC %s %s\n" % (t.__name__, _line(tb)))
+    _mark("EXC %s %s" % (t.__name__, _line(tb)))
 '''
 
 
@@ -77,6 +111,10 @@ class Check:
     category: str  # install | SyntaxError | ImportError | ... | ok | timeout | OtherError
     detail: str = ""
     seconds: float = 0.0
+    # the emitted system packages honoured, and those of their closure that could not be
+    # fetched (the unpacked root then lacks them: the verdict is judged without them)
+    system_packages: list[str] = field(default_factory=list)
+    system_skipped: list[str] = field(default_factory=list)
 
 
 def last_import_line(source: str) -> int:
@@ -124,8 +162,207 @@ def _interpreter(python: str) -> str | None:
     return None
 
 
-def build(python: str, requirements: list[str], dest: Path, work: Path) -> str | None:
-    """Build a fresh env; return an error text, or None when it installed."""
+# --- system packages: what a Dockerfile's `apt-get install` gives, unpacked without root ---
+
+_APT_DEPENDS = ["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
+                "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances"]
+
+
+class SystemPackagesError(Exception):
+    """The emitted system packages cannot be provided (a Docker build would fail too)."""
+
+
+@dataclass(frozen=True)
+class Sysroot:
+    """Unpacked Debian packages (``dpkg-deb -x``) standing in for an apt-get install."""
+
+    root: Path
+    triplet: str
+    packages: tuple[str, ...]  # unpacked into root (the closure minus the host's packages)
+    skipped: tuple[str, ...]  # in the closure but not downloadable (e.g. an alternative)
+
+    def lib_dirs(self) -> list[str]:
+        return [str(self.root / "usr" / "lib" / self.triplet),
+                str(self.root / "lib" / self.triplet)]
+
+    def build_env(self, base: Mapping[str, str]) -> dict[str, str]:
+        """The environment for compiling against the root (headers, libraries, .pc, tools)."""
+        usr = self.root / "usr"
+        env = dict(base)
+        extra = {
+            "CPATH": [str(usr / "include"), str(usr / "include" / self.triplet)],
+            "LIBRARY_PATH": self.lib_dirs(),
+            "LD_LIBRARY_PATH": self.lib_dirs(),
+            "PKG_CONFIG_PATH": [str(usr / "lib" / self.triplet / "pkgconfig"),
+                                str(usr / "lib" / "pkgconfig"), str(usr / "share" / "pkgconfig")],
+            "PATH": [str(usr / "bin")],
+        }
+        for key, dirs in extra.items():
+            env[key] = _prepend(dirs, base.get(key))
+        return env
+
+    def run_env(self) -> dict[str, str]:
+        """What the sandboxed run needs (passed with bwrap --setenv)."""
+        return {
+            "LD_LIBRARY_PATH": _prepend(self.lib_dirs(), os.environ.get("LD_LIBRARY_PATH")),
+            "GI_TYPELIB_PATH": _prepend(
+                [str(self.root / "usr" / "lib" / self.triplet / "girepository-1.0")],
+                os.environ.get("GI_TYPELIB_PATH")),
+        }
+
+
+def _prepend(dirs: Sequence[str], existing: str | None) -> str:
+    return os.pathsep.join([*dirs, *([existing] if existing else [])])
+
+
+@functools.cache
+def _triplet() -> str:
+    """The machine's Debian multiarch triplet (where libraries and arch headers live)."""
+    for cmd in (["dpkg-architecture", "-qDEB_HOST_MULTIARCH"], ["gcc", "-print-multiarch"]):
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        except OSError:
+            continue
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip()
+    return "x86_64-linux-gnu"
+
+
+def _installed() -> set[str]:
+    """Packages installed on the host (removed ones with config files left do not count)."""
+    out = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${db:Status-Abbrev}\\n"],
+                         capture_output=True, text=True, check=False)
+    return {parts[0] for parts in map(str.split, out.stdout.splitlines())
+            if len(parts) >= 2 and parts[1].startswith("ii")}
+
+
+def _closure(packages: Sequence[str]) -> list[str]:
+    """The recursive Depends/PreDepends closure that the host does not have already."""
+    out = subprocess.run([*_APT_DEPENDS, *packages], capture_output=True, text=True,
+                         check=False)
+    names: set[str] = set()
+    virtual: set[str] = set()
+    for line in out.stdout.splitlines():
+        if not line or line[0].isspace():
+            continue
+        name = line.strip()
+        if name.startswith("<") and name.endswith(">"):
+            virtual.add(name[1:-1])
+        elif ":" not in name:  # a foreign architecture's package cannot serve this one
+            names.add(name)
+    unknown = [p for p in packages if p not in names and p not in virtual]
+    if unknown:
+        raise SystemPackagesError("apt knows no package " + ", ".join(unknown)
+                                  + (f": {out.stderr.strip()[-200:]}" if out.stderr.strip()
+                                     else ""))
+    return sorted(names - _installed())
+
+
+@contextmanager
+def _flock(path: Path) -> Iterator[None]:
+    """An exclusive lock across threads and processes (each open() gets its own lock)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fp:
+        fcntl.flock(fp, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fp, fcntl.LOCK_UN)
+
+
+def _download(names: Sequence[str], into: Path) -> dict[str, Path]:
+    """apt-get download (no root needed); a package that will not download is left out."""
+    def have() -> dict[str, Path]:
+        return {deb.name.split("_", 1)[0]: deb for deb in into.glob("*.deb")}
+
+    if names:
+        subprocess.run(["apt-get", "download", "-q", *names], cwd=into, capture_output=True,
+                       check=False, timeout=1800)
+    # one unavailable name fails the whole call: fetch the rest one by one
+    for name in [n for n in names if n not in have()]:
+        subprocess.run(["apt-get", "download", "-q", name], cwd=into, capture_output=True,
+                       check=False, timeout=600)
+    return have()
+
+
+def _relocate(root: Path) -> None:
+    """Point .pc files and absolute symlinks at the unpacked root instead of the host."""
+    usr = str(root / "usr")
+    for pc_dir in (root / "usr" / "lib" / _triplet() / "pkgconfig", root / "usr" / "lib" /
+                   "pkgconfig", root / "usr" / "share" / "pkgconfig"):
+        for pc in pc_dir.glob("*.pc"):
+            if pc.is_symlink():
+                continue
+            text = pc.read_text(encoding="utf-8", errors="surrogateescape")
+            fixed = re.sub(r"(?m)^(\w+)=/usr(?=/|\s*$)", lambda m: f"{m.group(1)}={usr}", text)
+            if fixed != text:
+                pc.write_text(fixed, encoding="utf-8", errors="surrogateescape")
+    # A link means what it would in the image: inside the root if the root has the target,
+    # else the host's file (a -dev package's libfoo.so -> libfoo.so.1 of a host package).
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in [*dirnames, *filenames]:
+            link = Path(dirpath, name)
+            if not link.is_symlink():
+                continue
+            target = os.readlink(link)
+            if target.startswith(str(root) + "/"):
+                continue
+            image_dir = "/" + str(link.parent.relative_to(root))
+            meant = os.path.normpath(os.path.join(image_dir, target))  # path in the image
+            inside = root / meant.lstrip("/")
+            if os.path.lexists(inside):
+                if target.startswith("/"):
+                    link.unlink()
+                    link.symlink_to(os.path.relpath(inside, link.parent))
+            elif not target.startswith("/") and os.path.exists(meant):
+                link.unlink()
+                link.symlink_to(meant)
+
+
+def sysroot(packages: Sequence[str]) -> Sysroot:
+    """The unpacked closure of the emitted system packages, built once per package set."""
+    wanted = sorted(set(packages))
+    key = hashlib.sha256("\n".join(wanted).encode()).hexdigest()[:16]
+    root = SYSROOTS / key
+    ready = root / ".ready"
+    with _flock(SYSROOTS / f"{key}.lock"):
+        if not ready.exists():
+            for tool in ("apt-cache", "apt-get", "dpkg-deb", "dpkg-query"):
+                if shutil.which(tool) is None:
+                    raise SystemPackagesError(f"{tool} is not available on this host")
+            shutil.rmtree(root, ignore_errors=True)
+            debs_dir = SYSROOTS / f"{key}.debs"
+            shutil.rmtree(debs_dir, ignore_errors=True)
+            debs_dir.mkdir(parents=True)
+            try:
+                todo = _closure(wanted)
+                debs = _download(todo, debs_dir)
+                root.mkdir(parents=True)
+                unpacked = []
+                for name in todo:
+                    deb = debs.get(name)
+                    if deb is not None and subprocess.run(
+                            ["dpkg-deb", "-x", str(deb), str(root)], capture_output=True,
+                            check=False).returncode == 0:
+                        unpacked.append(name)
+                _relocate(root)
+            finally:
+                shutil.rmtree(debs_dir, ignore_errors=True)
+            skipped = sorted(set(todo) - set(unpacked))
+            if any(p in skipped for p in wanted):
+                shutil.rmtree(root, ignore_errors=True)
+                raise SystemPackagesError("could not fetch or unpack "
+                                          + ", ".join(p for p in wanted if p in skipped))
+            ready.write_text(json.dumps({"requested": wanted, "packages": unpacked,
+                                         "skipped": skipped}))
+        meta = json.loads(ready.read_text())
+    return Sysroot(root, _triplet(), tuple(meta["packages"]), tuple(meta["skipped"]))
+
+
+def build(python: str, requirements: list[str], dest: Path, work: Path,
+          root: Sysroot | None = None) -> str | None:
+    """Build a fresh env (compiling against root, if any); an error text, or None."""
+    env = root.build_env(os.environ) if root is not None else None
     interp = _interpreter(python)
     if interp is None:
         return f"no Python {python}"
@@ -138,7 +375,7 @@ def build(python: str, requirements: list[str], dest: Path, work: Path) -> str |
             return None
         inst = subprocess.run([str(dest / "bin" / "python"), "-m", "pip", "install", "-q",
                                "--disable-pip-version-check", *requirements],
-                              capture_output=True, text=True, timeout=1800)
+                              capture_output=True, text=True, timeout=1800, env=env)
     else:
         made = subprocess.run(["uv", "venv", "-q", "--python", interp, str(dest)],
                               capture_output=True, text=True)
@@ -148,19 +385,38 @@ def build(python: str, requirements: list[str], dest: Path, work: Path) -> str |
             return None
         inst = subprocess.run(["uv", "pip", "install", "-q", "--cache-dir", str(UV_CACHE),
                                "--python", str(dest / "bin" / "python"), *requirements],
-                              capture_output=True, text=True, timeout=1800)
+                              capture_output=True, text=True, timeout=1800, env=env)
     return inst.stderr[-800:] if inst.returncode else None
 
 
-def run_snippet(snippet: Path, env: Path, limit: int) -> tuple[str, str]:
+_MARKER = re.compile(r"REVALIDATE (OK|TIMEOUT|EXC)\b.*")
+
+
+def _marker(output: bytes, anywhere: bool = False) -> list[str]:
+    """The last marker's words; in stdout (anywhere) a logger may have prefixed the line."""
+    for line in reversed(output.decode("utf-8", "replace").splitlines()):
+        found = _MARKER.search(line) if anywhere else _MARKER.match(line.strip())
+        if found:
+            return found.group(0).split()
+    return []
+
+
+def run_snippet(snippet: Path, env: Path, limit: int,
+                root: Sysroot | None = None) -> tuple[str, str]:
     """Run in bwrap without network; returns (category, detail)."""
     with tempfile.TemporaryDirectory(prefix="reval-") as tmp:
         work = Path(tmp)
         shutil.copy(snippet, work / snippet.name)
         (work / "runner.py").write_text(RUNNER)
+        extra: list[str] = []
+        if root is not None:
+            # / is already visible read-only, but /tmp is a fresh tmpfs: bind it explicitly
+            extra += ["--ro-bind", str(root.root), str(root.root)]
+            for key, value in root.run_env().items():
+                extra += ["--setenv", key, value]
         argv = ["prlimit", f"--as={4 << 30}", "--",
                 "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                "--tmpfs", "/tmp", "--ro-bind", str(env), str(env),
+                "--tmpfs", "/tmp", "--ro-bind", str(env), str(env), *extra,
                 "--bind", str(work), str(work), "--chdir", str(work),
                 "--unshare-all", "--die-with-parent", "--new-session",
                 str(env / "bin" / "python"), "runner.py", str(work / snippet.name), str(limit)]
@@ -168,13 +424,14 @@ def run_snippet(snippet: Path, env: Path, limit: int) -> tuple[str, str]:
             proc = subprocess.run(argv, capture_output=True, stdin=subprocess.DEVNULL,
                                   timeout=limit + 30)
         except subprocess.TimeoutExpired as exc:
-            stderr = exc.stderr or b""
-            tail = stderr.decode("utf-8", "replace").strip().splitlines()
-            marker = next((ln for ln in reversed(tail) if ln.startswith("REVALIDATE TIMEOUT")), "")
-            return "timeout", (marker.split()[2] if len(marker.split()) > 2 else "killed")
+            words = _marker(exc.stderr or b"") or _marker(exc.stdout or b"", anywhere=True)
+            timed_out = words[1:2] == ["TIMEOUT"] and len(words) > 2
+            return "timeout", (words[2] if timed_out else "killed")
     tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-    marker = next((ln for ln in reversed(tail) if ln.startswith("REVALIDATE ")), "")
-    parts = marker.split()
+    parts = _marker(proc.stderr)
+    if not parts and proc.returncode == 0:
+        # the marker goes to the original stderr descriptor; stdout is a last resort
+        parts = _marker(proc.stdout, anywhere=True)
     if not parts:
         return "crash", (tail[-1] if tail else f"exit {proc.returncode}")
     if parts[1] == "OK":
@@ -186,28 +443,49 @@ def run_snippet(snippet: Path, env: Path, limit: int) -> tuple[str, str]:
 
 
 def check(snippet: Path, python: str | None, requirements: list[str], *,
-          limit: int = 30) -> Check:
+          limit: int = 30, system_packages: Sequence[str] = ()) -> Check:
     """Build fresh, run with the network off, judge by the field's criterion."""
     start = time.monotonic()
+    wanted = sorted(set(system_packages))
     if not python:
-        return Check(False, "no-environment", seconds=time.monotonic() - start)
+        return Check(False, "no-environment", seconds=time.monotonic() - start,
+                     system_packages=wanted)
+    root = None
+    if wanted:
+        try:
+            root = sysroot(wanted)
+        except (SystemPackagesError, OSError, subprocess.SubprocessError) as exc:
+            return Check(False, "install", f"system packages: {exc}"[-300:],
+                         time.monotonic() - start, wanted)
+    skipped = list(root.skipped) if root is not None else []
+
+    def verdict(passed: bool, category: str, detail: str = "") -> Check:
+        return Check(passed, category, detail, time.monotonic() - start, wanted, skipped)
+
     with tempfile.TemporaryDirectory(prefix="reval-env-") as tmp:
         env = Path(tmp) / "env"
-        error = build(python, requirements, env, Path(tmp))
+        error = build(python, requirements, env, Path(tmp), root)
         if error is not None:
-            return Check(False, "install", error[-300:], time.monotonic() - start)
-        category, detail = run_snippet(snippet, env, limit)
-    seconds = time.monotonic() - start
+            return verdict(False, "install", error[-300:])
+        category, detail = run_snippet(snippet, env, limit, root)
     if category == "timeout":
         source = snippet.read_text(encoding="utf-8", errors="replace")
         at = int(detail) if detail.isdigit() else 0
         after = at > last_import_line(source)
-        return Check(after, "timeout" if after else "timeout-in-imports", detail, seconds)
+        return verdict(after, "timeout" if after else "timeout-in-imports", detail)
     if category in ("ok",):
-        return Check(True, "ok", "", seconds)
-    return Check(category not in FAILING and category != "crash", category, detail, seconds)
+        return verdict(True, "ok")
+    return verdict(category not in FAILING and category != "crash", category, detail)
 
 
 if __name__ == "__main__":
-    target, py = Path(sys.argv[1]), sys.argv[2]
-    print(json.dumps(check(target, py, sys.argv[3:]).__dict__))
+    cli = argparse.ArgumentParser(description="re-validate one emitted environment")
+    cli.add_argument("snippet", type=Path)
+    cli.add_argument("python")
+    cli.add_argument("requirements", nargs="*")
+    cli.add_argument("--system-package", action="append", default=[], metavar="DEB",
+                     help="a Debian package the environment needs (repeatable)")
+    cli.add_argument("--limit", type=int, default=30)
+    opts = cli.parse_args()
+    print(json.dumps(check(opts.snippet, opts.python, opts.requirements, limit=opts.limit,
+                           system_packages=opts.system_package).__dict__))
