@@ -203,3 +203,18 @@ def test_python_prefixed_binding_is_a_late_candidate(tmp_path: Path) -> None:
     assert dep.candidates == ("zzqqcjson", "python-zzqqcjson")
     dep, = deps_from_uses(plan.imports, lambda name: name == "zzqqcjson")
     assert dep.candidates == ("zzqqcjson",)
+
+
+def test_flask_ext_imports_name_the_extension_not_flask(tmp_path: Path) -> None:
+    """``from flask.ext import restful`` and ``flask.ext.sqlalchemy`` are the extensions
+    flask_restful and flask_sqlalchemy; the dependency must not claim ``flask`` itself,
+    or a missing ``flask.ext`` would be blamed on the extension instead of on Flask."""
+    from driftdoc.env.runner import deps_from_uses
+
+    p = tmp_path / "s.py"
+    p.write_text("from flask.ext import restful\nfrom flask.ext.sqlalchemy import SQLAlchemy\n")
+    plan = inspect_snippet(p, interpreters=[])
+    deps = deps_from_uses(plan.imports)
+    served = {d.dist.lower(): d.imports for d in deps}
+    assert served == {"flask-restful": ("flask_restful",),
+                      "flask-sqlalchemy": ("flask_sqlalchemy",)}

@@ -636,3 +636,24 @@ def test_every_dependency_missing_from_the_index_is_dropped_in_one_move() -> Non
     out = rs.run()
     assert [d.dist for d in out.state.deps] == ["numpy"]
     assert out.validations == 2 and len(validator.seen) == 2
+
+
+def test_name_missing_from_the_standard_library_moves_python() -> None:
+    """A dependency's ``from subprocess import getoutput`` fails on 2.7: no release of
+    anything is to blame, Python 3 has it."""
+    releases = Releases({"pymaps": ["0.1.0"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if py.startswith("2."):
+            return Verdict(IMPORT, exception_name="ImportError", line=3, in_package=True,
+                           exception_message="cannot import name getoutput",
+                           record={"execution": {
+                               "exception_line": "from subprocess import getoutput"}})
+        return Verdict(SUCCESS)
+
+    rs, _ = search(State("2.7", None, (Dep(("pymaps",), ("pymaps",)),)), releases, world,
+                   lookup={}, imports={"pymaps"}, pythons=("2.7", "3.8"))
+    rs.stdlib_in = lambda module, py: module == "subprocess"
+    found = rs.run()
+    assert found.state.python == "3.8" and found.verdict is not None
+    assert found.verdict.kind == SUCCESS

@@ -213,3 +213,18 @@ def test_real_debian_package_builds_pyaudio(tmp_path: Path,
     run = subprocess.run([str(env.python_exe), "-c", "import pyaudio"], capture_output=True,
                          text=True, env={**os.environ, **root.run_env()}, check=False)
     assert run.returncode == 0, run.stderr
+
+
+def test_host_headers_join_a_shared_header_directory(tmp_path: Path) -> None:
+    """``xcb/render.h`` unpacked includes ``"xcb.h"`` from its own directory, which the
+    host's libxcb1-dev provides: the host file must appear beside it."""
+    host, root = tmp_path / "host", tmp_path / "root"
+    (host / "usr" / "include" / "xcb").mkdir(parents=True)
+    (host / "usr" / "include" / "xcb" / "xcb.h").write_text("/* host */\n")
+    (host / "usr" / "include" / "stdio.h").write_text("/* top level: left alone */\n")
+    (root / "usr" / "include" / "xcb").mkdir(parents=True)
+    (root / "usr" / "include" / "xcb" / "render.h").write_text('#include "xcb.h"\n')
+    syspkgs._merge_host_headers(root, host)
+    assert (root / "usr/include/xcb/xcb.h").read_text() == "/* host */\n"
+    assert (root / "usr/include/xcb/render.h").read_text() == '#include "xcb.h"\n'
+    assert not (root / "usr/include/stdio.h").exists()

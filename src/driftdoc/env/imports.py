@@ -34,6 +34,10 @@ _PLATFORM_TEST = re.compile(
 )
 
 
+# packages whose submodules are other distributions, found by an import hook
+_HOOK_PACKAGES = frozenset({"flask.ext", "flaskext"})
+
+
 @dataclass(frozen=True)
 class RawImport:
     """One imported module name as written (``name`` is dotted, ``level`` > 0 if relative)."""
@@ -177,6 +181,11 @@ class _Visitor(ast.NodeVisitor):
             self.future.update(a.name for a in node.names)
             return
         names = tuple(a.name for a in node.names if a.name != "*")
+        if node.level == 0 and mod in _HOOK_PACKAGES and names:
+            # ``from flask.ext import restful`` imports the extension flask_restful
+            for name in names:
+                self._add(f"{mod}.{name}", node.lineno)
+            return
         self._add(mod, node.lineno, node.level, fromlist=names)
 
     def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:

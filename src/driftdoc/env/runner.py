@@ -22,7 +22,7 @@ from packaging.utils import canonicalize_name
 
 from driftdoc.env import syspkgs
 from driftdoc.env.index import IndexClient, Release, filter_releases
-from driftdoc.env.knowledge import Knowledge, guess, guessable
+from driftdoc.env.knowledge import Knowledge, guess, guessable, redirect
 from driftdoc.env.knowledge import load as load_knowledge
 from driftdoc.env.plan import ImportUse, Plan, classify, inspect_snippet
 from driftdoc.env.result import EnvResult
@@ -198,12 +198,14 @@ def deps_from_uses(uses: Sequence[ImportUse],
                      *python_prefixed(use, exists)]
         cands = tuple(dict.fromkeys(names))
         key = canonicalize_name(cands[0])
+        # flask.ext.sqlalchemy is flask_sqlalchemy: the dependency serves that, not flask
+        served = redirect(use.name).split(".")[0]
         if key in groups:
             dep = groups[key]
-            if use.top not in dep.imports:
-                groups[key] = replace(dep, imports=(*dep.imports, use.top))
+            if served not in dep.imports:
+                groups[key] = replace(dep, imports=(*dep.imports, served))
         else:
-            groups[key] = Dep((use.top,), cands, standin=standin)
+            groups[key] = Dep((served,), cands, standin=standin)
     return tuple(groups.values())
 
 

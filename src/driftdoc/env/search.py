@@ -738,6 +738,12 @@ class RepairSearch:
         name_match = _CANNOT_IMPORT.search(message)
         why = f"{verdict.exception_name}: {short(message)}"
         source = name_match.group(2) if name_match else self._from_module_on_line(verdict)
+        if source and self.stdlib_in is not None and \
+                self.stdlib_in(source.split(".")[0], state.python):
+            # the standard library itself lacks it (subprocess.getoutput on 2.7,
+            # collections.Mapping on 3.10): another Python has it
+            return self._python_moves(state, why, other_major=state.python.startswith("2.")) \
+                + self._era_moves(state, why)
         if source:  # "cannot import name X from pkg": the package changed under us
             found = self._index_or_promote(state, source, verdict)
             if found is not None:

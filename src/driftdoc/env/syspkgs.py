@@ -152,25 +152,23 @@ def ensure_root(packages: Sequence[str], *, fetch: Fetcher | None = None) -> Sys
 
 
 def closure(packages: Sequence[str]) -> list[str]:
-    """``packages`` and everything they depend on that the host does not have installed."""
-    argv = ["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
-            "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances", *packages]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    """``packages`` and what they depend on that the host lacks, as apt would install them
+    (``apt-get -s`` picks one of each set of alternatives; no root needed to simulate)."""
+    argv = ["apt-get", "install", "-s", "-q", "-y", "--no-install-recommends", *packages]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False,
+                         env={**os.environ, "LC_ALL": "C"})
     if out.returncode != 0:
-        raise SystemPackagesError("apt-cache does not know "
-                                  f"{', '.join(packages)}: {out.stderr.strip()[-200:]}")
-    names = {ln.strip() for ln in out.stdout.splitlines()
-             if ln and not ln.startswith(" ") and not ln.startswith("<")}
-    installed = subprocess.run(["dpkg-query", "-W", "-f=${Package}\n"], capture_output=True,
-                               text=True, timeout=120, check=False).stdout.split()
-    return sorted(names - set(installed) - {""})
+        errors = [ln for ln in out.stderr.splitlines() if ln.startswith("E:")]
+        raise SystemPackagesError(f"apt cannot install {', '.join(packages)}: "
+                                  f"{(errors or [out.stderr.strip()])[-1][-200:]}")
+    return sorted(set(re.findall(r"^Inst (\S+)", out.stdout, re.MULTILINE)))
 
 
 def apt_fetch(packages: Sequence[str], into: Path) -> list[Path]:
     """Download the missing closure of ``packages`` into ``into`` (no root needed).
 
-    Alternatives (libjack0 | libjack-jackd2-0) both show up in the closure; one that
-    fails to download alone is skipped, but the packages asked for must all arrive.
+    A dependency that fails to download alone is skipped; the packages asked for must
+    all arrive.
     """
     todo = closure(packages)
     if todo:
@@ -218,6 +216,13 @@ def relocate(root: Path) -> None:
                 if inside.exists() or inside.is_symlink():
                     link.unlink()
                     link.symlink_to(inside)
+            elif not target.startswith("/") and not link.exists():
+                # libcairo.so -> libcairo.so.2 when libcairo2 itself is the host's
+                on_host = Path("/") / link.parent.relative_to(root) / target
+                if on_host.exists():
+                    link.unlink()
+                    link.symlink_to(on_host)
+    _merge_host_headers(root, Path("/"))  # last: its links point at the host on purpose
 
 
 _WRAPPER = """#!/bin/sh
@@ -245,3 +250,24 @@ def _wrap_config_scripts(root: Path) -> None:
         tool.unlink()
         tool.write_text(_WRAPPER.format(name=name, root=root, real=real), encoding="utf-8")
         tool.chmod(0o755)
+
+
+def _merge_host_headers(root: Path, host: Path) -> None:
+    """Link the host's headers into header directories the prefix shares with it.
+
+    ``xcb/render.h`` (unpacked) says ``#include "xcb.h"``, found only next to itself; when
+    ``xcb/xcb.h`` comes from a package the host already has, it must appear there too.
+    """
+    top = root / "usr" / "include"
+    if not top.is_dir():
+        return
+    for dirpath, _dirnames, filenames in os.walk(top):
+        here = Path(dirpath)
+        theirs = host / here.relative_to(root)
+        if here == top or not theirs.is_dir():
+            continue
+        have = set(filenames) | set(_dirnames)
+        with contextlib.suppress(OSError):
+            for entry in theirs.iterdir():
+                if entry.name not in have:
+                    (here / entry.name).symlink_to(entry)
