@@ -251,7 +251,7 @@ class RepairSearch:
         # distribution -> Debian packages it builds against; None: no system packages here
         self.system_packages = system_packages
         self.validations = 0
-        self._seen: set[tuple[object, ...]] = set()
+        self._seen: set[Attempt] = set()
         # dropped because nothing installs them here (not on the index, or no release
         # builds): never re-added by a later move
         self.unavailable: set[str] = set()
@@ -259,8 +259,9 @@ class RepairSearch:
 
     # -- bookkeeping -----------------------------------------------------------
 
-    def _fingerprint(self, state: State) -> tuple[object, ...]:
-        return (state.python, state.as_of, state.attempt().requirements, state.system)
+    @staticmethod
+    def _fingerprint(state: State) -> Attempt:
+        return state.attempt()  # what gets validated; two states that ask the same are one
 
     def _time_left(self) -> bool:
         return self.deadline is None or time.monotonic() < self.deadline

@@ -261,12 +261,12 @@ def _merge_host_headers(root: Path, host: Path) -> None:
     top = root / "usr" / "include"
     if not top.is_dir():
         return
-    for dirpath, _dirnames, filenames in os.walk(top):
+    for dirpath, dirnames, filenames in os.walk(top):
         here = Path(dirpath)
         theirs = host / here.relative_to(root)
         if here == top or not theirs.is_dir():
             continue
-        have = set(filenames) | set(_dirnames)
+        have = set(filenames) | set(dirnames)
         with contextlib.suppress(OSError):
             for entry in theirs.iterdir():
                 if entry.name not in have:
