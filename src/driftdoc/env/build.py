@@ -48,7 +48,7 @@ from driftdoc.env import cache
 from driftdoc.env.bounded import BUILD_TIMEOUT, run_bounded
 from driftdoc.env.records import InstallError
 from driftdoc.env.resolve import DEFAULT_INDEX, _check_python, _uv, interpreter_path, uv_env
-from driftdoc.env.syspkgs import SystemRoot
+from driftdoc.env.syspkgs import SystemRoot, build_env
 from driftdoc.errors import InputError
 from driftdoc.events import Note, Reporter, null_reporter
 
@@ -148,7 +148,7 @@ def _tail(text: str, lines: int = 30) -> str:
 
 def _build_uv(dest: Path, interp: Path, pins: list[str], index_url: str,
               system: SystemRoot | None = None) -> list[InstallError]:
-    env = system.build_env(uv_env()) if system is not None else uv_env()
+    env = build_env(system, uv_env())
     uv = _uv()
     proc = subprocess.run([uv, "venv", "--no-config", "--quiet", "--python", str(interp),
                            "--link-mode", "hardlink", str(dest)],
@@ -472,7 +472,7 @@ def _fetch_py27_wheels(pip: list[str], pins: list[str], index_url: str,
                 [*pip, "wheel", "--isolated", "--disable-pip-version-check",
                  "--no-python-version-warning", "--index-url", index_url, "--find-links",
                  str(house), "-w", tmp, *pins],
-                env=system.build_env(_py27_env()) if system is not None else _py27_env())
+                env=build_env(system, _py27_env()))
         except subprocess.TimeoutExpired:
             return f"building wheels took longer than {BUILD_TIMEOUT:g}s"
         if proc.returncode != 0:

@@ -51,7 +51,7 @@ from packaging.version import InvalidVersion, Version
 
 from driftdoc.env import cache
 from driftdoc.env.bounded import BUILD_TIMEOUT, run_bounded
-from driftdoc.env.syspkgs import SystemRoot
+from driftdoc.env.syspkgs import SystemRoot, build_env
 from driftdoc.errors import InputError
 from driftdoc.events import Note, Reporter, null_reporter
 
@@ -374,7 +374,7 @@ def _resolve_uv(python: str, reqs: list[Requirement], as_of: datetime | None,
     try:
         # an sdist's metadata may need its C library already (mysqlclient's mysql_config)
         proc = run_bounded(argv, input="\n".join(str(r) for r in reqs) + "\n",
-                           env=system.build_env(uv_env()) if system is not None else uv_env())
+                           env=build_env(system, uv_env()))
     except subprocess.TimeoutExpired:
         return Resolution([], False, f"resolving took longer than {BUILD_TIMEOUT:g}s (building "
                           "an sdist for its metadata?)", python=python)
@@ -484,8 +484,7 @@ def _resolve_py27(python: str, reqs: list[Requirement], as_of: datetime | None,
                         "--trusted-host", "127.0.0.1", "-w", tmp, *(str(r) for r in reqs)]
                 # No --find-links to the wheelhouse: it may hold wheels newer than the cut-off
                 # (exact pins built on request); pip's own cache keeps downloads cheap.
-                env = _py27_env()
-                proc = run_bounded(argv, env=system.build_env(env) if system else env)
+                proc = run_bounded(argv, env=build_env(system, _py27_env()))
                 output = proc.stdout + "\n" + proc.stderr
                 if proc.returncode == 0:
                     pins = []

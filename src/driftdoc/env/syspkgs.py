@@ -110,6 +110,11 @@ class SystemRoot:
         return env
 
 
+def build_env(system: SystemRoot | None, base: Mapping[str, str]) -> dict[str, str]:
+    """The environment for a build or resolution: ``base``, plus ``system``'s prefix if any."""
+    return system.build_env(base) if system is not None else dict(base)
+
+
 def _joined(first: Sequence[str], rest: str | None) -> str:
     return os.pathsep.join([*first, *([rest] if rest else [])])
 
