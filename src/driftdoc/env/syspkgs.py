@@ -58,7 +58,7 @@ def needed_for(distribution: str) -> tuple[str, ...]:
 
 def available() -> bool:
     """Can this machine fetch and unpack Debian packages without root?"""
-    return all(shutil.which(tool) for tool in ("apt-get", "apt-cache", "dpkg-deb", "dpkg-query"))
+    return all(shutil.which(tool) for tool in ("apt-get", "dpkg-deb"))
 
 
 @cache
