@@ -36,6 +36,19 @@ def test_as_of_excludes_newer_uploads(fake_index: LocalIndex, driftdoc_cache: Pa
 
 
 @needs_py3
+def test_project_published_after_the_date_takes_its_first_releases(
+        fake_index: LocalIndex, driftdoc_cache: Path) -> None:
+    # drift-pkg reached the index in 2018 (1.0) and 2021 (2.0): as of 2017 a plain date filter
+    # hides it entirely; its first upload window (1.0, not 2.0) stands in for "of its time".
+    assert PY3 is not None
+    res = resolve(PY3, ["drift-pkg"], as_of=date(2017, 6, 1), index_url=fake_index.url)
+    assert res.ok, res.error
+    assert res.pins == ["drift-pkg==1.0"]
+    assert any("first published after the cut-off" in w and "drift-pkg" in w
+               for w in res.warnings), res.warnings
+
+
+@needs_py3
 def test_flags_backtracking_to_ancient_versions(fake_index: LocalIndex,
                                                 driftdoc_cache: Path) -> None:
     assert PY3 is not None

@@ -156,6 +156,41 @@ def test_search_builds_with_the_library_a_package_needs() -> None:
     assert rs2.run().state.system == ()
 
 
+def test_a_candidate_that_needs_a_library_is_tried_with_it() -> None:
+    """rtmidi (an unrelated old project) never installs; its stand-in python-rtmidi builds
+    only with ALSA's headers. The candidate move must be judged with them present."""
+    releases = Releases({"rtmidi": ["2.1", "2.3.4"], "python-rtmidi": ["1.3.1"]})
+
+    class Alsa(FakeValidator):
+        def evaluate(self, attempts: Sequence[Attempt]) -> list[Verdict | None]:
+            out: list[Verdict | None] = []
+            for att in attempts:
+                self.seen.append(att)
+                names = [r.split("==")[0] for r in att.requirements]
+                if "rtmidi" in names:
+                    out.append(Verdict(INSTALL, failed_requirement="rtmidi"))
+                elif "python-rtmidi" in names and "libasound2-dev" not in att.system:
+                    out.append(Verdict(INSTALL, failed_requirement="python-rtmidi"))
+                elif "python-rtmidi" in names:
+                    out.append(Verdict(SUCCESS, pins=["python-rtmidi==1.3.1"]))
+                else:
+                    out.append(Verdict(IMPORT, exception_name="ImportError", line=3,
+                                       missing_module="rtmidi"))
+            return out
+
+    def unused(py: str, env: dict[str, str]) -> Verdict:
+        return Verdict(SUCCESS)
+
+    start = State("2.7", None, (Dep(("rtmidi",), ("rtmidi", "python-rtmidi")),))
+    rs, _ = search(start, releases, unused, lookup={"rtmidi": ["rtmidi", "python-rtmidi"]},
+                   imports={"rtmidi"}, pythons=("2.7",), validator=Alsa(releases, unused))
+    rs.system_packages = needed_for
+    found = rs.run()
+    assert found.verdict is not None and found.verdict.kind == SUCCESS
+    assert found.state.deps[0].dist == "python-rtmidi"
+    assert "libasound2-dev" in found.state.system
+
+
 def test_missing_shared_library_at_import_asks_for_its_package() -> None:
     releases = Releases({"pyaudio": ["0.2.11", "0.2.14"]})
 

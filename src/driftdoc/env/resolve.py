@@ -38,7 +38,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,8 @@ from driftdoc.events import Note, Reporter, null_reporter
 DEFAULT_INDEX = os.environ.get("DRIFTDOC_INDEX_URL", "https://pypi.org/simple").rstrip("/")
 PY27_CUTOFF = datetime(2020, 1, 1, tzinfo=UTC)
 """Python 2.7 reached end of life on 2020-01-01; later uploads rarely support it."""
+LATE_WINDOW = timedelta(days=90)
+"""A project first published after the cut-off may take its releases of this first window."""
 UNDATED_TTL = 24 * 3600.0
 INDEX_TTL = 600.0
 ANCIENT_DAYS = 365
@@ -256,6 +258,31 @@ def newest_compatible(index_url: str, req: Requirement, python: str,
     return top, best[top]
 
 
+def late_cutoffs(index_url: str, reqs: Sequence[Requirement], python: str,
+                 cutoff: datetime | None) -> dict[str, datetime]:
+    """Per-project cut-offs for requirements with no release by ``cutoff``: the end of
+    their first upload window.
+
+    Old code often names a project that reached PyPI only years later (vendors upload their
+    back catalogue at once); a date filter would hide every release of it.
+    """
+    if cutoff is None:
+        return {}
+    late: dict[str, datetime] = {}
+    for req in reqs:
+        try:
+            if newest_compatible(index_url, req, python, cutoff) is not None:
+                continue
+            times = [f.upload_time for f in index_files(index_url, req.name)
+                     if f.upload_time is not None and not f.yanked
+                     and _python_ok(f.requires_python, python)]
+        except (OSError, ValueError):
+            continue
+        if times:
+            late[canonicalize_name(req.name)] = min(times) + LATE_WINDOW
+    return late
+
+
 def _upload_time(index_url: str, name: str, version: str) -> datetime | None:
     times = [f.upload_time for f in index_files(index_url, name)
              if f.version is not None and f.upload_time is not None
@@ -363,7 +390,8 @@ def uv_env() -> dict[str, str]:
 
 
 def _resolve_uv(python: str, reqs: list[Requirement], as_of: datetime | None,
-                index_url: str, system: SystemRoot | None = None) -> Resolution:
+                index_url: str, system: SystemRoot | None = None,
+                late: dict[str, datetime] | None = None) -> Resolution:
     argv = [_uv(), "pip", "compile", "-", "--no-config", "--no-header", "--no-annotate",
             "--python-version", python, "--python-platform", "linux", "--index-url", index_url]
     interp = interpreter_path(python)
@@ -371,6 +399,8 @@ def _resolve_uv(python: str, reqs: list[Requirement], as_of: datetime | None,
         argv += ["--python", str(interp)]
     if as_of is not None:
         argv += ["--exclude-newer", as_of.strftime("%Y-%m-%dT%H:%M:%SZ")]
+        for name, when in sorted((late or {}).items()):
+            argv += ["--exclude-newer-package", f"{name}={when.strftime('%Y-%m-%dT%H:%M:%SZ')}"]
     try:
         # an sdist's metadata may need its C library already (mysqlclient's mysql_config)
         proc = run_bounded(argv, input="\n".join(str(r) for r in reqs) + "\n",
@@ -393,9 +423,11 @@ def _resolve_uv(python: str, reqs: list[Requirement], as_of: datetime | None,
 class _DateFilterProxy:
     """A loopback PEP 503 index showing only files uploaded by ``cutoff`` (and not excluded)."""
 
-    def __init__(self, upstream: str, cutoff: datetime) -> None:
+    def __init__(self, upstream: str, cutoff: datetime,
+                 late: dict[str, datetime] | None = None) -> None:
         self.upstream = upstream
         self.cutoff = cutoff
+        self.late = late or {}
         self.excluded: set[tuple[str, str]] = set()
         proxy = self
 
@@ -435,8 +467,9 @@ class _DateFilterProxy:
             req.send_error(404)
             return
         rows = []
+        cutoff = self.late.get(project, self.cutoff)
         for f in files:
-            if f.upload_time is not None and f.upload_time > self.cutoff:
+            if f.upload_time is not None and f.upload_time > cutoff:
                 continue
             if f.version is not None and (project, f.version) in self.excluded:
                 continue
@@ -462,7 +495,8 @@ _FETCHED = re.compile(r"(?:Downloading|Using cached|File was already downloaded)
 
 
 def _resolve_py27(python: str, reqs: list[Requirement], as_of: datetime | None,
-                  index_url: str, system: SystemRoot | None = None) -> Resolution:
+                  index_url: str, system: SystemRoot | None = None,
+                  late: dict[str, datetime] | None = None) -> Resolution:
     from driftdoc.env.build import py27_pip_command, py27_wheelhouse
 
     cutoff = min(as_of, PY27_CUTOFF) if as_of is not None else PY27_CUTOFF
@@ -473,7 +507,7 @@ def _resolve_py27(python: str, reqs: list[Requirement], as_of: datetime | None,
         pip = py27_pip_command(interp)
     except OSError as exc:
         return Resolution([], False, f"cannot prepare pip for Python 2.7: {exc}", python=python)
-    proxy = _DateFilterProxy(index_url, cutoff)
+    proxy = _DateFilterProxy(index_url, cutoff, late)
     warnings: list[str] = []
     try:
         for _attempt in range(8):
@@ -563,9 +597,15 @@ def resolve(python: str, requirements: Sequence[str], *, as_of: date | datetime 
     elif (major, minor) < (3, 6):
         if (major, minor) != (2, 7):
             raise InputError(f"Python {python} is not supported (use 2.7 or 3.6+)")
-        result = _resolve_py27(python, reqs, when, index, system)
+        cutoff = min(when, PY27_CUTOFF) if when is not None else PY27_CUTOFF
+        late = late_cutoffs(index, reqs, python, cutoff)
+        result = _resolve_py27(python, reqs, when, index, system, late)
     else:
-        result = _resolve_uv(python, reqs, when, index, system)
+        late = late_cutoffs(index, reqs, python, when)
+        result = _resolve_uv(python, reqs, when, index, system, late)
+    if late:
+        result.warnings.append("first published after the cut-off, so taken from its first "
+                               "releases: " + ", ".join(sorted(late)))
     result.python = python
     result.as_of = when.isoformat() if when else None
     if result.ok and check_backtrack:

@@ -400,6 +400,8 @@ class RepairSearch:
         for move, verdict in tried:
             if verdict.kind == INSTALL and move.kind in ("older", "bisect"):
                 move, verdict = self._on_its_python(move, verdict)
+            if verdict.kind == INSTALL and move.kind != "system":
+                move, verdict = self._with_its_libraries(move, verdict)
             if verdict.kind in (IMPORT, DRIFT) and verdict.in_package \
                     and move.kind in ("older", "bisect"):
                 move, verdict = self._of_its_time(move, verdict)
@@ -422,6 +424,20 @@ class RepairSearch:
                     break
             out.append((move, verdict))
         return out
+
+    def _with_its_libraries(self, move: Move, verdict: Verdict) -> tuple[Move, Verdict]:
+        """A move that brings in a distribution which builds against a C library (rtmidi ->
+        python-rtmidi) fails to build without it; judge the move with the library present."""
+        failed = verdict.failed_requirement or verdict.responsible or ""
+        found = self._system_moves(move.state, failed, f"{failed} did not install") \
+            if failed else []
+        if not found:
+            return move, verdict
+        retry = replace(move, state=found[0].state, why=f"{move.why}; {found[0].why}")
+        for m, v in self._run([retry]):
+            if v.progress() > verdict.progress() or _moved_on(verdict, v):
+                return m, v
+        return move, verdict
 
     def _of_its_time(self, move: Move, verdict: Verdict) -> tuple[Move, Verdict]:
         """An old release broken by today's versions of its own dependencies (Flask 0.12
