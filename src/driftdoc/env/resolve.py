@@ -592,13 +592,13 @@ def resolve(python: str, requirements: Sequence[str], *, as_of: date | datetime 
             pass
     reporter(Note(f"resolving {len(reqs)} requirement(s) for Python {python}"
                   + (f" as of {when.date()}" if when else ""), data={"python": python}))
+    late: dict[str, datetime] = {}
     if not reqs:
         result = Resolution([], True, None, python=python)
     elif (major, minor) < (3, 6):
         if (major, minor) != (2, 7):
             raise InputError(f"Python {python} is not supported (use 2.7 or 3.6+)")
-        cutoff = min(when, PY27_CUTOFF) if when is not None else PY27_CUTOFF
-        late = late_cutoffs(index, reqs, python, cutoff)
+        late = late_cutoffs(index, reqs, python, min(when or PY27_CUTOFF, PY27_CUTOFF))
         result = _resolve_py27(python, reqs, when, index, system, late)
     else:
         late = late_cutoffs(index, reqs, python, when)
