@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,8 @@ CACHE_ROOT = Path(os.environ.get("DRIFTDOC_CACHE_DIR") or Path.home() / ".cache"
 UV_CACHE = CACHE_ROOT / "uv"
 # Debian packages a Docker image would apt-get install, unpacked (no root) per package set.
 SYSROOTS = CACHE_ROOT / "revalidate-sysroot"
+# What _relocate does to an unpacked root; bumped whenever that changes (2: config tools).
+LAYOUT = 2
 
 FAILING = {"SyntaxError", "ImportError", "ModuleNotFoundError", "AttributeError"}
 
@@ -164,6 +167,7 @@ def _interpreter(python: str) -> str | None:
 
 # --- system packages: what a Dockerfile's `apt-get install` gives, unpacked without root ---
 
+_HOST_TOOLS = ("apt-cache", "apt-get", "dpkg-deb", "dpkg-query")
 _APT_DEPENDS = ["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
                 "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances"]
 
@@ -317,17 +321,101 @@ def _relocate(root: Path) -> None:
             elif not target.startswith("/") and os.path.exists(meant):
                 link.unlink()
                 link.symlink_to(meant)
+    _wrap_config_tools(root)  # last: it follows the links fixed above
+
+
+# `mysql_config --cflags` prints -I/usr/include/mariadb wherever it was unpacked, and
+# MySQL-python's setup.py believes it. The wrapper runs the real tool and moves each /usr
+# path the root provides into the root; paths only the host has (a dependency installed
+# there) are left alone. Each sed expression runs twice: one match may consume the blank
+# that the next path needs in front of it.
+_CONFIG_TOOL = re.compile(r"[-_]config$")
+_WRAPPED = "# revalidate: config tool wrapper"
+_WRAPPER = """#!/bin/sh
+{marker}: the real {name} reports /usr paths, the files are under {root}
+out=$({real} "$@") || exit $?
+[ -n "$out" ] || exit 0
+printf '%s\\n' "$out" | sed -E {exprs}
+"""
+_LEAD = "(^|[[:space:]=,:;'\"]|-I|-L|-R|-isystem|-Wl,-rpath,)"  # what may precede a path
+_END = "[[:space:]'\",;:]|$"  # what may follow one
+
+
+def _sed_literal(text: str) -> str:
+    """``text`` matched literally in a POSIX extended regex."""
+    return re.sub(r"([][\\.^$*+?(){}|#])", r"\\\1", text)
+
+
+def _rewrite_exprs(root: Path) -> list[str]:
+    """sed commands moving /usr paths into ``root``: ``/usr/A/B/...`` when the root has
+    ``usr/A/B`` (``/usr/include/mariadb/mysql``, not ``/usr/include/glib-2.0``), and
+    ``/usr/A`` or ``/usr`` itself when the root has that."""
+    usr = root / "usr"
+    if not usr.is_dir():
+        return []
+    shallow: set[str] = {"usr"}
+    deep: set[str] = set()
+    for top in usr.iterdir():
+        shallow.add(f"usr/{top.name}")
+        if top.is_dir() and not top.is_symlink():
+            deep.update(f"usr/{top.name}/{sub.name}" for sub in top.iterdir())
+    into = re.sub(r"([\\&#])", r"\\\1", str(root))
+    exprs = []
+    for prefixes, end in ((deep, f"/|{_END}"), (shallow, _END)):
+        if prefixes:
+            alternatives = "|".join(_sed_literal(p) for p in sorted(prefixes))
+            exprs.append(f"s#{_LEAD}/({alternatives})({end})#\\1{into}/\\2\\3#g")
+    return exprs
+
+
+def _wrap_config_tools(root: Path) -> None:
+    """Make the root's ``*-config``/``*_config`` tools report the root's paths.
+
+    The real tool moves to ``usr/.bin-real/NAME``: its name and the directory above its
+    own stay the same (a script that finds its files from ``$0/..`` still does, one that
+    prints its name still prints it). A link to another tool wrapped here stays a link.
+    """
+    exprs = _rewrite_exprs(root)
+    if not exprs:
+        return
+    sed_args = " ".join(f"-e {shlex.quote(e)} -e {shlex.quote(e)}" for e in exprs)
+    for bindir in (root / "usr" / "bin", root / "bin"):
+        if not bindir.is_dir() or bindir.is_symlink():
+            continue
+        tools = [t for t in sorted(bindir.iterdir())
+                 if _CONFIG_TOOL.search(t.name) and t.name != "pkg-config"]
+        names = {t.name for t in tools if not t.is_symlink()}
+        for tool in tools:
+            if tool.is_symlink():
+                if not tool.exists():
+                    continue  # dangling: nothing to run
+                real = tool.resolve()
+                if real.parent == bindir.resolve() and real.name in names:
+                    continue  # mysql_config -> mariadb_config: that one is wrapped
+                tool.unlink()
+            elif tool.is_file():
+                if _WRAPPED.encode() in tool.read_bytes()[:200]:
+                    continue
+                real = bindir.parent / f".{bindir.name}-real" / tool.name
+                real.parent.mkdir(exist_ok=True)
+                tool.rename(real)
+            else:
+                continue
+            tool.write_text(_WRAPPER.format(marker=_WRAPPED, name=tool.name, root=root,
+                                            real=shlex.quote(str(real)), exprs=sed_args))
+            tool.chmod(0o755)
 
 
 def sysroot(packages: Sequence[str]) -> Sysroot:
     """The unpacked closure of the emitted system packages, built once per package set."""
     wanted = sorted(set(packages))
-    key = hashlib.sha256("\n".join(wanted).encode()).hexdigest()[:16]
+    # the layout is part of the key: a root unpacked by an older _relocate is not reused
+    key = hashlib.sha256("\n".join([f"layout {LAYOUT}", *wanted]).encode()).hexdigest()[:16]
     root = SYSROOTS / key
     ready = root / ".ready"
     with _flock(SYSROOTS / f"{key}.lock"):
         if not ready.exists():
-            for tool in ("apt-cache", "apt-get", "dpkg-deb", "dpkg-query"):
+            for tool in _HOST_TOOLS:
                 if shutil.which(tool) is None:
                     raise SystemPackagesError(f"{tool} is not available on this host")
             shutil.rmtree(root, ignore_errors=True)

@@ -1,10 +1,14 @@
-"""The benchmark's independent re-validator: marker parsing, sysroot relocation, reuse key."""
+"""The benchmark's independent re-validator: marker parsing, sysroot relocation (config
+tools included), reuse key."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -66,6 +70,103 @@ def test_relocate_rewrites_pc_files_and_symlinks(tmp_path: Path,
     assert os.readlink(lib / "libfoo.so") == "libfoo.so.1"
     assert os.readlink(lib / "hostfile") == "/etc/hostname-not-in-root"
     assert os.readlink(lib / "dangling.so") == "does-not-exist.so.9"
+
+
+needs_dpkg = pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="needs dpkg-deb")
+
+# A Debian -dev package's config tool knows only the paths it was built for.
+_FOO_CONFIG = """#!/bin/sh
+case "$1" in
+  --cflags) echo "-I/usr/include/foo -I/usr/include/glib-2.0" ;;
+  --libs) echo "-L/usr/lib/{arch}/ -lfoo -lglib-2.0" ;;
+  --variable=includedir) echo /usr/include/foo ;;
+  --prefix) echo /usr ;;
+  --paths) echo "/usr /usr/include/foo /usr/share/foo/x '/usr/include/foo'" ;;
+  --name) basename "$0" ;;
+  --nothing) ;;
+  *) echo "usage: foo_config" >&2; exit 1 ;;
+esac
+"""
+
+
+def _foo_deb(tmp: Path, arch: str) -> Path:
+    """libfoo-dev as Debian lays it out: a header in a subdirectory, a static library and
+    ``foo_config`` (linked as ``foo-config``) saying /usr."""
+    tree = tmp / "tree"
+    (tree / "DEBIAN").mkdir(parents=True)
+    (tree / "DEBIAN" / "control").write_text(
+        "Package: libfoo-dev\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@t>\n"
+        "Description: test\n")
+    (tree / "usr" / "include" / "foo").mkdir(parents=True)
+    (tree / "usr" / "include" / "foo" / "foo.h").write_text("#define FOO 42\n")
+    (tree / "usr" / "share" / "foo").mkdir(parents=True)
+    (tree / "usr" / "lib" / arch).mkdir(parents=True)
+    bindir = tree / "usr" / "bin"
+    bindir.mkdir(parents=True)
+    (bindir / "foo_config").write_text(_FOO_CONFIG.format(arch=arch))
+    (bindir / "foo_config").chmod(0o755)
+    (bindir / "foo-config").symlink_to("foo_config")
+    deb = tmp / "libfoo-dev_1.0_all.deb"
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-b", str(tree), str(deb)], check=True,
+                   capture_output=True)
+    return deb
+
+
+@needs_dpkg
+def test_sysroot_config_tools_report_the_root(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """MySQL-python's setup.py builds with what ``mysql_config --cflags`` says: in an
+    unpacked root that must be the root's headers, not the host's /usr (which lacks them).
+    Paths the root does not provide (a dependency the host has) stay the host's."""
+    arch = "x86_64-linux-gnu"
+    monkeypatch.setattr(revalidate, "_triplet", lambda: arch)
+    monkeypatch.setattr(revalidate, "SYSROOTS", tmp_path / "sysroots")
+    monkeypatch.setattr(revalidate, "_HOST_TOOLS", ("dpkg-deb",))
+    deb = _foo_deb(tmp_path, arch)
+    monkeypatch.setattr(revalidate, "_closure", lambda packages: ["libfoo-dev"])
+
+    def download(names: Sequence[str], into: Path) -> dict[str, Path]:
+        return {"libfoo-dev": Path(shutil.copy(deb, into))}
+
+    monkeypatch.setattr(revalidate, "_download", download)
+    root = revalidate.sysroot(["libfoo-dev"])
+    usr = root.root / "usr"
+    # a root unpacked before config tools were wrapped is not reused
+    assert root.root.name != hashlib.sha256(b"libfoo-dev").hexdigest()[:16]
+    env = root.build_env(os.environ)
+
+    def config(tool: str, *args: str) -> str:
+        out = subprocess.run([tool, *args], capture_output=True, text=True, env=env,
+                             check=True)
+        return out.stdout
+
+    assert config("foo_config", "--cflags").split() == [
+        f"-I{usr}/include/foo", "-I/usr/include/glib-2.0"]
+    assert config("foo-config", "--libs").split() == [f"-L{usr}/lib/{arch}/", "-lfoo",
+                                                      "-lglib-2.0"]
+    assert config("foo_config", "--variable=includedir") == f"{usr}/include/foo\n"
+    assert config("foo_config", "--prefix") == f"{usr}\n"
+    assert config("foo_config", "--paths").split() == [
+        str(usr), f"{usr}/include/foo", f"{usr}/share/foo/x", f"'{usr}/include/foo'"]
+    assert config("foo_config", "--name") == "foo_config\n"  # the real tool keeps its name
+    assert config("foo_config", "--nothing") == ""
+    failed = subprocess.run([str(usr / "bin" / "foo_config"), "--bogus"], capture_output=True,
+                            text=True, check=False)
+    assert (failed.returncode, failed.stdout, failed.stderr) == (1, "", "usage: foo_config\n")
+    assert os.readlink(usr / "bin" / "foo-config") == "foo_config"
+    # wrapping is idempotent: a second pass leaves the wrapper as it is
+    before = (usr / "bin" / "foo_config").read_text()
+    revalidate._relocate(root.root)
+    assert (usr / "bin" / "foo_config").read_text() == before
+    assert config("foo_config", "--cflags").split()[0] == f"-I{usr}/include/foo"
+    # and a build that believes the tool finds the header
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is not None:
+        src = tmp_path / "t.c"
+        src.write_text('#include "foo.h"\nint main(void) { return FOO - 42; }\n')
+        cflags = config("foo_config", "--cflags").split()
+        subprocess.run([cc, *cflags, "-c", str(src), "-o", str(tmp_path / "t.o")],
+                       check=True, capture_output=True, env=env)
 
 
 def test_sysroot_environment() -> None:
