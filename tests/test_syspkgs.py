@@ -263,3 +263,28 @@ def test_host_headers_join_a_shared_header_directory(tmp_path: Path) -> None:
     assert (root / "usr/include/xcb/xcb.h").read_text() == "/* host */\n"
     assert (root / "usr/include/xcb/render.h").read_text() == '#include "xcb.h"\n'
     assert not (root / "usr/include/stdio.h").exists()
+
+
+def test_builds_with_a_prefix_keep_their_own_package_caches(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """A wheel built against the prefix's headers must not serve a later build without them
+    (it would 'install' there, and the emitted environment would omit the packages)."""
+    from driftdoc.env import build
+
+    monkeypatch.setenv("DRIFTDOC_CACHE_DIR", str(tmp_path / "cache"))
+    root = syspkgs.SystemRoot(tmp_path / "sysroot" / "abc123", ("libfoo-dev",))
+    base = {"UV_CACHE_DIR": str(tmp_path / "uv"), "PIP_CACHE_DIR": str(tmp_path / "pip"),
+            "PATH": "/usr/bin"}
+    plain = syspkgs.build_env(None, base)
+    assert plain["UV_CACHE_DIR"] == base["UV_CACHE_DIR"]
+    with_root = syspkgs.build_env(root, base)
+    for name in ("UV_CACHE_DIR", "PIP_CACHE_DIR"):
+        assert with_root[name] != base[name]
+        assert Path(with_root[name]).name == "abc123"
+    assert build.py27_wheelhouse(root) != build.py27_wheelhouse()
+    # a wheel built against the prefix is offered to builds with it, never to builds without
+    whl = build.py27_wheelhouse(root) / "foo-1.0-cp27-cp27mu-linux_x86_64.whl"
+    whl.write_bytes(b"")
+    assert "foo==1.0" in build._py27_wheels(root)
+    assert "foo==1.0" not in build._py27_wheels(None)

@@ -262,8 +262,11 @@ def py27_dir() -> Path:
     return cache.cache_root() / "py27"
 
 
-def py27_wheelhouse() -> Path:
-    path = py27_dir() / "wheels"
+def py27_wheelhouse(system: SystemRoot | None = None) -> Path:
+    """Where built 2.7 wheels are kept; those built against a system prefix apart (a build
+    without the prefix must not pick them up, see ``syspkgs.build_env``)."""
+    path = py27_dir() / "wheels" if system is None else \
+        py27_dir() / "wheels-sys" / system.path.name
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -357,6 +360,14 @@ def _py27_seed(tool: Path, interp: Path, *, tools: bool = False) -> Path:
             stale.unlink()
         ready.write_text("ok\n")
     return seed
+
+
+def _py27_wheels(system: SystemRoot | None) -> dict[str, Path]:
+    """The wheels a build may use: the shared house, and those built against its prefix."""
+    wheels = _wheel_index(py27_wheelhouse())
+    if system is not None:
+        wheels.update(_wheel_index(py27_wheelhouse(system)))
+    return wheels
 
 
 def _wheel_index(house: Path) -> dict[str, Path]:
@@ -465,13 +476,15 @@ def _console_scripts(text: str, dest: Path, python: Path) -> None:
 def _fetch_py27_wheels(pip: list[str], pins: list[str], index_url: str,
                        system: SystemRoot | None = None) -> str | None:
     """``pip wheel`` the pins (and their dependencies) into the wheelhouse; error text or None."""
-    house = py27_wheelhouse()
+    house = py27_wheelhouse(system)
+    links = [arg for h in dict.fromkeys([house, py27_wheelhouse()])
+             for arg in ("--find-links", str(h))]
     with tempfile.TemporaryDirectory(prefix="driftdoc-wheel27-") as tmp:
         try:
             proc = run_bounded(
                 [*pip, "wheel", "--isolated", "--disable-pip-version-check",
-                 "--no-python-version-warning", "--index-url", index_url, "--find-links",
-                 str(house), "-w", tmp, *pins],
+                 "--no-python-version-warning", "--index-url", index_url, *links,
+                 "-w", tmp, *pins],
                 env=build_env(system, _py27_env()))
         except subprocess.TimeoutExpired:
             return f"building wheels took longer than {BUILD_TIMEOUT:g}s"
@@ -492,13 +505,13 @@ def _build_py27(dest: Path, interp: Path, pins: list[str], index_url: str,
         return [InstallError(None, str(exc))]
     exact = [p for p in pins if "==" in p and not re.search(r"[<>!~,;]", p)]
     inexact = [p for p in pins if p not in exact]
-    wheels = _wheel_index(py27_wheelhouse())
+    wheels = _py27_wheels(system)
     missing = [p for p in exact if p not in wheels] + inexact
     if missing:
         error = _fetch_py27_wheels(pip, missing, index_url, system)
         if error is not None:
             return [InstallError(_failing_requirement(error, pins), _tail(error))]
-        wheels = _wheel_index(py27_wheelhouse())
+        wheels = _py27_wheels(system)
         still = [p for p in exact if p not in wheels]
         if still or inexact:
             return [InstallError(still[0] if still else inexact[0],

@@ -525,7 +525,7 @@ def _resolve_py27(python: str, reqs: list[Requirement], as_of: datetime | None,
                     for whl in sorted(Path(tmp).glob("*.whl")):
                         parts = whl.name.split("-")
                         pins.append(f"{canonicalize_name(parts[0])}=={parts[1]}")
-                        target = py27_wheelhouse() / whl.name
+                        target = py27_wheelhouse(system) / whl.name
                         if not target.exists():
                             shutil.copyfile(whl, target)
                     return Resolution(sorted(pins), True, None, warnings, python=python)

@@ -204,7 +204,8 @@ _MODULE_ATTR = re.compile(r"module '([\w.]+)' has no attribute")
 _CANNOT_IMPORT = re.compile(r"cannot import name '?(\w+)'? from '([\w.]+)'")
 _REQUIRES = re.compile(r"\brequires (?:the )?([A-Za-z][\w.-]*[A-Za-z0-9])")
 _SHARED_LIBRARY = re.compile(r"\.so[.\d]*: cannot open shared object file|"
-                             r"library not found|Library not loaded")
+                             r"library not found|Library not loaded|"
+                             r"introspection typelib not found")
 _CANNOT_IMPORT_PY2 = re.compile(r"cannot import name '?(\w+)'?$")
 
 

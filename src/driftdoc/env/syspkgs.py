@@ -110,9 +110,24 @@ class SystemRoot:
         return env
 
 
+CACHE_VARIABLES = ("UV_CACHE_DIR", "PIP_CACHE_DIR")
+
+
 def build_env(system: SystemRoot | None, base: Mapping[str, str]) -> dict[str, str]:
-    """The environment for a build or resolution: ``base``, plus ``system``'s prefix if any."""
-    return system.build_env(base) if system is not None else dict(base)
+    """The environment for a build or resolution: ``base``, plus ``system``'s prefix if any.
+
+    With a prefix, the package caches move aside: a wheel built against its headers would
+    otherwise be reused by a later build without them, which then "works" here but not on
+    a machine without the packages (and the emitted environment would omit them).
+    """
+    if system is None:
+        return dict(base)
+    env = system.build_env(base)
+    for name in CACHE_VARIABLES:
+        if env.get(name):
+            env[name] = str(Path(env[name]).with_name(
+                f"{Path(env[name]).name}-sys") / system.path.name)
+    return env
 
 
 def _joined(first: Sequence[str], rest: str | None) -> str:
