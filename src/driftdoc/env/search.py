@@ -343,8 +343,10 @@ class RepairSearch:
             self._checkpoint(outcome)
         outcome.validations = self.validations
         if verdict.ok and verdict.kind == SNIPPET:
+            failure = verdict.exception_name or short(verdict.exception_message, 80) \
+                or "a failure"
             outcome.reason = (
-                f"{verdict.exception_name} in the snippet's own code"
+                f"{failure} in the snippet's own code"
                 + (f" at line {verdict.line}" if verdict.line else "")
                 + " is not repairable by changing the environment; "
                 "the environment works up to that point")
@@ -401,7 +403,7 @@ class RepairSearch:
         for move, verdict in tried:
             if verdict.kind == INSTALL and move.kind in ("older", "bisect"):
                 move, verdict = self._on_its_python(move, verdict)
-            if verdict.kind == INSTALL and move.kind != "system":
+            if verdict.kind == INSTALL:  # (a system move may uncover another library)
                 move, verdict = self._with_its_libraries(move, verdict)
             if verdict.kind in (IMPORT, DRIFT) and verdict.in_package \
                     and move.kind in ("older", "bisect"):
