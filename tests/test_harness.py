@@ -262,3 +262,24 @@ def test_waiting_between_imports_infers_completion_when_the_rest_is_findable(
         """, timeout=0.7)
     assert rec["execution"]["imports_completed"] is False
     assert "imports_inferred" not in rec["execution"]
+
+
+@pytest.mark.skipif("2.7" not in _INTERPS, reason="no Python 2.7 installed")
+def test_py2_builtins_shim_on_the_path_does_not_break_imports(tmp_path: Path) -> None:
+    """The ``future`` package puts a ``builtins`` module on 2.7's path that lacks
+    ``__import__``; the harness must still hand the real builtins to the snippet."""
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "builtins.py").write_text("from __future__ import absolute_import\nstr = str\n")
+    snippet = tmp_path / "snippet.py"
+    snippet.write_text("from __future__ import print_function\nimport json\nprint('ok')\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.run(
+        [str(_INTERPS["2.7"]), "-s", str(HARNESS), "--snippet", str(snippet), "--out", str(out),
+         "--timeout", "20"],
+        stdin=subprocess.DEVNULL, capture_output=True, timeout=60, cwd=tmp_path, check=False,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(shim), "LANG": "C.UTF-8"})
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    record = json.loads((out / "record.json").read_text())
+    assert record["execution"]["status_code"] == "Success", record["execution"]

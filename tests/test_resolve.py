@@ -46,6 +46,9 @@ def test_project_published_after_the_date_takes_its_first_releases(
     assert res.pins == ["drift-pkg==1.0"]
     assert any("first published after the cut-off" in w and "drift-pkg" in w
                for w in res.warnings), res.warnings
+    # a pinned release published late gets the window of its own upload, not the project's
+    res = resolve(PY3, ["drift-pkg==2.0"], as_of=date(2019, 6, 1), index_url=fake_index.url)
+    assert res.ok and res.pins == ["drift-pkg==2.0"], res.error
 
 
 @needs_py3

@@ -283,6 +283,32 @@ def test_bisection_finds_newest_working_release_despite_uninstallable_old_ones()
     assert out.drift[-1].to_version == "0.19.1" and out.validations <= 10
 
 
+def test_bisection_treats_another_failure_as_too_old() -> None:
+    """mongoengine: new releases lack PY3 the snippet imports, very old ones break against
+    today's pymongo with another error; the working middle must still be found."""
+    versions = [f"0.{m}.0" for m in range(1, 17)]
+    releases = Releases({"mongoengine": versions})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        v = Version(env["mongoengine"])
+        if v >= Version("0.12"):
+            return Verdict(IMPORT, exception_name="ImportError", line=5,
+                           exception_message="cannot import name PY3",
+                           record={"execution": {
+                               "exception_line": "from mongoengine.python_support import PY3"}})
+        if v < Version("0.10"):
+            return Verdict(IMPORT, exception_name="ImportError", line=5, in_package=True,
+                           exception_message="cannot import name Connection")
+        return Verdict(SUCCESS, imports_completed=True)
+
+    start = State("2.7", None, (Dep(("mongoengine",), ("mongoengine",)),))
+    rs, _ = search(start, releases, world, lookup={}, imports={"mongoengine"},
+                   pythons=("2.7",), budget=12)
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert resolved(out.verdict, "mongoengine") == Version("0.11.0")
+
+
 def test_old_release_steps_down_pythons_until_one_has_wheels() -> None:
     """TensorFlow 1.15.5 came out in 2021 but only has wheels up to Python 3.7."""
     releases = Releases({"tensorflow": ["1.15.5", "2.11.0"]},

@@ -31,9 +31,9 @@ import threading
 import time
 import traceback
 
-try:  # Python 3
+if sys.version_info[0] >= 3:
     import builtins as _builtins
-except ImportError:  # Python 2
+else:  # not "try builtins": on 2.7 the future package installs a shim of that name
     import __builtin__ as _builtins  # noqa: F401
 
 PY2 = sys.version_info[0] == 2

@@ -258,6 +258,16 @@ def newest_compatible(index_url: str, req: Requirement, python: str,
     return top, best[top]
 
 
+def _admits(req: Requirement, version: str | None) -> bool:
+    """Whether ``version`` satisfies ``req`` (a pin gets the cut-off of its own release)."""
+    if version is None or not req.specifier:
+        return True
+    try:
+        return req.specifier.contains(Version(version), prereleases=True)
+    except InvalidVersion:
+        return False
+
+
 def late_cutoffs(index_url: str, reqs: Sequence[Requirement], python: str,
                  cutoff: datetime | None) -> dict[str, datetime]:
     """Per-project cut-offs for requirements with no release by ``cutoff``: the end of
@@ -275,7 +285,7 @@ def late_cutoffs(index_url: str, reqs: Sequence[Requirement], python: str,
                 continue
             times = [f.upload_time for f in index_files(index_url, req.name)
                      if f.upload_time is not None and not f.yanked
-                     and _python_ok(f.requires_python, python)]
+                     and _python_ok(f.requires_python, python) and _admits(req, f.version)]
         except (OSError, ValueError):
             continue
         if times:

@@ -387,8 +387,8 @@ class RepairSearch:
             outcome.steps.append(_step(m, v, kept=works))
             if works:
                 best, hi = (m, v), mid
-            elif v.kind == INSTALL:
-                hi = mid
+            elif v.kind == INSTALL or not _same_failure(verdict, v):
+                hi = mid  # too old: it no longer installs, or breaks another way
             else:
                 lo = mid
         return best
@@ -892,6 +892,12 @@ def _moved_on(before: Verdict, after: Verdict) -> bool:
         # the module that was missing is found now, whatever fails next
         return after.missing_module != before.missing_module
     return False
+
+
+def _same_failure(a: Verdict, b: Verdict) -> bool:
+    """The same error where it was (messages compared without paths)."""
+    return (a.kind, a.exception_name, a.line, short(a.exception_message)) == \
+        (b.kind, b.exception_name, b.line, short(b.exception_message))
 
 
 def _batches(moves: Sequence[Move], width: int) -> list[list[Move]]:
