@@ -143,3 +143,13 @@ def test_private_module_names_are_not_guessed_as_projects(tmp_path: Path) -> Non
     p.write_text("import _scene2\nimport zzzqqq_unknown_mod\n")
     plan = inspect_snippet(p, interpreters=[])
     assert plan.requirements() == ["zzzqqq_unknown_mod"]
+
+
+def test_python3_names_on_python2_come_from_future_and_renames_keep_their_predecessor() -> None:
+    from driftdoc.env import knowledge
+
+    kb = knowledge.load()
+    assert kb.candidates("queue")[0].distribution == "future"
+    assert kb.candidates("http.client")[0].distribution == "future"
+    assert [c.distribution for c in kb.candidates("path")][:2] == ["path.py", "path"]
+    assert kb.candidates("libvirt")[0].distribution == "libvirt-python"

@@ -15,8 +15,8 @@ Usage::
     python tools/build_knowledge.py fetch --top 1500       # network, cached under --cache
     python tools/build_knowledge.py build                   # offline: writes src/driftdoc/data/
 
-Popularity: an optional TSV of download ranks (``--ranks``; columns name, ..., rank) picks which
-distributions to fetch and feeds the ranking. Without it only curated distributions are fetched.
+Popularity: a TSV of download ranks (``--ranks``; columns name, ..., rank; by default the committed
+``tools/knowledge/ranks.tsv``) picks which distributions to fetch and feeds the ranking.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ OUT = ROOT / "src" / "driftdoc" / "data" / "knowledge.json.gz"
 OUT_TAIL = ROOT / "src" / "driftdoc" / "data" / "knowledge-tail.tsv.gz"
 INDEX = "https://pypi.org/simple/"
 UA = "driftdoc-build-knowledge/0.1"
-KNOWLEDGE_VERSION = "2026.11.1"
+KNOWLEDGE_VERSION = "2026.11.2"
 
 # Top-level names that several distributions share: keep deeper (sub-package) entries for them.
 MAX_DEPTH = 3
@@ -459,7 +459,9 @@ def cmd_build(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", default=str(Path.home() / ".cache" / "driftdoc" / "build"))
-    ap.add_argument("--ranks", default=None, help="TSV with a name column and a rank column")
+    ap.add_argument("--ranks", default=str(SOURCES / "ranks.tsv"),
+                    help="TSV with a name column and a rank column (default: the committed "
+                         "tools/knowledge/ranks.tsv)")
     sub = ap.add_subparsers(dest="cmd", required=True)
     f = sub.add_parser("fetch")
     f.add_argument("--top", type=int, default=1500)
