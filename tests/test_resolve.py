@@ -124,3 +124,24 @@ def test_py27_skips_releases_whose_index_entry_hides_requires_python(
     assert res.pins == ["py3only-pkg==1.0"]
     # 2.0 excludes 2.7 in its own metadata: choosing 1.0 is right, not "backtracking".
     assert res.backtracked == [], res.warnings
+
+
+def test_legacy_build_args_only_for_old_setup_py_failures(driftdoc_cache: Path) -> None:
+    from driftdoc.env.resolve import legacy_build_args
+
+    assert legacy_build_args("error: could not find a version that satisfies foo") == []
+    args = legacy_build_args("error in anyjson setup command: use_2to3 is invalid.")
+    assert args[0] == "--build-constraints"
+    assert Path(args[1]).read_text().strip() == "setuptools<58"
+
+
+@pytest.mark.network
+def test_old_setup_py_resolves_with_an_older_setuptools(driftdoc_cache: Path) -> None:
+    # anyjson 0.3.3 (2012) passes use_2to3 to setup(), which setuptools 58 removed (and
+    # setuptools < 58 needs distutils: Python 3.11 at most)
+    python = next((v for v in ("3.11", "3.10", "3.9", "3.8") if has_python(v)), None)
+    if python is None:
+        pytest.skip("no Python 3.8-3.11 installed")
+    res = resolve(python, ["anyjson==0.3.3"], index_url="https://pypi.org/simple")
+    assert res.ok, res.error
+    assert res.pins == ["anyjson==0.3.3"]

@@ -47,7 +47,14 @@ from packaging.utils import canonicalize_name
 from driftdoc.env import cache
 from driftdoc.env.bounded import BUILD_TIMEOUT, run_bounded
 from driftdoc.env.records import InstallError
-from driftdoc.env.resolve import DEFAULT_INDEX, _check_python, _uv, interpreter_path, uv_env
+from driftdoc.env.resolve import (
+    DEFAULT_INDEX,
+    _check_python,
+    _uv,
+    interpreter_path,
+    legacy_build_args,
+    uv_env,
+)
 from driftdoc.env.syspkgs import SystemRoot, build_env
 from driftdoc.errors import InputError
 from driftdoc.events import Note, Reporter, null_reporter
@@ -163,6 +170,9 @@ def _build_uv(dest: Path, interp: Path, pins: list[str], index_url: str,
         proc = run_bounded([*base, "--offline"], env=env)
         if proc.returncode != 0:
             proc = run_bounded(base, env=env)
+        legacy = legacy_build_args(proc.stderr) if proc.returncode != 0 else []
+        if legacy:  # an old setup.py that today's setuptools refuses
+            proc = run_bounded([*base, *legacy], env=env)
     except subprocess.TimeoutExpired:
         return [InstallError(None, f"installing took longer than {BUILD_TIMEOUT:g}s (a source "
                                    "build?); set DRIFTDOC_BUILD_TIMEOUT to allow more")]

@@ -399,6 +399,24 @@ def uv_env() -> dict[str, str]:
     return env
 
 
+LEGACY_SETUPTOOLS = "setuptools<58"
+"""The last setuptools with ``use_2to3`` and the other hooks old ``setup.py`` files call."""
+_LEGACY_BUILD = re.compile(r"use_2to3|convert_2to3|setuptools\.command\.test|"
+                           r"No module named '?pkg_resources'?")
+
+
+def legacy_build_args(failure: str) -> list[str]:
+    """uv arguments that let an old ``setup.py`` build (an older setuptools in its isolated
+    build environment), if ``failure`` says that is what broke it; else nothing."""
+    if not _LEGACY_BUILD.search(failure):
+        return []
+    path = cache.cache_root() / "build-constraints" / "legacy-setuptools.txt"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(LEGACY_SETUPTOOLS + "\n")
+    return ["--build-constraints", str(path)]
+
+
 def _resolve_uv(python: str, reqs: list[Requirement], as_of: datetime | None,
                 index_url: str, system: SystemRoot | None = None,
                 late: dict[str, datetime] | None = None) -> Resolution:
@@ -413,8 +431,11 @@ def _resolve_uv(python: str, reqs: list[Requirement], as_of: datetime | None,
             argv += ["--exclude-newer-package", f"{name}={when.strftime('%Y-%m-%dT%H:%M:%SZ')}"]
     try:
         # an sdist's metadata may need its C library already (mysqlclient's mysql_config)
-        proc = run_bounded(argv, input="\n".join(str(r) for r in reqs) + "\n",
-                           env=build_env(system, uv_env()))
+        text = "\n".join(str(r) for r in reqs) + "\n"
+        proc = run_bounded(argv, input=text, env=build_env(system, uv_env()))
+        legacy = legacy_build_args(proc.stderr) if proc.returncode != 0 else []
+        if legacy:
+            proc = run_bounded([*argv, *legacy], input=text, env=build_env(system, uv_env()))
     except subprocess.TimeoutExpired:
         return Resolution([], False, f"resolving took longer than {BUILD_TIMEOUT:g}s (building "
                           "an sdist for its metadata?)", python=python)
