@@ -309,6 +309,26 @@ def test_bisection_treats_another_failure_as_too_old() -> None:
     assert resolved(out.verdict, "mongoengine") == Version("0.11.0")
 
 
+def test_an_alternative_distribution_is_walked_back_too() -> None:
+    """``from path import path``: 'path' never had it; its predecessor 'path.py' had it
+    until 9.1, so the alternative's own releases must be searched, not just its newest."""
+    releases = Releases({"path": ["13.0", "15.0", "16.0"],
+                         "path.py": [f"{m}.0" for m in range(5, 13)]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        ok = "path.py" in env and Version(env["path.py"]) < Version("10")
+        if ok:
+            return Verdict(SUCCESS, imports_completed=True)
+        return Verdict(IMPORT, exception_name="ImportError", line=6,
+                       exception_message="cannot import name 'path' from 'path'")
+
+    start = State("3.8", None, (Dep(("path",), ("path", "path.py")),))
+    rs, _ = search(start, releases, world, lookup={}, imports={"path"}, pythons=("3.8",))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert resolved(out.verdict, "path.py") == Version("9.0")
+
+
 def test_old_release_steps_down_pythons_until_one_has_wheels() -> None:
     """TensorFlow 1.15.5 came out in 2021 but only has wheels up to Python 3.7."""
     releases = Releases({"tensorflow": ["1.15.5", "2.11.0"]},

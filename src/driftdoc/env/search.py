@@ -386,7 +386,9 @@ class RepairSearch:
             works = self._better(verdict, v)
             outcome.steps.append(_step(m, v, kept=works))
             if works:
-                best, hi = (m, v), mid
+                hi = mid
+                if best is None or v.progress() >= best[1].progress():
+                    best = (m, v)  # newest among the furthest-getting probes
             elif v.kind == INSTALL or not _same_failure(verdict, v):
                 hi = mid  # too old: it no longer installs, or breaks another way
             else:
@@ -480,6 +482,8 @@ class RepairSearch:
         fitting = [py for py in self.pythons if py.split(".")[0] == major
                    and PYTHON_RELEASED.get(py, dt.date.max) <= when
                    and _py_key(py) < _py_key(move.state.python)]
+        if not fitting and major == "3" and "2.7" in self.pythons:
+            fitting = ["2.7"]  # older than every Python 3 here (and the snippet reads as 2.7)
         deps = tuple(d if _norm(d.dist) == _norm(move.package) else replace(d, version=None)
                      for d in move.state.deps)
         # newest first: a release often lacks wheels for the Pythons of its last months
@@ -770,7 +774,14 @@ class RepairSearch:
                 base, at = found
                 # or another distribution of the same import has it (pdfminer vs pdfminer.six)
                 older = self._dep_moves(base, at, verdict, why)
-                return older[:2] + self._candidate_moves(base, at, why) + older[2:] + \
+                others = self._candidate_moves(base, at, why)
+                if others and others[0].kind == "candidate":
+                    # whose newest release may have moved the name too (path.py 12, like
+                    # path 16): walk its releases as well
+                    alt = others[0].state.deps[at]
+                    others.append(Move(others[0].state, "bisect",
+                                       f"bisect {alt.dist} ({why})", alt.dist, None, None))
+                return older[:2] + others[:1] + older[2:] + others[1:] + \
                     self._era_moves(state, why)
         needed = _REQUIRES.search(message)
         if not missing and needed and state.index_of(needed.group(1)) is None \
