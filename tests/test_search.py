@@ -703,3 +703,17 @@ def test_name_missing_from_the_standard_library_moves_python() -> None:
     found = rs.run()
     assert found.state.python == "3.8" and found.verdict is not None
     assert found.verdict.kind == SUCCESS
+
+
+def test_losing_the_module_a_name_was_imported_from_is_not_progress() -> None:
+    from driftdoc.env.search import _moved_on
+
+    before = Verdict(IMPORT, exception_name="ImportError", line=1,
+                     missing_module="django.conf.urls",
+                     exception_message="cannot import name 'patterns' from 'django.conf.urls'")
+    gone = Verdict(IMPORT, exception_name="ModuleNotFoundError", line=1,
+                   missing_module="django.conf", exception_message="No module named 'django.conf'")
+    further = Verdict(IMPORT, exception_name="ModuleNotFoundError", line=2,
+                      missing_module="six", exception_message="No module named 'six'")
+    assert not _moved_on(before, gone)
+    assert _moved_on(before, further)

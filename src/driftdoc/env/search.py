@@ -900,6 +900,10 @@ def _moved_on(before: Verdict, after: Verdict) -> bool:
     if after.kind != before.kind:
         return after.kind not in (INSTALL, SYNTAX, TIMEOUT)
     if after.kind == IMPORT and before.missing_module:
+        if after.missing_module and after.line == before.line and \
+                (before.missing_module + ".").startswith(after.missing_module + "."):
+            # the module itself (or its package) is gone now: a step back, not on
+            return False
         # the module that was missing is found now, whatever fails next
         return after.missing_module != before.missing_module
     return False
