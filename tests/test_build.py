@@ -82,3 +82,29 @@ def test_py27_env(fake_index: LocalIndex, driftdoc_cache: Path) -> None:
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "2"
     assert ensure_env("2.7", ["drift-pkg==1.0"], index_url=fake_index.url).reused
+
+
+@pytest.mark.skipif(not has_python("2.7"), reason="no Python 2.7 installed")
+@pytest.mark.network  # the 2.7 tools (virtualenv<20.22, pip 20.3.4) come from PyPI once
+def test_py27_pip_runs_with_working_memoisation(driftdoc_cache: Path) -> None:
+    """pip 20.3 on 2.7 falls back to a no-op lru_cache; the bootstrap gives it a real one."""
+    from driftdoc.env.build import py27_pip_command
+    from driftdoc.env.interpreters import find
+
+    try:
+        pip = py27_pip_command(find("2.7").path)
+    except OSError as exc:
+        pytest.skip(f"cannot prepare the 2.7 tools: {exc}")
+    out = subprocess.run([*pip, "--version"], capture_output=True, text=True, check=False)
+    assert out.returncode == 0 and out.stdout.startswith("pip 20.3"), out.stderr
+    probe = ("import runpy, sys; sys.argv = ['x', '--version']\n"
+             f"try:\n    runpy.run_path({pip[1]!r}, run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "from pip._internal.utils import compat\n"
+             "calls = []\n"
+             "@compat.lru_cache(maxsize=None)\n"
+             "def f(x):\n    calls.append(x)\n    return x\n"
+             "f(1); f(1)\n"
+             "sys.stderr.write('calls=%d' % len(calls))\n")
+    out = subprocess.run([pip[0], "-c", probe], capture_output=True, text=True, check=False)
+    assert "calls=1" in out.stderr, out.stderr

@@ -543,13 +543,15 @@ def _resolve_py27(python: str, reqs: list[Requirement], as_of: datetime | None,
     try:
         for _attempt in range(8):
             with tempfile.TemporaryDirectory(prefix="driftdoc-py27-") as tmp:
+                env = build_env(system, _py27_env())
+                # --isolated ignores PIP_CACHE_DIR: the cache is named on the command line
                 argv = [*pip, "wheel", "--isolated", "--disable-pip-version-check",
                         "--no-python-version-warning", "--use-feature=2020-resolver",
-                        "--index-url", proxy.url,
+                        "--cache-dir", env["PIP_CACHE_DIR"], "--index-url", proxy.url,
                         "--trusted-host", "127.0.0.1", "-w", tmp, *(str(r) for r in reqs)]
                 # No --find-links to the wheelhouse: it may hold wheels newer than the cut-off
                 # (exact pins built on request); pip's own cache keeps downloads cheap.
-                proc = run_bounded(argv, env=build_env(system, _py27_env()))
+                proc = run_bounded(argv, env=env)
                 output = proc.stdout + "\n" + proc.stderr
                 if proc.returncode == 0:
                     pins = []
