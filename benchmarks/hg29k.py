@@ -88,8 +88,8 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path("bench-out/hg29k"))
     ap.add_argument("--skip-run", action="store_true", help="only re-validate and report")
     ap.add_argument("--reuse-checks", type=Path, default=None,
-                    help="another run's OUT: reuse its re-validation of a gist whose emitted "
-                         "Python, requirements and system packages are identical (same "
+                    help="another run's OUT: reuse its passing re-validation of a gist whose "
+                         "emitted Python, requirements and system packages are identical (same "
                          "snippet, same build)")
     args = ap.parse_args()
 
@@ -133,10 +133,9 @@ def main() -> int:
                     or not theirs.exists():
                 continue
             prior = json.loads(theirs.read_text())
-            # the re-validator's sysroot handling changes between runs: a failure with
-            # system packages is checked again rather than trusted
-            stale = not other_checks[name].get("passed") and prior.get("system_packages")
-            if emitted(prior) == emitted(mine) and not stale:
+            # only passes are reused: a failure may have been the re-validator's own (its
+            # sysroot handling changed between runs; a full disk) and is checked again
+            if emitted(prior) == emitted(mine) and other_checks[name].get("passed"):
                 checks[name] = dict(other_checks[name], reused=True)
                 reused += 1
     todo = [n for n in names if n not in checks]
