@@ -668,6 +668,54 @@ def test_old_release_gets_its_dependencies_as_of_its_own_time() -> None:
     assert out.state.as_of == dt.date(2020, 2, 10) + dt.timedelta(days=180)
 
 
+def test_undeclared_dependencies_of_an_old_release_come_of_its_time() -> None:
+    """scikit-learn 0.19 (2017) imports scipy without declaring it and needs
+    ``scipy.misc.comb``, which scipy 1.3 removed: the added scipy must be of 2017."""
+    releases = Releases({"scikit-learn": ["0.19.1", "0.24.2"], "scipy": ["1.0.0", "1.5.4"]},
+                        dates={("scikit-learn", "0.19.1"): dt.date(2017, 10, 23),
+                               ("scikit-learn", "0.24.2"): dt.date(2021, 4, 28)})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        raise AssertionError("the validator below decides")
+
+    class Dated(FakeValidator):
+        def evaluate(self, attempts: Sequence[Attempt]) -> list[Verdict | None]:
+            out: list[Verdict | None] = []
+            for a in attempts:
+                self.seen.append(a)
+                reqs = dict(r.partition("==")[::2] for r in a.requirements)
+                sk = reqs.get("scikit-learn") or "0.24.2"
+                new_scipy = a.as_of is None or a.as_of > dt.date(2019, 5, 1)
+                if Version(sk) >= Version("0.20"):
+                    v = Verdict(IMPORT, exception_name="ModuleNotFoundError", line=3,
+                                missing_module="sklearn.cross_validation",
+                                exception_message="No module named 'sklearn.cross_validation'")
+                elif "scipy" not in reqs:
+                    v = Verdict(IMPORT, exception_name="ModuleNotFoundError", line=3,
+                                in_package=True, missing_module="scipy",
+                                exception_message="No module named 'scipy'")
+                elif new_scipy:
+                    v = Verdict(DRIFT, exception_name="AttributeError", line=3, in_package=True,
+                                responsible="scikit-learn",
+                                exception_message="module 'scipy.misc' has no attribute 'comb'")
+                else:
+                    v = Verdict(SUCCESS, imports_completed=True)
+                v.pins = [f"scikit-learn=={sk}"]
+                out.append(v)
+            return out
+
+    start = State("3.6", None, (Dep(("sklearn",), ("scikit-learn",)),))
+    validator = Dated(releases, world)
+    rs, _ = search(start, releases, world, lookup={"scipy": ["scipy"]},
+                   imports={"sklearn"}, pythons=("3.6",), validator=validator)
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.state.as_of is not None and out.state.as_of < dt.date(2019, 5, 1)
+    # no validation went to the old release with today's dependencies but without scipy
+    assert not any(a.as_of is not None and "scipy" not in " ".join(a.requirements)
+                   for a in validator.seen)
+
+
 def test_every_dependency_missing_from_the_index_is_dropped_in_one_move() -> None:
     releases = Releases({"numpy": ["1.16.6"]})
 

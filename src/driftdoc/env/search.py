@@ -408,18 +408,20 @@ class RepairSearch:
             if verdict.kind == INSTALL:  # (a system move may uncover another library)
                 move, verdict = self._with_its_libraries(move, verdict)
             if verdict.kind in (IMPORT, DRIFT) and verdict.in_package \
-                    and move.kind in ("older", "bisect"):
+                    and move.kind in ("older", "bisect") \
+                    and self._undeclared(move.state, verdict) is None:
+                # (a module nobody provides is added below; a date cannot supply it)
                 move, verdict = self._of_its_time(move, verdict)
+            horizon = self._horizon(move)
             for _ in range(3):  # old releases may lack several declarations (numpy, scipy)
-                top = (verdict.missing_module or "").split(".")[0]
                 # nobody provides it: old releases often did not declare what they import
-                needs_dep = (verdict.kind == IMPORT and top
-                             and move.state.index_of(top) is None
-                             and not (self.stdlib_in and self.stdlib_in(top, move.state.python)))
-                if not needs_dep:
+                top = self._undeclared(move.state, verdict)
+                if top is None:
                     break
                 adds = [m for m in self._add_moves(move.state, top, "needed by the move",
                                                    verdict) if m.kind == "add"][:1]
+                if horizon is not None:  # of the release's time (scipy 1.0 for sklearn 0.19)
+                    adds = [replace(a, state=replace(a.state, as_of=horizon)) for a in adds]
                 improved = False
                 for add, v2 in self._run(adds):
                     if self._better(verdict, v2):
@@ -444,16 +446,35 @@ class RepairSearch:
                 return m, v
         return move, verdict
 
+    def _undeclared(self, state: State, verdict: Verdict) -> str | None:
+        """The top-level module a failure lacks that no dependency (nor the standard
+        library) provides, if that is the failure."""
+        top = (verdict.missing_module or "").split(".")[0]
+        if verdict.kind != IMPORT or not top or state.index_of(top) is not None:
+            return None
+        if self.stdlib_in and self.stdlib_in(top, state.python):
+            return None
+        return top
+
+    def _horizon(self, move: Move) -> dt.date | None:
+        """Half a year after the release a version move picked, if earlier than the
+        state's own horizon (and the user did not fix the date)."""
+        if self.as_of_pinned or move.kind not in ("older", "bisect") or not move.package \
+                or not move.to_version:
+            return None
+        when = self.releases.upload_date(move.package, move.to_version)
+        if when is None:
+            return None
+        horizon = when + dt.timedelta(days=180)
+        if move.state.as_of is not None and horizon >= move.state.as_of:
+            return None
+        return horizon
+
     def _of_its_time(self, move: Move, verdict: Verdict) -> tuple[Move, Verdict]:
         """An old release broken by today's versions of its own dependencies (Flask 0.12
         with Jinja2 3: "cannot import name 'Markup'") gets them as of its own time."""
-        if self.as_of_pinned or not move.package or not move.to_version:
-            return move, verdict
-        when = self.releases.upload_date(move.package, move.to_version)
-        if when is None:
-            return move, verdict
-        horizon = when + dt.timedelta(days=180)
-        if move.state.as_of is not None and horizon >= move.state.as_of:
+        horizon = self._horizon(move)
+        if horizon is None:
             return move, verdict
         retry = replace(move, state=replace(move.state, as_of=horizon),
                         why=f"{move.why}, with its dependencies as of {horizon.isoformat()}")
