@@ -298,6 +298,7 @@ def test_bisection_treats_another_failure_as_too_old() -> None:
                                "exception_line": "from mongoengine.python_support import PY3"}})
         if v < Version("0.10"):
             return Verdict(IMPORT, exception_name="ImportError", line=5, in_package=True,
+                           responsible="mongoengine",
                            exception_message="cannot import name Connection")
         return Verdict(SUCCESS, imports_completed=True)
 
@@ -327,6 +328,24 @@ def test_an_alternative_distribution_is_walked_back_too() -> None:
     out = rs.run()
     assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
     assert resolved(out.verdict, "path.py") == Version("9.0")
+
+
+def test_a_package_that_does_not_parse_here_gives_way_to_the_next_candidate() -> None:
+    """``import cjson`` on 2.7: codedjson (first candidate) is Python 3 code; python-cjson is
+    the one the gist meant."""
+    releases = Releases({"codedjson": ["1.3.2"], "python-cjson": ["1.2.1"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if "codedjson" in env:
+            return Verdict(SYNTAX, exception_name="SyntaxError", line=25, in_package=True,
+                           responsible="codedjson", exception_message="invalid syntax")
+        return Verdict(SUCCESS, imports_completed=True)
+
+    start = State("2.7", None, (Dep(("cjson",), ("codedjson", "python-cjson")),))
+    rs, _ = search(start, releases, world, lookup={}, imports={"cjson"}, pythons=("2.7",))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.state.deps[0].dist == "python-cjson"
 
 
 def test_old_release_steps_down_pythons_until_one_has_wheels() -> None:

@@ -389,8 +389,9 @@ class RepairSearch:
                 hi = mid
                 if best is None or v.progress() >= best[1].progress():
                     best = (m, v)  # newest among the furthest-getting probes
-            elif v.kind == INSTALL or not _same_failure(verdict, v):
-                hi = mid  # too old: it no longer installs, or breaks another way
+            elif v.kind == INSTALL or (not _same_failure(verdict, v)
+                                       and _norm(v.responsible or "") == _norm(dep.dist)):
+                hi = mid  # too old: it no longer installs, or itself breaks another way
             else:
                 lo = mid
         return best
@@ -773,6 +774,7 @@ class RepairSearch:
                 return self._python_moves(state, why, other_major=True) \
                     + self._prerelease_moves(state, index, verdict, why) \
                     + self._dep_moves(state, index, verdict, f"{why} inside the package") \
+                    + self._candidate_moves(state, index, f"{why} inside the package") \
                     + self._era_moves(state, why)
         return self._python_moves(state, why, other_major=True) or \
             self._python_moves(state, why)
