@@ -14,6 +14,7 @@ from rich.table import Table
 from driftdoc.cli.app import app, err, out
 from driftdoc.env.emit import FORMATS, render, write_all
 from driftdoc.env.result import EnvResult
+from driftdoc.env.search import DEFAULT_BUDGET
 from driftdoc.errors import InputError
 from driftdoc.events import Event, Note
 from driftdoc.store import DEFAULT_PATH, Store
@@ -69,7 +70,7 @@ def run_command(
     fmt: Annotated[str, typer.Option("--format", help=", ".join(FORMATS))] = "dockerfile",
     output: Annotated[Path | None, typer.Option(help="write every format into this folder")]
     = None,
-    budget: Annotated[int, typer.Option(help="most validations per snippet")] = 16,
+    budget: Annotated[int, typer.Option(help="most validations per snippet")] = DEFAULT_BUDGET,
     time_limit: Annotated[float | None, typer.Option(
         help="seconds per snippet (batch default 120)")] = None,
     run_timeout: Annotated[float, typer.Option(

@@ -26,7 +26,7 @@ from driftdoc.env.knowledge import Knowledge, guess, guessable, redirect
 from driftdoc.env.knowledge import load as load_knowledge
 from driftdoc.env.plan import ImportUse, Plan, classify, inspect_snippet
 from driftdoc.env.result import EnvResult
-from driftdoc.env.search import PY2_ERAS, Dep, RepairSearch, SearchOutcome, State
+from driftdoc.env.search import DEFAULT_BUDGET, PY2_ERAS, Dep, RepairSearch, SearchOutcome, State
 from driftdoc.env.stdlib import is_stdlib
 from driftdoc.env.verdict import (
     SUCCESS,
@@ -303,7 +303,7 @@ def run_snippet(
     *,
     python: str | None = None,
     as_of: dt.date | None = None,
-    budget: int = 16,
+    budget: int = DEFAULT_BUDGET,
     time_limit: float | None = None,
     jobs: int = 1,
     store: Store | None = None,

@@ -135,6 +135,10 @@ class SearchOutcome:
 
 
 # First release dates of CPython minor versions: which interpreter an old release targeted.
+DEFAULT_BUDGET = 24
+"""Most validations per snippet: most snippets need a few; old ones bisect several packages
+(a probe may take two: one on its own Python), and 16 cut off 8 of 300 HG2.9K gists."""
+
 PYTHON_RELEASED: dict[str, dt.date] = {
     "2.7": dt.date(2010, 7, 3), "3.6": dt.date(2016, 12, 23), "3.7": dt.date(2018, 6, 27),
     "3.8": dt.date(2019, 10, 14), "3.9": dt.date(2020, 10, 5), "3.10": dt.date(2021, 10, 4),
@@ -223,7 +227,7 @@ class RepairSearch:
         pythons: Sequence[str],
         python_pinned: bool = False,
         as_of_pinned: bool = False,
-        budget: int = 16,
+        budget: int = DEFAULT_BUDGET,
         deadline: float | None = None,
         reporter: Reporter = null_reporter,
         width: int = 1,
