@@ -108,3 +108,20 @@ def test_py27_pip_runs_with_working_memoisation(driftdoc_cache: Path) -> None:
              "sys.stderr.write('calls=%d' % len(calls))\n")
     out = subprocess.run([pip[0], "-c", probe], capture_output=True, text=True, check=False)
     assert "calls=1" in out.stderr, out.stderr
+
+
+def test_failing_requirement_names_the_distribution_whose_build_failed() -> None:
+    from driftdoc.env.build import failing_requirement
+
+    pins = ["numpy==1.16.6", "chaco==4.8.0", "traits==5.2.0"]
+    pip27 = (
+        "ERROR: Command errored out with exit status 1:\n"
+        "     command: /x/bin/python -u -c 'import sys, setuptools, tokenize; sys.argv[0] = "
+        "'\"'\"'/tmp/pip-wheel-k2j3/chaco_0123456789abcdef0123456789abcdef/setup.py'\"'\"'\n"
+        "    ImportError: No module named numpy\n"
+        "  ERROR: Failed building wheel for chaco\n")
+    assert failing_requirement(pip27, pins) == "chaco==4.8.0"
+    uv = "  × Failed to build `chaco==4.8.0`\n  ├─▶ The build backend returned an error\n numpy"
+    assert failing_requirement(uv, pins) == "chaco==4.8.0"
+    # without such a line, the first pin the error section names
+    assert failing_requirement("error: numpy has no wheel here", pins) == "numpy==1.16.6"
