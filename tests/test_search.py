@@ -310,6 +310,33 @@ def test_bisection_treats_another_failure_as_too_old() -> None:
     assert resolved(out.verdict, "mongoengine") == Version("0.11.0")
 
 
+def test_bisection_goes_older_when_the_snippet_misses_another_api() -> None:
+    """TensorFlow: 2.x lacks ``tf.Session`` (line 10); 1.x up to 0.12 lacks ``tf.select``
+    (line 7), an earlier line in the snippet's own code: still "older", not "too old"."""
+    versions = ["0.11.0", "0.12.1", "1.0.1", "1.1.0", "1.3.0", "1.7.1", "1.11.0", "1.13.2",
+                "1.14.0", "1.15.0", "2.1.0"]
+    releases = Releases({"tensorflow": versions})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        v = Version(env["tensorflow"])
+        if v >= Version("2"):
+            return Verdict(SNIPPET_ATTR, exception_name="AttributeError", line=10,
+                           responsible="tensorflow",
+                           exception_message="'module' object has no attribute 'Session'")
+        if v >= Version("1.0"):
+            return Verdict(SNIPPET_ATTR, exception_name="AttributeError", line=7,
+                           responsible="tensorflow",
+                           exception_message="'module' object has no attribute 'select'")
+        return Verdict(SUCCESS, imports_completed=True)
+
+    start = State("2.7", None, (Dep(("tensorflow",), ("tensorflow",)),))
+    rs, _ = search(start, releases, world, lookup={}, imports={"tensorflow"},
+                   pythons=("2.7",), budget=16)
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert resolved(out.verdict, "tensorflow") == Version("0.12.1")
+
+
 def test_an_alternative_distribution_is_walked_back_too() -> None:
     """``from path import path``: 'path' never had it; its predecessor 'path.py' had it
     until 9.1, so the alternative's own releases must be searched, not just its newest."""

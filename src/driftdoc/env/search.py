@@ -393,9 +393,11 @@ class RepairSearch:
                 hi = mid
                 if best is None or v.progress() >= best[1].progress():
                     best = (m, v)  # newest among the furthest-getting probes
-            elif v.kind == INSTALL or (not _same_failure(verdict, v)
+            elif v.kind == INSTALL or (not _same_failure(verdict, v) and v.in_package
                                        and _norm(v.responsible or "") == _norm(dep.dist)):
-                hi = mid  # too old: it no longer installs, or itself breaks another way
+                # too old: it no longer installs, or its own code breaks another way (an
+                # API the snippet uses missing elsewhere still means "older")
+                hi = mid
             else:
                 lo = mid
         return best
