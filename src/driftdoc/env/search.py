@@ -134,11 +134,11 @@ class SearchOutcome:
     steps: list[dict[str, object]] = field(default_factory=list)
 
 
-# First release dates of CPython minor versions: which interpreter an old release targeted.
 DEFAULT_BUDGET = 24
 """Most validations per snippet: most snippets need a few; old ones bisect several packages
 (a probe may take two: one on its own Python), and 16 cut off 8 of 300 HG2.9K gists."""
 
+# First release dates of CPython minor versions: which interpreter an old release targeted.
 PYTHON_RELEASED: dict[str, dt.date] = {
     "2.7": dt.date(2010, 7, 3), "3.6": dt.date(2016, 12, 23), "3.7": dt.date(2018, 6, 27),
     "3.8": dt.date(2019, 10, 14), "3.9": dt.date(2020, 10, 5), "3.10": dt.date(2021, 10, 4),
@@ -393,10 +393,11 @@ class RepairSearch:
                 hi = mid
                 if best is None or v.progress() >= best[1].progress():
                     best = (m, v)  # newest among the furthest-getting probes
-            elif v.kind == INSTALL or (not _same_failure(verdict, v) and v.in_package
-                                       and _norm(v.responsible or "") == _norm(dep.dist)):
-                # too old: it no longer installs, or its own code breaks another way (an
-                # API the snippet uses missing elsewhere still means "older")
+            elif v.kind == INSTALL or (v.line == verdict.line
+                                       and not _same_failure(verdict, v)):
+                # too old: it no longer installs, or breaks another way at the same line
+                # (flask.ext before Flask 0.8; mongoengine against today's pymongo). Missing
+                # another API at another line (tf.select) still means "older".
                 hi = mid
             else:
                 lo = mid
@@ -447,7 +448,12 @@ class RepairSearch:
             if failed else []
         if not found:
             return move, verdict
-        retry = replace(move, state=found[0].state, why=f"{move.why}; {found[0].why}")
+        return self._if_further(
+            replace(move, state=found[0].state, why=f"{move.why}; {found[0].why}"),
+            move, verdict)
+
+    def _if_further(self, retry: Move, move: Move, verdict: Verdict) -> tuple[Move, Verdict]:
+        """``retry`` and its verdict if it gets further than ``move`` did, else ``move``."""
         for m, v in self._run([retry]):
             if v.progress() > verdict.progress() or _moved_on(verdict, v):
                 return m, v
@@ -483,12 +489,10 @@ class RepairSearch:
         horizon = self._horizon(move)
         if horizon is None:
             return move, verdict
-        retry = replace(move, state=replace(move.state, as_of=horizon),
-                        why=f"{move.why}, with its dependencies as of {horizon.isoformat()}")
-        for m, v in self._run([retry]):
-            if v.progress() > verdict.progress() or _moved_on(verdict, v):
-                return m, v
-        return move, verdict
+        return self._if_further(
+            replace(move, state=replace(move.state, as_of=horizon),
+                    why=f"{move.why}, with its dependencies as of {horizon.isoformat()}"),
+            move, verdict)
 
     def _checkpoint(self, outcome: SearchOutcome) -> None:
         if self.on_kept is not None:
