@@ -525,12 +525,17 @@ _FETCHED = re.compile(r"(?:Downloading|Using cached|File was already downloaded)
                       r"(?:\S*/)?([A-Za-z0-9_.]+)-([0-9][^-\s]*?)(?:-py|\.tar|\.zip|\.whl|-cp)")
 
 
+def _py27_cutoff(as_of: datetime | None) -> datetime:
+    """What a 2.7 resolution may see: as of ``as_of``, and never after 2.7's end of life."""
+    return min(as_of, PY27_CUTOFF) if as_of is not None else PY27_CUTOFF
+
+
 def _resolve_py27(python: str, reqs: list[Requirement], as_of: datetime | None,
                   index_url: str, system: SystemRoot | None = None,
                   late: dict[str, datetime] | None = None) -> Resolution:
     from driftdoc.env.build import py27_pip_command, py27_wheelhouse
 
-    cutoff = min(as_of, PY27_CUTOFF) if as_of is not None else PY27_CUTOFF
+    cutoff = _py27_cutoff(as_of)
     interp = interpreter_path(python)
     if interp is None:
         return Resolution([], False, f"Python {python} is not installed here", python=python)
@@ -631,7 +636,7 @@ def resolve(python: str, requirements: Sequence[str], *, as_of: date | datetime 
     elif (major, minor) < (3, 6):
         if (major, minor) != (2, 7):
             raise InputError(f"Python {python} is not supported (use 2.7 or 3.6+)")
-        late = late_cutoffs(index, reqs, python, min(when or PY27_CUTOFF, PY27_CUTOFF))
+        late = late_cutoffs(index, reqs, python, _py27_cutoff(when))
         result = _resolve_py27(python, reqs, when, index, system, late)
     else:
         late = late_cutoffs(index, reqs, python, when)
@@ -642,7 +647,7 @@ def resolve(python: str, requirements: Sequence[str], *, as_of: date | datetime 
     result.python = python
     result.as_of = when.isoformat() if when else None
     if result.ok and check_backtrack:
-        cutoff = when if major == 3 else min(when or PY27_CUTOFF, PY27_CUTOFF)
+        cutoff = when if major == 3 else _py27_cutoff(when)
         more, names = check_backtracking(index, reqs, result.pins, python, cutoff)
         result.warnings.extend(more)
         result.backtracked = names
