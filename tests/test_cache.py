@@ -61,6 +61,23 @@ def test_prune_by_age_and_lru_size(store: Path) -> None:
     assert [e.key for e in cache.list_envs()] == ["new"]
 
 
+def test_prune_lets_uv_drop_what_no_longer_refers_to_anything(store: Path) -> None:
+    """Envs hardlink from uv's cache: removing them frees little until uv prunes."""
+    import shutil
+
+    if shutil.which("uv") is None:
+        pytest.skip("uv is not installed")
+    orphan = store / "uv" / "archive-v0" / "0123456789abcdef" / "mod.py"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_text("x = 1\n")
+    kept = fake_env("new", age=0)
+    fake_env("old", age=40 * 86400)
+    res = cache.prune(older_than=30 * 86400)
+    assert res.removed == ["old"]
+    assert not orphan.exists()  # no index entry of uv's refers to it
+    assert (kept / "lib" / "data.bin").exists()
+
+
 def test_prune_skips_envs_in_use(store: Path) -> None:
     fake_env("busy", age=90 * 86400)
     holding = threading.Event()

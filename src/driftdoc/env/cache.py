@@ -264,5 +264,26 @@ def prune(*, older_than: float | None = None, max_bytes: int | None = None,
                     total -= freed
                 else:
                     skipped.append(env.key)
+        if removed:
+            _prune_uv_caches(root)
     after = info().bytes if root.is_dir() else 0
     return PruneResult(removed, skipped, max(0, before - after))
+
+
+def _prune_uv_caches(root: Path) -> None:
+    """Let uv drop the entries of its caches that nothing refers to any more.
+
+    Environments hardlink their files from uv's cache, so removing environments frees
+    little until uv prunes; the environments left keep their links, whatever uv removes.
+    """
+    import subprocess
+
+    from driftdoc.env.resolve import _uv
+
+    caches = [root / "uv", *sorted((root / "uv-sys").glob("*"))]
+    for path in caches:
+        if not path.is_dir():
+            continue
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            subprocess.run([_uv(), "cache", "prune", "--cache-dir", str(path)],
+                           capture_output=True, timeout=600, check=False)
