@@ -38,7 +38,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,7 +55,7 @@ from driftdoc.env.resolve import (
     legacy_build_args,
     uv_env,
 )
-from driftdoc.env.syspkgs import SystemRoot, build_env
+from driftdoc.env.syspkgs import SystemRoot, build_env, system_cache_dir
 from driftdoc.errors import InputError
 from driftdoc.events import Note, Reporter, null_reporter
 
@@ -291,8 +291,9 @@ def py27_dir() -> Path:
 def py27_wheelhouse(system: SystemRoot | None = None) -> Path:
     """Where built 2.7 wheels are kept; those built against a system prefix apart (a build
     without the prefix must not pick them up, see ``syspkgs.build_env``)."""
-    path = py27_dir() / "wheels" if system is None else \
-        py27_dir() / "wheels-sys" / system.path.name
+    path = py27_dir() / "wheels"
+    if system is not None:
+        path = system_cache_dir(path, system)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -382,6 +383,18 @@ functools.lru_cache = lru_cache
 sys.argv = ["pip"] + sys.argv[1:]
 runpy.run_module("pip", run_name="__main__", alter_sys=True)
 """
+
+
+def py27_pip_env(system: SystemRoot | None = None) -> dict[str, str]:
+    """The environment of a 2.7 ``pip wheel`` (with ``system``'s prefix and caches, if any)."""
+    return build_env(system, _py27_env())
+
+
+def py27_pip_wheel(pip: list[str], env: Mapping[str, str]) -> list[str]:
+    """``pip wheel`` with the options every 2.7 call takes; ``--isolated`` ignores
+    ``PIP_CACHE_DIR``, so the cache ``env`` names is passed on the command line."""
+    return [*pip, "wheel", "--isolated", "--disable-pip-version-check",
+            "--no-python-version-warning", "--cache-dir", env["PIP_CACHE_DIR"]]
 
 
 def _py27_env() -> dict[str, str]:
@@ -542,11 +555,9 @@ def _fetch_py27_wheels(pip: list[str], pins: list[str], index_url: str,
              for arg in ("--find-links", str(h))]
     with tempfile.TemporaryDirectory(prefix="driftdoc-wheel27-") as tmp:
         try:
-            env = build_env(system, _py27_env())
+            env = py27_pip_env(system)
             proc = run_bounded(
-                [*pip, "wheel", "--isolated", "--disable-pip-version-check",
-                 "--no-python-version-warning", "--cache-dir", env["PIP_CACHE_DIR"],
-                 "--index-url", index_url, *links, "-w", tmp, *pins],
+                [*py27_pip_wheel(pip, env), "--index-url", index_url, *links, "-w", tmp, *pins],
                 env=env)
         except subprocess.TimeoutExpired:
             return f"building wheels took longer than {BUILD_TIMEOUT:g}s"

@@ -279,8 +279,9 @@ def _prune_uv_caches(root: Path) -> None:
     import subprocess
 
     from driftdoc.env.resolve import _uv
+    from driftdoc.env.syspkgs import system_cache_dirs
 
-    caches = [root / "uv", *sorted((root / "uv-sys").glob("*"))]
+    caches = [root / "uv", *system_cache_dirs(root / "uv")]
     for path in caches:
         if not path.is_dir():
             continue

@@ -432,10 +432,11 @@ def _resolve_uv(python: str, reqs: list[Requirement], as_of: datetime | None,
     try:
         # an sdist's metadata may need its C library already (mysqlclient's mysql_config)
         text = "\n".join(str(r) for r in reqs) + "\n"
-        proc = run_bounded(argv, input=text, env=build_env(system, uv_env()))
+        env = build_env(system, uv_env())
+        proc = run_bounded(argv, input=text, env=env)
         legacy = legacy_build_args(proc.stderr) if proc.returncode != 0 else []
         if legacy:
-            proc = run_bounded([*argv, *legacy], input=text, env=build_env(system, uv_env()))
+            proc = run_bounded([*argv, *legacy], input=text, env=env)
     except subprocess.TimeoutExpired:
         return Resolution([], False, f"resolving took longer than {BUILD_TIMEOUT:g}s (building "
                           "an sdist for its metadata?)", python=python)
@@ -533,7 +534,12 @@ def _py27_cutoff(as_of: datetime | None) -> datetime:
 def _resolve_py27(python: str, reqs: list[Requirement], as_of: datetime | None,
                   index_url: str, system: SystemRoot | None = None,
                   late: dict[str, datetime] | None = None) -> Resolution:
-    from driftdoc.env.build import py27_pip_command, py27_wheelhouse
+    from driftdoc.env.build import (
+        py27_pip_command,
+        py27_pip_env,
+        py27_pip_wheel,
+        py27_wheelhouse,
+    )
 
     cutoff = _py27_cutoff(as_of)
     interp = interpreter_path(python)
@@ -548,12 +554,10 @@ def _resolve_py27(python: str, reqs: list[Requirement], as_of: datetime | None,
     try:
         for _attempt in range(8):
             with tempfile.TemporaryDirectory(prefix="driftdoc-py27-") as tmp:
-                env = build_env(system, _py27_env())
-                # --isolated ignores PIP_CACHE_DIR: the cache is named on the command line
-                argv = [*pip, "wheel", "--isolated", "--disable-pip-version-check",
-                        "--no-python-version-warning", "--use-feature=2020-resolver",
-                        "--cache-dir", env["PIP_CACHE_DIR"], "--index-url", proxy.url,
-                        "--trusted-host", "127.0.0.1", "-w", tmp, *(str(r) for r in reqs)]
+                env = py27_pip_env(system)
+                argv = [*py27_pip_wheel(pip, env), "--use-feature=2020-resolver",
+                        "--index-url", proxy.url, "--trusted-host", "127.0.0.1", "-w", tmp,
+                        *(str(r) for r in reqs)]
                 # No --find-links to the wheelhouse: it may hold wheels newer than the cut-off
                 # (exact pins built on request); pip's own cache keeps downloads cheap.
                 proc = run_bounded(argv, env=env)
@@ -587,14 +591,6 @@ def _resolve_py27(python: str, reqs: list[Requirement], as_of: datetime | None,
         return Resolution([], False, f"pip failed to run: {exc}", warnings, python=python)
     finally:
         proxy.close()
-
-
-def _py27_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PIP_", "PYTHON", "VIRTUAL_ENV"))}
-    env["PIP_CACHE_DIR"] = str(cache.cache_root() / "py27" / "pip-cache")
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
 
 
 # ------------------------------------------------------------------------------ entry point

@@ -125,9 +125,18 @@ def build_env(system: SystemRoot | None, base: Mapping[str, str]) -> dict[str, s
     env = system.build_env(base)
     for name in CACHE_VARIABLES:
         if env.get(name):
-            env[name] = str(Path(env[name]).with_name(
-                f"{Path(env[name]).name}-sys") / system.path.name)
+            env[name] = str(system_cache_dir(Path(env[name]), system))
     return env
+
+
+def system_cache_dir(base: Path, system: SystemRoot) -> Path:
+    """The sibling of cache ``base`` that builds against ``system``'s prefix use."""
+    return base.with_name(base.name + "-sys") / system.path.name
+
+
+def system_cache_dirs(base: Path) -> list[Path]:
+    """Every ``system_cache_dir`` of cache ``base`` there is."""
+    return sorted(base.with_name(base.name + "-sys").glob("*"))
 
 
 def _joined(first: Sequence[str], rest: str | None) -> str:
