@@ -71,11 +71,13 @@ def _listed(value: object) -> list[object]:
     return list(value) if isinstance(value, list) else []
 
 
-def emitted(result: dict[str, object]) -> tuple[object, list[str], list[str]]:
-    """What a re-validation depends on: Python, requirements and system packages."""
+def emitted(result: dict[str, object]) -> tuple[object, list[str], list[str], list[str]]:
+    """What a re-validation depends on: Python, requirements, system packages and build
+    constraints."""
     def names(key: str) -> list[str]:
         return sorted(str(v) for v in _listed(result.get(key)))
-    return result.get("python"), names("requirements"), names("system_packages")
+    return (result.get("python"), names("requirements"), names("system_packages"),
+            names("build_constraints"))
 
 
 def main() -> int:
@@ -120,7 +122,8 @@ def main() -> int:
     def one(name: str) -> tuple[str, dict[str, object]]:
         r = results.get(name) or {}
         c = check(work / name / "snippet.py", r.get("python"), list(r.get("requirements") or []),
-                  system_packages=list(r.get("system_packages") or []))
+                  system_packages=list(r.get("system_packages") or []),
+                  build_constraints=list(r.get("build_constraints") or []))
         return name, c.__dict__
 
     reused = 0

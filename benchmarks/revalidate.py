@@ -35,7 +35,7 @@ UV_CACHE = CACHE_ROOT / "uv"
 # Debian packages a Docker image would apt-get install, unpacked (no root) per package set.
 SYSROOTS = CACHE_ROOT / "revalidate-sysroot"
 # What _relocate does to an unpacked root; bumped whenever that changes (2: config tools).
-LAYOUT = 2
+LAYOUT = 3
 
 FAILING = {"SyntaxError", "ImportError", "ModuleNotFoundError", "AttributeError"}
 
@@ -259,7 +259,9 @@ def _closure(packages: Sequence[str]) -> list[str]:
         raise SystemPackagesError("apt knows no package " + ", ".join(unknown)
                                   + (f": {out.stderr.strip()[-200:]}" if out.stderr.strip()
                                      else ""))
-    return sorted(names - _installed())
+    # a header package stays even when the host has it: headers in the root include their
+    # siblings by relative path (cairo's xcb/render.h includes "xcb.h")
+    return sorted(names - {p for p in _installed() if not p.endswith("-dev")})
 
 
 @contextmanager
@@ -448,9 +450,15 @@ def sysroot(packages: Sequence[str]) -> Sysroot:
 
 
 def build(python: str, requirements: list[str], dest: Path, work: Path,
-          root: Sysroot | None = None) -> str | None:
-    """Build a fresh env (compiling against root, if any); an error text, or None."""
+          root: Sysroot | None = None, build_constraints: Sequence[str] = ()) -> str | None:
+    """Build a fresh env (compiling against root, if any, and with the emitted constraints on
+    its source builds); an error text, or None."""
     env = root.build_env(os.environ) if root is not None else None
+    constraint_args: list[str] = []
+    if build_constraints:
+        path = work / "build-constraints.txt"
+        path.write_text("".join(f"{c}\n" for c in build_constraints))
+        constraint_args = ["--build-constraints", str(path)]
     interp = _interpreter(python)
     if interp is None:
         return f"no Python {python}"
@@ -472,7 +480,8 @@ def build(python: str, requirements: list[str], dest: Path, work: Path,
         if not requirements:
             return None
         inst = subprocess.run(["uv", "pip", "install", "-q", "--cache-dir", str(UV_CACHE),
-                               "--python", str(dest / "bin" / "python"), *requirements],
+                               "--python", str(dest / "bin" / "python"), *constraint_args,
+                               *requirements],
                               capture_output=True, text=True, timeout=1800, env=env)
     return inst.stderr[-800:] if inst.returncode else None
 
@@ -531,7 +540,8 @@ def run_snippet(snippet: Path, env: Path, limit: int,
 
 
 def check(snippet: Path, python: str | None, requirements: list[str], *,
-          limit: int = 30, system_packages: Sequence[str] = ()) -> Check:
+          limit: int = 30, system_packages: Sequence[str] = (),
+          build_constraints: Sequence[str] = ()) -> Check:
     """Build fresh, run with the network off, judge by the field's criterion."""
     start = time.monotonic()
     wanted = sorted(set(system_packages))
@@ -552,7 +562,7 @@ def check(snippet: Path, python: str | None, requirements: list[str], *,
 
     with tempfile.TemporaryDirectory(prefix="reval-env-") as tmp:
         env = Path(tmp) / "env"
-        error = build(python, requirements, env, Path(tmp), root)
+        error = build(python, requirements, env, Path(tmp), root, build_constraints)
         if error is not None:
             return verdict(False, "install", error[-300:])
         category, detail = run_snippet(snippet, env, limit, root)
@@ -573,7 +583,10 @@ if __name__ == "__main__":
     cli.add_argument("requirements", nargs="*")
     cli.add_argument("--system-package", action="append", default=[], metavar="DEB",
                      help="a Debian package the environment needs (repeatable)")
+    cli.add_argument("--build-constraint", action="append", default=[], metavar="REQ",
+                     help="a constraint on source builds the result emitted (repeatable)")
     cli.add_argument("--limit", type=int, default=30)
     opts = cli.parse_args()
     print(json.dumps(check(opts.snippet, opts.python, opts.requirements, limit=opts.limit,
-                           system_packages=opts.system_package).__dict__))
+                           system_packages=opts.system_package,
+                           build_constraints=opts.build_constraint).__dict__))

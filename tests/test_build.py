@@ -125,3 +125,29 @@ def test_failing_requirement_names_the_distribution_whose_build_failed() -> None
     assert failing_requirement(uv, pins) == "chaco==4.8.0"
     # without such a line, the first pin the error section names
     assert failing_requirement("error: numpy has no wheel here", pins) == "numpy==1.16.6"
+
+
+@needs_py3
+def test_a_build_that_needed_old_setuptools_says_so_then_and_on_reuse(
+        fake_index: LocalIndex, driftdoc_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the emitted environment must carry the constraint, or a fresh build of it fails
+    import driftdoc.env.build as build
+
+    calls: list[list[str]] = []
+
+    def fake_uv(argv: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        calls.append(argv)
+        legacy = "--build-constraints" in argv
+        return subprocess.CompletedProcess(
+            argv, 0 if legacy else 1, "",
+            "" if legacy else "error in oldpkg setup command: use_2to3 is invalid.")
+
+    monkeypatch.setattr(build, "run_bounded", fake_uv)
+    assert PY3 is not None
+    env = ensure_env(PY3, ["oldpkg==0.3"], index_url=fake_index.url)
+    assert env.ok and env.build_constraints == ["setuptools<58"]
+    assert any("--build-constraints" in argv for argv in calls)
+    again = ensure_env(PY3, ["oldpkg==0.3"], index_url=fake_index.url)
+    assert again.reused and again.build_constraints == ["setuptools<58"]
+    plain = ensure_env(PY3, [], index_url=fake_index.url)
+    assert plain.ok and plain.build_constraints == []

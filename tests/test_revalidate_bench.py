@@ -187,3 +187,38 @@ def test_reuse_needs_identical_system_packages() -> None:
     assert hg29k.emitted({**base, "system_packages": ["x", "y"]}) == \
         hg29k.emitted({"python": "3.8", "requirements": ["a", "b"], "system_packages": ["y", "x"]})
     assert hg29k.emitted(base) != hg29k.emitted({**base, "system_packages": ["portaudio19-dev"]})
+
+
+def test_reuse_needs_identical_build_constraints() -> None:
+    base = {"python": "3.8", "requirements": ["anyjson==0.3.3"]}
+    assert hg29k.emitted(base) != hg29k.emitted({**base, "build_constraints": ["setuptools<58"]})
+
+
+def test_sysroot_keeps_header_packages_the_host_has(monkeypatch: pytest.MonkeyPatch) -> None:
+    # cairo's headers include "xcb.h" by relative path: libxcb1-dev must be in the root
+    # even though the host has it; the host's runtime libraries stay out
+    depends = "libcairo2-dev\n  Depends: libxcb1-dev\nlibxcb1-dev\n  Depends: libxcb1\nlibxcb1\n"
+    monkeypatch.setattr(revalidate, "_installed", lambda: {"libxcb1-dev", "libxcb1"})
+    monkeypatch.setattr(revalidate.subprocess, "run", lambda argv, **_: subprocess.CompletedProcess(
+        argv, 0, depends, ""))
+    assert revalidate._closure(["libcairo2-dev"]) == ["libcairo2-dev", "libxcb1-dev"]
+
+
+def test_build_applies_the_emitted_build_constraints(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+
+    def fake_run(argv: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        seen.append([str(a) for a in argv])
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+    monkeypatch.setattr(revalidate, "_interpreter", lambda python: "/usr/bin/python3")
+    monkeypatch.setattr(revalidate.subprocess, "run", fake_run)
+    assert revalidate.build("3.8", ["anyjson==0.3.3"], tmp_path / "env", tmp_path,
+                            build_constraints=["setuptools<58"]) is None
+    install = seen[-1]
+    at = install.index("--build-constraints")
+    assert Path(install[at + 1]).read_text() == "setuptools<58\n"
+    seen.clear()
+    assert revalidate.build("3.8", ["six==1.0"], tmp_path / "env2", tmp_path) is None
+    assert "--build-constraints" not in seen[-1]

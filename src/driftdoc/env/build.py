@@ -49,6 +49,7 @@ from driftdoc.env.bounded import BUILD_TIMEOUT, run_bounded
 from driftdoc.env.records import InstallError
 from driftdoc.env.resolve import (
     DEFAULT_INDEX,
+    LEGACY_SETUPTOOLS,
     _check_python,
     _uv,
     interpreter_path,
@@ -78,6 +79,7 @@ class BuiltEnv:
     pins: list[str] = field(default_factory=list)
     key: str = ""
     system_root: SystemRoot | None = None  # Debian packages the build and the run use
+    build_constraints: list[str] = field(default_factory=list)  # setuptools<58: old setup.py
 
     @property
     def site_packages(self) -> Path | None:
@@ -170,7 +172,9 @@ def _tail(text: str, lines: int = 30) -> str:
 # ------------------------------------------------------------------------------ uv (3.x)
 
 def _build_uv(dest: Path, interp: Path, pins: list[str], index_url: str,
-              system: SystemRoot | None = None) -> list[InstallError]:
+              system: SystemRoot | None = None,
+              constraints: list[str] | None = None) -> list[InstallError]:
+    """Build with uv; the build constraints it needed are appended to ``constraints``."""
     env = build_env(system, uv_env())
     uv = _uv()
     proc = subprocess.run([uv, "venv", "--no-config", "--quiet", "--python", str(interp),
@@ -189,6 +193,8 @@ def _build_uv(dest: Path, interp: Path, pins: list[str], index_url: str,
         legacy = legacy_build_args(proc.stderr) if proc.returncode != 0 else []
         if legacy:  # an old setup.py that today's setuptools refuses
             proc = run_bounded([*base, *legacy], env=env)
+            if constraints is not None and proc.returncode == 0:
+                constraints.append(LEGACY_SETUPTOOLS)
     except subprocess.TimeoutExpired:
         return [InstallError(None, f"installing took longer than {BUILD_TIMEOUT:g}s (a source "
                                    "build?); set DRIFTDOC_BUILD_TIMEOUT to allow more")]
@@ -627,26 +633,33 @@ def ensure_env(python: str, pins: Sequence[str], *, index_url: str | None = None
     dest = cache.envs_dir() / key
     exe = dest / "bin" / "python"
 
-    def done(ok: bool, errors: list[InstallError], reused: bool) -> BuiltEnv:
+    def done(ok: bool, errors: list[InstallError], reused: bool,
+             constraints: Sequence[str] = ()) -> BuiltEnv:
         return BuiltEnv(dest, exe, ok, errors, time.perf_counter() - start, reused, python,
-                        norm, key, system)
+                        norm, key, system, list(constraints))
 
-    if not rebuild and cache.read_marker(dest) is not None:
+    def reuse() -> BuiltEnv | None:
+        marker = None if rebuild else cache.read_marker(dest)
+        if marker is None:
+            return None
         cache.touch(dest)
-        return done(True, [], True)
+        return done(True, [], True, [str(c) for c in marker.get("build_constraints") or []])
+
+    if (built := reuse()) is not None:
+        return built
     with cache.locked(f"env-{key}"):
-        if not rebuild and cache.read_marker(dest) is not None:  # built while we waited
-            cache.touch(dest)
-            return done(True, [], True)
+        if (built := reuse()) is not None:  # built while we waited
+            return built
         reporter(Note(f"building a Python {python} environment with {len(norm)} package(s)",
                       data={"key": key}))
         cache.remove_tree(dest)  # leftovers of a crashed build
         dest.parent.mkdir(parents=True, exist_ok=True)
+        constraints: list[str] = []
         try:
             if major == 2:
                 errors = _build_py27(dest, interp, norm, index, system)
             else:
-                errors = _build_uv(dest, interp, norm, index, system)
+                errors = _build_uv(dest, interp, norm, index, system, constraints)
         except (OSError, subprocess.SubprocessError) as exc:
             errors = [InstallError(None, f"build failed: {exc}")]
         if errors:
@@ -656,5 +669,6 @@ def ensure_env(python: str, pins: Sequence[str], *, index_url: str | None = None
             "python": python, "interpreter": str(interp), "pins": norm, "index": index,
             "created": time.time(), "seconds": round(time.perf_counter() - start, 3),
             "system": list(system.packages) if system is not None else [],
+            "build_constraints": constraints,
         })
-    return done(True, [], False)
+    return done(True, [], False, constraints)

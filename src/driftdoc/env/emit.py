@@ -7,11 +7,13 @@ the lock file follows PEP 751 with artifact hashes when the index can supply the
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from driftdoc.env.result import EnvResult
 from driftdoc.errors import InputError
@@ -23,6 +25,8 @@ FILENAMES = {
     "pylock": "pylock.toml",
     "json": "driftdoc.json",
 }
+
+BUILD_CONSTRAINTS_FILE = "/tmp/driftdoc-build-constraints.txt"
 
 # (name, version) -> artifacts: dicts with "filename", "url", "hashes", "upload_time"
 ArtifactLookup = Callable[[str, str], Sequence[dict[str, Any]]]
@@ -64,8 +68,18 @@ def dockerfile(result: EnvResult) -> str:
         lines.append("RUN apt-get update && apt-get install -y --no-install-recommends "
                      f"{' '.join(result.system_packages)} && rm -rf /var/lib/apt/lists/*")
     lines += ["COPY . /app", "WORKDIR /app"]
+    install = ["pip", "install", "--no-cache-dir"]
+    constrained = {canonicalize_name(Requirement(c).name) for c in result.build_constraints}
+    if result.build_constraints:
+        # pip hands PIP_CONSTRAINT on to the isolated build environments of old setup.py
+        # files; the pins of the constrained tools themselves install without it
+        quoted = " ".join(shlex.quote(c) for c in result.build_constraints)
+        lines.append(f"RUN printf '%s\\n' {quoted} > {BUILD_CONSTRAINTS_FILE}")
     for pin in result.requirements:
-        lines.append(f'RUN ["pip","install","--no-cache-dir",{json.dumps(pin)}]')
+        argv = [*install, pin]
+        if constrained and canonicalize_name(split_pin(pin)[0]) not in constrained:
+            argv = ["env", f"PIP_CONSTRAINT={BUILD_CONSTRAINTS_FILE}", *argv]
+        lines.append(f"RUN {json.dumps(argv, separators=(',', ':'))}")
     lines.append(f'CMD ["python","/app/{name}"]')
     return "\n".join(lines) + "\n"
 
@@ -76,6 +90,9 @@ def requirements_txt(result: EnvResult) -> str:
         lines.append(f"# python {result.python}")
     if result.system_packages:
         lines.append(f"# system packages (Debian): {' '.join(result.system_packages)}")
+    if result.build_constraints:
+        lines.append("# build constraints (uv pip install --build-constraints, or pip with "
+                     f"PIP_CONSTRAINT): {' '.join(result.build_constraints)}")
     lines += list(result.requirements)
     return "\n".join(lines) + "\n"
 

@@ -50,6 +50,7 @@ class EnvResult:
     steps: list[dict[str, Any]] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)  # e.g. stand-ins for platform modules
     system_packages: list[str] = field(default_factory=list)  # Debian packages it needs
+    build_constraints: list[str] = field(default_factory=list)  # for old setup.py builds
 
     @property
     def resolved(self) -> bool:
@@ -71,6 +72,7 @@ class EnvResult:
             "steps": list(self.steps),
             "caveats": list(self.caveats),
             "system_packages": list(self.system_packages),
+            "build_constraints": list(self.build_constraints),
         }
 
     @classmethod
@@ -91,4 +93,5 @@ class EnvResult:
             steps=list(data.get("steps", [])),
             caveats=list(data.get("caveats", [])),
             system_packages=list(data.get("system_packages", [])),
+            build_constraints=list(data.get("build_constraints", [])),
         )

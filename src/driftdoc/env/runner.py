@@ -403,4 +403,5 @@ def _result(snippet: Path, found: SearchOutcome, started: float) -> EnvResult:
         direct=list(found.state.attempt().requirements),
         steps=found.steps,
         system_packages=list(found.state.system),
+        build_constraints=list(verdict.build_constraints) if verdict is not None else [],
     )

@@ -165,4 +165,6 @@ class SandboxValidator:
         record = validate(self.snippet, env, timeout=self.timeout, memory_mb=self.memory_mb,
                           sandbox=self.sandbox)
         record.seconds = time.perf_counter() - start
-        return to_verdict(record, classify(record), self.snippet, list(res.pins))
+        verdict = to_verdict(record, classify(record), self.snippet, list(res.pins))
+        verdict.build_constraints = list(env.build_constraints)
+        return verdict

@@ -64,6 +64,7 @@ class Verdict:
     record: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     note: str = ""
+    build_constraints: list[str] = field(default_factory=list)  # the env's build needed them
 
     @property
     def ok(self) -> bool:
@@ -90,6 +91,7 @@ class Verdict:
             "failed_requirement": self.failed_requirement,
             "imports_completed": self.imports_completed, "in_package": self.in_package,
             "record": self.record, "seconds": self.seconds, "note": self.note,
+            "build_constraints": self.build_constraints,
         }
 
     @classmethod
@@ -108,6 +110,7 @@ class Verdict:
             record=dict(data.get("record") or {}),
             seconds=float(data.get("seconds") or 0.0),
             note=str(data.get("note") or ""),
+            build_constraints=[str(c) for c in data.get("build_constraints") or []],
         )
 
 
