@@ -111,7 +111,7 @@ def test_py27_pip_runs_with_working_memoisation(driftdoc_cache: Path) -> None:
 
 
 def test_failing_requirement_names_the_distribution_whose_build_failed() -> None:
-    from driftdoc.env.build import failing_requirement
+    from driftdoc.env.blame import failing_requirement
 
     pins = ["numpy==1.16.6", "chaco==4.8.0", "traits==5.2.0"]
     pip27 = (
@@ -151,3 +151,11 @@ def test_a_build_that_needed_old_setuptools_says_so_then_and_on_reuse(
     assert again.reused and again.build_constraints == ["setuptools<58"]
     plain = ensure_env(PY3, [], index_url=fake_index.url)
     assert plain.ok and plain.build_constraints == []
+    # another env with that pin builds at once (its wheel is cached now) yet still needs it
+    # wherever it is rebuilt; an env without the pin does not
+    monkeypatch.setattr(build, "run_bounded", lambda argv, **_: subprocess.CompletedProcess(
+        argv, 0, "", ""))
+    cached = ensure_env(PY3, ["OldPkg==0.3", "pin-pkg==1.0"], index_url=fake_index.url)
+    assert cached.ok and not cached.reused and cached.build_constraints == ["setuptools<58"]
+    other = ensure_env(PY3, ["oldpkg==0.4", "pin-pkg==1.0"], index_url=fake_index.url)
+    assert other.ok and other.build_constraints == []

@@ -145,3 +145,28 @@ def test_old_setup_py_resolves_with_an_older_setuptools(driftdoc_cache: Path) ->
     res = resolve(python, ["anyjson==0.3.3"], index_url="https://pypi.org/simple")
     assert res.ok, res.error
     assert res.pins == ["anyjson==0.3.3"]
+
+
+def test_resolution_that_needed_old_setuptools_remembers_the_pin(
+        driftdoc_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    from packaging.requirements import Requirement
+
+    import driftdoc.env.resolve as resolve_mod
+    from driftdoc.env.legacy import legacy_constraints
+
+    def fake_uv(argv: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        if "--build-constraints" in argv:
+            return subprocess.CompletedProcess(argv, 0, "anyjson==0.3.3\nsix==1.16.0\n", "")
+        return subprocess.CompletedProcess(
+            argv, 1, "", "  × Failed to build `anyjson==0.3.3`\n"
+                         "  error in anyjson setup command: use_2to3 is invalid.\n")
+
+    monkeypatch.setattr(resolve_mod, "run_bounded", fake_uv)
+    assert legacy_constraints(["anyjson==0.3.3"]) == []
+    res = resolve_mod._resolve_uv("3.8", [Requirement("anyjson"), Requirement("six")], None,
+                                  "https://index.invalid/simple")
+    assert res.ok and res.pins == ["anyjson==0.3.3", "six==1.16.0"]
+    assert legacy_constraints(["Anyjson==0.3.3"]) == ["setuptools<58"]
+    assert legacy_constraints(["six==1.16.0"]) == []

@@ -45,15 +45,20 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from driftdoc.env import cache
+from driftdoc.env.blame import failing_requirement
 from driftdoc.env.bounded import BUILD_TIMEOUT, run_bounded
+from driftdoc.env.legacy import (
+    LEGACY_SETUPTOOLS,
+    legacy_build_args,
+    legacy_constraints,
+    remember_legacy_build,
+)
 from driftdoc.env.records import InstallError
 from driftdoc.env.resolve import (
     DEFAULT_INDEX,
-    LEGACY_SETUPTOOLS,
     _check_python,
     _uv,
     interpreter_path,
-    legacy_build_args,
     uv_env,
 )
 from driftdoc.env.syspkgs import SystemRoot, build_env, system_cache_dir
@@ -130,39 +135,6 @@ def env_key(exe: Path, pins: Sequence[str], index_url: str,
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:24]
 
 
-# Lines that name the distribution whose build failed (pip 20.3 on 2.7, uv): more telling
-# than the first pin name in the error text, which may be a module its setup.py imports.
-_BUILD_FAILED = (
-    re.compile(r"Failed building wheel for ([A-Za-z0-9][A-Za-z0-9._-]*)"),
-    re.compile(r"Failed to build `?([A-Za-z0-9][A-Za-z0-9._-]*?)(?:==|`|\s|$)"),
-    re.compile(r"/pip-(?:wheel|req-build|install)-[^/\s]+/([A-Za-z0-9][A-Za-z0-9.-]*?)_[0-9a-f]{32}/"),
-    re.compile(r"Discarding \S*/([A-Za-z0-9][A-Za-z0-9_.]*?)-\d[^/\s]*\.(?:tar\.gz|zip|tar\.bz2)"),
-)
-
-
-def _failing_requirement(text: str, pins: Sequence[str]) -> str | None:
-    """The pin whose build the installer reports as failed, else the one its error output
-    mentions first (best effort)."""
-    names = {canonicalize_name(p.split("==")[0].split("<")[0].split(">")[0]): p for p in pins}
-    for pattern in _BUILD_FAILED:
-        for name in pattern.findall(text):
-            pin = names.get(canonicalize_name(name))
-            if pin is not None:
-                return pin
-    lines = text.splitlines()
-    # Error sections start at "error:"/"ERROR:"/"×"; search from there.
-    start = next((i for i, ln in enumerate(lines)
-                  if re.match(r"^\s*(error|ERROR|×|Because)", ln)), 0)
-    for line in lines[start:]:
-        for token in re.findall(r"[A-Za-z0-9][A-Za-z0-9._-]*", line):
-            pin = names.get(canonicalize_name(token))
-            if pin is not None:
-                return pin
-    return None
-
-
-failing_requirement = _failing_requirement
-"""Public name: which pin an installer's or resolver's error output blames (best effort)."""
 
 
 def _tail(text: str, lines: int = 30) -> str:
@@ -192,15 +164,20 @@ def _build_uv(dest: Path, interp: Path, pins: list[str], index_url: str,
             proc = run_bounded(base, env=env)
         legacy = legacy_build_args(proc.stderr) if proc.returncode != 0 else []
         if legacy:  # an old setup.py that today's setuptools refuses
+            first = proc.stderr + proc.stdout
             proc = run_bounded([*base, *legacy], env=env)
-            if constraints is not None and proc.returncode == 0:
-                constraints.append(LEGACY_SETUPTOOLS)
+            if proc.returncode == 0:
+                blamed = failing_requirement(first, pins)
+                if blamed is not None:
+                    remember_legacy_build(blamed)
+                if constraints is not None:
+                    constraints.append(LEGACY_SETUPTOOLS)
     except subprocess.TimeoutExpired:
         return [InstallError(None, f"installing took longer than {BUILD_TIMEOUT:g}s (a source "
                                    "build?); set DRIFTDOC_BUILD_TIMEOUT to allow more")]
     if proc.returncode != 0:
         text = proc.stderr + proc.stdout
-        return [InstallError(_failing_requirement(text, pins), _tail(text))]
+        return [InstallError(failing_requirement(text, pins), _tail(text))]
     link_bytecode(dest)
     return []
 
@@ -589,7 +566,7 @@ def _build_py27(dest: Path, interp: Path, pins: list[str], index_url: str,
     if missing:
         error = _fetch_py27_wheels(pip, missing, index_url, system)
         if error is not None:
-            return [InstallError(_failing_requirement(error, pins), _tail(error))]
+            return [InstallError(failing_requirement(error, pins), _tail(error))]
         wheels = _py27_wheels(system)
         still = [p for p in exact if p not in wheels]
         if still or inexact:
@@ -635,8 +612,10 @@ def ensure_env(python: str, pins: Sequence[str], *, index_url: str | None = None
 
     def done(ok: bool, errors: list[InstallError], reused: bool,
              constraints: Sequence[str] = ()) -> BuiltEnv:
+        # also a pin that needed them before, though its wheel now comes from the cache
+        needed = sorted({*constraints, *legacy_constraints(norm)}) if ok else []
         return BuiltEnv(dest, exe, ok, errors, time.perf_counter() - start, reused, python,
-                        norm, key, system, list(constraints))
+                        norm, key, system, needed)
 
     def reuse() -> BuiltEnv | None:
         marker = None if rebuild else cache.read_marker(dest)

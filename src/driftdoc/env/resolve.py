@@ -50,7 +50,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from driftdoc.env import cache
+from driftdoc.env.blame import failing_requirement
 from driftdoc.env.bounded import BUILD_TIMEOUT, run_bounded
+from driftdoc.env.legacy import legacy_build_args, remember_legacy_build
 from driftdoc.env.syspkgs import SystemRoot, build_env
 from driftdoc.errors import InputError
 from driftdoc.events import Note, Reporter, null_reporter
@@ -399,24 +401,6 @@ def uv_env() -> dict[str, str]:
     return env
 
 
-LEGACY_SETUPTOOLS = "setuptools<58"
-"""The last setuptools with ``use_2to3`` and the other hooks old ``setup.py`` files call."""
-_LEGACY_BUILD = re.compile(r"use_2to3|convert_2to3|setuptools\.command\.test|"
-                           r"No module named '?pkg_resources'?")
-
-
-def legacy_build_args(failure: str) -> list[str]:
-    """uv arguments that let an old ``setup.py`` build (an older setuptools in its isolated
-    build environment), if ``failure`` says that is what broke it; else nothing."""
-    if not _LEGACY_BUILD.search(failure):
-        return []
-    path = cache.cache_root() / "build-constraints" / "legacy-setuptools.txt"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(LEGACY_SETUPTOOLS + "\n")
-    return ["--build-constraints", str(path)]
-
-
 def _resolve_uv(python: str, reqs: list[Requirement], as_of: datetime | None,
                 index_url: str, system: SystemRoot | None = None,
                 late: dict[str, datetime] | None = None) -> Resolution:
@@ -436,7 +420,10 @@ def _resolve_uv(python: str, reqs: list[Requirement], as_of: datetime | None,
         proc = run_bounded(argv, input=text, env=env)
         legacy = legacy_build_args(proc.stderr) if proc.returncode != 0 else []
         if legacy:
+            first = proc.stderr
             proc = run_bounded([*argv, *legacy], input=text, env=env)
+            if proc.returncode == 0:
+                _remember_blamed(first, pins_from_text(proc.stdout))
     except subprocess.TimeoutExpired:
         return Resolution([], False, f"resolving took longer than {BUILD_TIMEOUT:g}s (building "
                           "an sdist for its metadata?)", python=python)
@@ -448,6 +435,13 @@ def _resolve_uv(python: str, reqs: list[Requirement], as_of: datetime | None,
     if proc.returncode != 0:
         return Resolution([], False, _tail(proc.stderr), warnings, python=python)
     return Resolution(pins_from_text(proc.stdout), True, None, warnings, python=python)
+
+
+def _remember_blamed(failure: str, pins: Sequence[str]) -> None:
+    """The pin a failure blames built with old setuptools: remember it for later builds."""
+    blamed = failing_requirement(failure, pins)
+    if blamed is not None:
+        remember_legacy_build(blamed)
 
 
 # ------------------------------------------------------------------------------ 2.7 path

@@ -37,7 +37,8 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from driftdoc.env.build import BuiltEnv, _failing_requirement, ensure_env
+from driftdoc.env.blame import failing_requirement
+from driftdoc.env.build import BuiltEnv, ensure_env
 from driftdoc.env.records import (
     FAILED,
     SUCCESS,
@@ -316,7 +317,7 @@ def validate_requirements(
         reporter(Note(warning, level="warning"))
     if not resolution.ok:
         error = resolution.error or "resolution failed"
-        failing = _failing_requirement(error, list(requirements))
+        failing = failing_requirement(error, list(requirements))
         rec = ValidationRecord.install_failed(
             [InstallError(failing, "resolution failed:\n" + error)], python=python,
             pins=[], snippet=str(snippet))

@@ -6,8 +6,9 @@ import re
 import time
 from pathlib import Path
 
+from driftdoc.env.blame import failing_requirement
 from driftdoc.env.bounded import deadline as build_deadline
-from driftdoc.env.build import ensure_env, failing_requirement
+from driftdoc.env.build import ensure_env
 from driftdoc.env.classify import Category, Classification, classify
 from driftdoc.env.records import InstallError, ValidationRecord
 from driftdoc.env.resolve import resolve
