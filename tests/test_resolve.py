@@ -158,15 +158,15 @@ def test_resolution_that_needed_old_setuptools_remembers_the_pin(
 
     def fake_uv(argv: list[str], **_: object) -> subprocess.CompletedProcess[str]:
         if "--build-constraints" in argv:
-            return subprocess.CompletedProcess(argv, 0, "anyjson==0.3.3\nsix==1.16.0\n", "")
+            return subprocess.CompletedProcess(argv, 0, "oldlib==0.3.3\nsix==1.16.0\n", "")
         return subprocess.CompletedProcess(
-            argv, 1, "", "  × Failed to build `anyjson==0.3.3`\n"
-                         "  error in anyjson setup command: use_2to3 is invalid.\n")
+            argv, 1, "", "  × Failed to build `oldlib==0.3.3`\n"
+                         "  error in oldlib setup command: use_2to3 is invalid.\n")
 
     monkeypatch.setattr(resolve_mod, "run_bounded", fake_uv)
-    assert legacy_constraints(["anyjson==0.3.3"]) == []
-    res = resolve_mod._resolve_uv("3.8", [Requirement("anyjson"), Requirement("six")], None,
+    assert legacy_constraints(["oldlib==0.3.3"]) == []
+    res = resolve_mod._resolve_uv("3.8", [Requirement("oldlib"), Requirement("six")], None,
                                   "https://index.invalid/simple")
-    assert res.ok and res.pins == ["anyjson==0.3.3", "six==1.16.0"]
-    assert legacy_constraints(["Anyjson==0.3.3"]) == ["setuptools<58"]
+    assert res.ok and res.pins == ["oldlib==0.3.3", "six==1.16.0"]
+    assert legacy_constraints(["OldLib==0.3.3"]) == ["setuptools<58"]
     assert legacy_constraints(["six==1.16.0"]) == []
