@@ -43,7 +43,10 @@ def _deb(tmp: Path) -> Path:
     (lib / "libfoo.so").symlink_to(f"/usr/lib/{arch}/libfoo.so.1")
     (lib / "pkgconfig" / "foo.pc").write_text(
         "prefix=/usr\nincludedir=${prefix}/include/foo\n"
+        "foo_api=/usr/share/foo/foo-api.xml\nhost_tool=/usr/bin/env\n"
         "Name: foo\nDescription: x\nVersion: 1.0\nCflags: -I${includedir}\n")
+    (tree / "usr" / "share" / "foo").mkdir(parents=True)
+    (tree / "usr" / "share" / "foo" / "foo-api.xml").write_text("<api/>\n")
     bindir = tree / "usr" / "bin"
     bindir.mkdir(parents=True)
     tool = bindir / "foo_config"
@@ -70,6 +73,9 @@ def test_prefix_is_relocated_and_cached(tmp_path: Path, monkeypatch: pytest.Monk
     arch = syspkgs.multiarch()
     pc = (usr / "lib" / arch / "pkgconfig" / "foo.pc").read_text()
     assert f"prefix={root.path}/usr" in pc
+    # a package's own variables move too (libvirt.pc names its API file), not the host's
+    assert f"foo_api={root.path}/usr/share/foo/foo-api.xml" in pc
+    assert "host_tool=/usr/bin/env\n" in pc
     link = usr / "lib" / arch / "libfoo.so"
     assert os.readlink(link).startswith(str(root.path))
     assert link.read_text() == "not really a library\n"
