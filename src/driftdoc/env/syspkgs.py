@@ -56,6 +56,19 @@ def needed_for(distribution: str) -> tuple[str, ...]:
     return _table().get(canonicalize_name(distribution.split("==")[0]), ())
 
 
+@cache
+def _typelibs() -> dict[str, tuple[str, ...]]:
+    raw = resources.files("driftdoc.data").joinpath(DATA_FILE).read_text(encoding="utf-8")
+    return {k: tuple(v) for k, v in json.loads(raw).get("typelibs", {}).items()}
+
+
+def typelib_packages(namespace: str) -> tuple[str, ...]:
+    """Debian packages holding a GObject introspection namespace's typelib (``Notify``):
+    PyGObject builds fine without them, and ``from gi.repository import Notify`` then
+    fails at run time, so they are asked for when that import says so."""
+    return _typelibs().get(namespace, ())
+
+
 def available() -> bool:
     """Can this machine fetch and unpack Debian packages without root?"""
     return all(shutil.which(tool) for tool in ("apt-get", "dpkg-deb"))
