@@ -117,6 +117,7 @@ def test_knowledge_names_are_debian_package_names() -> None:
     table = {**data["distributions"], **{f"gi:{k}": v for k, v in data["typelibs"].items()}}
     assert needed_for("MySQL-python==1.2.5") == ("default-libmysqlclient-dev",)
     assert needed_for("PyAudio") == ("portaudio19-dev",)
+    assert needed_for("PyBluez") == ("libbluetooth-dev",)
     assert needed_for("requests") == ()
     names = {p for packages in table.values() for p in packages}
     assert all(re.match(r"^[a-z0-9][a-z0-9.+-]+$", p) for p in names)
