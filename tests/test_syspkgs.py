@@ -225,6 +225,9 @@ def test_missing_shared_library_at_import_asks_for_its_package() -> None:
     # the attempt's key says which packages were there, so the memo tells them apart
     assert seen.seen[-1].key()["sys:portaudio19-dev"] == "yes"
     assert "sys:portaudio19-dev" not in seen.seen[0].key()
+    # and how the prefix was laid out: a verdict from an older layout is not reused
+    assert seen.seen[-1].key()["sys-layout"] == str(syspkgs.LAYOUT)
+    assert "sys-layout" not in seen.seen[0].key()
 
 
 def test_libraries_of_several_packages_are_added_one_build_failure_at_a_time() -> None:
