@@ -92,6 +92,9 @@ def test_prefix_is_relocated_and_cached(tmp_path: Path, monkeypatch: pytest.Monk
     assert env["CPATH"].endswith(":/elsewhere")
     assert env["PATH"].split(":") == [str(usr / "bin"), "/usr/bin"]
     assert str(usr / "lib" / arch) in env["LD_LIBRARY_PATH"].split(":")
+    # typelibs: where most gir1.2 packages put them, and where some (Vips-8.0) do
+    assert env["GI_TYPELIB_PATH"].split(":") == [str(usr / "lib" / arch / "girepository-1.0"),
+                                                 str(usr / "lib" / "girepository-1.0")]
     # a second ask is answered from the cache
     again = ensure_root(["libfoo-dev", "libfoo-dev"], fetch=fetch)
     assert again.path == root.path and len(fetched) == 1

@@ -101,10 +101,12 @@ class SystemRoot:
         """Variables a process using the libraries needs (loader and GObject typelibs)."""
         base = base or {}
         arch = multiarch()
-        typelibs = self.path / "usr" / "lib" / arch / "girepository-1.0"
+        # most gir1.2 packages install under the multiarch directory, some (Vips) do not
+        typelibs = [str(self.path / "usr" / "lib" / arch / "girepository-1.0"),
+                    str(self.path / "usr" / "lib" / "girepository-1.0")]
         return {
             "LD_LIBRARY_PATH": _joined(self._libdirs(), base.get("LD_LIBRARY_PATH")),
-            "GI_TYPELIB_PATH": _joined([str(typelibs)], base.get("GI_TYPELIB_PATH")),
+            "GI_TYPELIB_PATH": _joined(typelibs, base.get("GI_TYPELIB_PATH")),
         }
 
     def build_env(self, base: Mapping[str, str]) -> dict[str, str]:
@@ -156,9 +158,10 @@ def _joined(first: Sequence[str], rest: str | None) -> str:
     return os.pathsep.join([*first, *([rest] if rest else [])])
 
 
-# Bumped whenever ``relocate`` changes what it does: a prefix unpacked by an older one is
-# then unpacked afresh instead of being reused with its stale paths.
-LAYOUT = 2
+# Bumped whenever ``relocate`` changes what it does (a prefix unpacked by an older one is
+# then unpacked afresh instead of being reused with its stale paths) or how builds and
+# runs see a prefix (memoised verdicts with system packages are keyed by it).
+LAYOUT = 3
 
 
 def root_key(packages: Sequence[str]) -> str:
