@@ -596,8 +596,8 @@ class RepairSearch:
             return self._install_moves(state, verdict)
         if kind == IMPORT:
             found = self._typelib_moves(state, verdict)
-            if found:
-                return found
+            if found:  # first; the usual moves stay behind it should the package not do
+                return found + self._import_moves(state, verdict)
         if kind in (IMPORT, DRIFT) and verdict.responsible and \
                 _SHARED_LIBRARY.search(verdict.exception_message or ""):
             # "libportaudio.so.2: cannot open shared object file": the library, not the release
