@@ -43,7 +43,10 @@ def _deb(tmp: Path) -> Path:
     (lib / "libfoo.so").symlink_to(f"/usr/lib/{arch}/libfoo.so.1")
     (lib / "pkgconfig" / "foo.pc").write_text(
         "prefix=/usr\nincludedir=${prefix}/include/foo\n"
+        "foo_api=/usr/share/foo/foo-api.xml\nhost_tool=/usr/bin/env\n"
         "Name: foo\nDescription: x\nVersion: 1.0\nCflags: -I${includedir}\n")
+    (tree / "usr" / "share" / "foo").mkdir(parents=True)
+    (tree / "usr" / "share" / "foo" / "foo-api.xml").write_text("<api/>\n")
     bindir = tree / "usr" / "bin"
     bindir.mkdir(parents=True)
     tool = bindir / "foo_config"
@@ -70,6 +73,9 @@ def test_prefix_is_relocated_and_cached(tmp_path: Path, monkeypatch: pytest.Monk
     arch = syspkgs.multiarch()
     pc = (usr / "lib" / arch / "pkgconfig" / "foo.pc").read_text()
     assert f"prefix={root.path}/usr" in pc
+    # a package's own variables move too (libvirt.pc names its API file), not the host's
+    assert f"foo_api={root.path}/usr/share/foo/foo-api.xml" in pc
+    assert "host_tool=/usr/bin/env\n" in pc
     link = usr / "lib" / arch / "libfoo.so"
     assert os.readlink(link).startswith(str(root.path))
     assert link.read_text() == "not really a library\n"
@@ -86,6 +92,9 @@ def test_prefix_is_relocated_and_cached(tmp_path: Path, monkeypatch: pytest.Monk
     assert env["CPATH"].endswith(":/elsewhere")
     assert env["PATH"].split(":") == [str(usr / "bin"), "/usr/bin"]
     assert str(usr / "lib" / arch) in env["LD_LIBRARY_PATH"].split(":")
+    # typelibs: where most gir1.2 packages put them, and where some (Vips-8.0) do
+    assert env["GI_TYPELIB_PATH"].split(":") == [str(usr / "lib" / arch / "girepository-1.0"),
+                                                 str(usr / "lib" / "girepository-1.0")]
     # a second ask is answered from the cache
     again = ensure_root(["libfoo-dev", "libfoo-dev"], fetch=fetch)
     assert again.path == root.path and len(fetched) == 1
@@ -107,9 +116,11 @@ def test_failed_fetch_leaves_nothing_behind(tmp_path: Path,
 
 def test_knowledge_names_are_debian_package_names() -> None:
     raw = resources.files("driftdoc.data").joinpath(syspkgs.DATA_FILE).read_text()
-    table = json.loads(raw)["distributions"]
+    data = json.loads(raw)
+    table = {**data["distributions"], **{f"gi:{k}": v for k, v in data["typelibs"].items()}}
     assert needed_for("MySQL-python==1.2.5") == ("default-libmysqlclient-dev",)
     assert needed_for("PyAudio") == ("portaudio19-dev",)
+    assert needed_for("PyBluez") == ("libbluetooth-dev",)
     assert needed_for("requests") == ()
     names = {p for packages in table.values() for p in packages}
     assert all(re.match(r"^[a-z0-9][a-z0-9.+-]+$", p) for p in names)
@@ -217,6 +228,72 @@ def test_missing_shared_library_at_import_asks_for_its_package() -> None:
     # the attempt's key says which packages were there, so the memo tells them apart
     assert seen.seen[-1].key()["sys:portaudio19-dev"] == "yes"
     assert "sys:portaudio19-dev" not in seen.seen[0].key()
+    # and how the prefix was laid out: a verdict from an older layout is not reused
+    assert seen.seen[-1].key()["sys-layout"] == str(syspkgs.LAYOUT)
+    assert "sys-layout" not in seen.seen[0].key()
+
+
+def test_libraries_of_several_packages_are_added_one_build_failure_at_a_time() -> None:
+    """pycairo, dbus-python and PyGObject each build against their own C libraries; a
+    build stops at the first that lacks one, so the libraries come one failure at a time
+    and only all of them together get the snippet further."""
+    releases = Releases({"pycairo": ["1.26.1"], "dbus-python": ["1.3.2"],
+                         "pygobject": ["3.48.2"]})
+    needs = {"pycairo": "libcairo2-dev", "dbus-python": "libdbus-1-dev",
+             "pygobject": "libgirepository1.0-dev"}
+
+    class Builds(FakeValidator):
+        def evaluate(self, attempts: Sequence[Attempt]) -> list[Verdict | None]:
+            out: list[Verdict | None] = []
+            for att in attempts:
+                self.seen.append(att)
+                names = [r.split("==")[0] for r in att.requirements]
+                lacking = [n for n in names if needs[n] not in att.system]
+                out.append(Verdict(INSTALL, failed_requirement=lacking[0]) if lacking
+                           else Verdict(SUCCESS))
+            return out
+
+    def unused(py: str, env: dict[str, str]) -> Verdict:
+        return Verdict(SUCCESS)
+
+    start = State("3.8", None, tuple(Dep((m,), (d,)) for m, d in
+                                     (("cairo", "pycairo"), ("dbus", "dbus-python"),
+                                      ("gi", "pygobject"))))
+    rs, _ = search(start, releases, unused, lookup={}, imports={"cairo", "dbus", "gi"},
+                   pythons=("3.8",), validator=Builds(releases, unused))
+    rs.system_packages = needed_for
+    found = rs.run()
+    assert found.verdict is not None and found.verdict.kind == SUCCESS
+    assert set(needs.values()) <= set(found.state.system)
+    assert found.validations == 4
+
+
+def test_missing_typelib_asks_for_the_package_that_holds_it() -> None:
+    """PyGObject installs, then ``from gi.repository import Notify`` finds no typelib: only
+    the Debian package of libnotify has it, whatever PyGObject release is tried."""
+    releases = Releases({"pygobject": ["3.36.1", "3.48.2"]})
+    missing = Verdict(IMPORT, exception_name="ImportError", line=2,
+                      exception_message="cannot import name Notify, introspection typelib "
+                                        "not found")
+
+    def world_for(att: Attempt) -> Verdict:
+        return Verdict(SUCCESS) if "gir1.2-notify-0.7" in att.system else missing
+
+    class Typelibs(FakeValidator):
+        def evaluate(self, attempts: Sequence[Attempt]) -> list[Verdict | None]:
+            self.seen.extend(attempts)
+            return [world_for(a) for a in attempts]
+
+    start = State("3.8", None, (Dep(("gi",), ("pygobject",)),), ("libgirepository1.0-dev",))
+    rs, _ = search(start, releases, lambda py, env: Verdict(SUCCESS), lookup={},
+                   imports={"gi"}, pythons=("3.8",),
+                   validator=Typelibs(releases, lambda py, env: Verdict(SUCCESS)))
+    rs.typelib_packages = syspkgs.typelib_packages
+    found = rs.run()
+    assert found.verdict is not None and found.verdict.kind == SUCCESS
+    assert found.state.system == ("gir1.2-notify-0.7", "libgirepository1.0-dev")
+    assert [s["move"] for s in found.steps] == ["start", "system"]
+    assert syspkgs.typelib_packages("NoSuchNamespace") == ()
 
 
 def test_emitted_files_install_the_system_packages() -> None:

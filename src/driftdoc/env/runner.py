@@ -375,6 +375,7 @@ def run_snippet(
         width=jobs, deps_for_python=deps_for, on_kept=on_kept, stdlib_in=is_stdlib,
         aliases=import_aliases(snippet),
         system_packages=syspkgs.needed_for if syspkgs.available() else None,
+        typelib_packages=syspkgs.typelib_packages if syspkgs.available() else None,
     )
     found = search.run()
     if own_store:

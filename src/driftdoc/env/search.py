@@ -204,6 +204,10 @@ def version_ladder(versions: Sequence[str], current: str | None) -> list[str]:
     return [str(v) for v in sorted(best.values(), reverse=True)]
 
 
+# How many libraries in a row a move may need before it gets further (each build fails
+# at the first package that lacks one).
+LIBRARY_CHAIN = 3
+
 _MODULE_ATTR = re.compile(r"module '([\w.]+)' has no attribute")
 _CANNOT_IMPORT = re.compile(r"cannot import name '?(\w+)'? from '([\w.]+)'")
 _REQUIRES = re.compile(r"\brequires (?:the )?([A-Za-z][\w.-]*[A-Za-z0-9])")
@@ -211,6 +215,8 @@ _SHARED_LIBRARY = re.compile(r"\.so[.\d]*: cannot open shared object file|"
                              r"library not found|Library not loaded|"
                              r"introspection typelib not found")
 _CANNOT_IMPORT_PY2 = re.compile(r"cannot import name '?(\w+)'?$")
+# PyGObject's importer: "cannot import name Notify, introspection typelib not found"
+_TYPELIB = re.compile(r"cannot import name '?(\w+)'?, introspection typelib not found")
 
 
 class RepairSearch:
@@ -236,6 +242,7 @@ class RepairSearch:
         stdlib_in: Callable[[str, str], bool] | None = None,
         aliases: dict[str, str] | None = None,
         system_packages: Callable[[str], tuple[str, ...]] | None = None,
+        typelib_packages: Callable[[str], tuple[str, ...]] | None = None,
     ) -> None:
         self.start = start
         self.evaluate = evaluate
@@ -255,6 +262,8 @@ class RepairSearch:
         self.aliases = dict(aliases or {})  # "tf" -> "tensorflow", from the snippet's imports
         # distribution -> Debian packages it builds against; None: no system packages here
         self.system_packages = system_packages
+        # GObject introspection namespace -> Debian packages holding its typelib
+        self.typelib_packages = typelib_packages
         self.validations = 0
         self._seen: set[Attempt] = set()
         # dropped because nothing installs them here (not on the index, or no release
@@ -443,14 +452,26 @@ class RepairSearch:
     def _with_its_libraries(self, move: Move, verdict: Verdict) -> tuple[Move, Verdict]:
         """A move that brings in a distribution which builds against a C library (rtmidi ->
         python-rtmidi) fails to build without it; judge the move with the library present."""
-        failed = verdict.failed_requirement or verdict.responsible or ""
-        found = self._system_moves(move.state, failed, f"{failed} did not install") \
-            if failed else []
-        if not found:
-            return move, verdict
-        return self._if_further(
-            replace(move, state=found[0].state, why=f"{move.why}; {found[0].why}"),
-            move, verdict)
+        current, now = move, verdict
+        for _ in range(LIBRARY_CHAIN):
+            failed = now.failed_requirement or now.responsible or ""
+            found = self._system_moves(current.state, failed, f"{failed} did not install") \
+                if failed else []
+            if not found:
+                break
+            retry = replace(current, state=found[0].state, why=f"{current.why}; {found[0].why}")
+            ran = self._run([retry])
+            if not ran:
+                break
+            current, after = ran[0]
+            if after.progress() > verdict.progress() or _moved_on(verdict, after):
+                return current, after
+            # built now, and the next package needs another library (pycairo, then
+            # dbus-python, then PyGObject): one failed build at a time, so go on
+            if after.kind != INSTALL or _failed_name(after) in ("", _failed_name(now)):
+                break
+            now = after
+        return move, verdict
 
     def _if_further(self, retry: Move, move: Move, verdict: Verdict) -> tuple[Move, Verdict]:
         """``retry`` and its verdict if it gets further than ``move`` did, else ``move``."""
@@ -573,6 +594,10 @@ class RepairSearch:
         kind = verdict.kind
         if kind == INSTALL:
             return self._install_moves(state, verdict)
+        if kind == IMPORT:
+            found = self._typelib_moves(state, verdict)
+            if found:  # first; the usual moves stay behind it should the package not do
+                return found + self._import_moves(state, verdict)
         if kind in (IMPORT, DRIFT) and verdict.responsible and \
                 _SHARED_LIBRARY.search(verdict.exception_message or ""):
             # "libportaudio.so.2: cannot open shared object file": the library, not the release
@@ -759,6 +784,20 @@ class RepairSearch:
         return [Move(replace(state, system=system), "system",
                      f"with the system packages {', '.join(extra)} ({why})", name)]
 
+    def _typelib_moves(self, state: State, verdict: Verdict) -> list[Move]:
+        """``from gi.repository import Notify`` found no typelib: no Python package
+        provides one, only the Debian package of that library does."""
+        match = _TYPELIB.search(verdict.exception_message or "")
+        if match is None or self.typelib_packages is None:
+            return []
+        extra = [p for p in self.typelib_packages(match.group(1)) if p not in state.system]
+        if not extra:
+            return []
+        system = tuple(sorted({*state.system, *extra}))
+        why = f"{verdict.exception_name}: {short(verdict.exception_message)}"
+        return [Move(replace(state, system=system), "system",
+                     f"with the system packages {', '.join(extra)} ({why})")]
+
     def _prerelease_moves(self, state: State, index: int, verdict: Verdict,
                           why: str) -> list[Move]:
         """A newer pre-release of a package whose last final release is Python 2 only."""
@@ -940,6 +979,11 @@ def _moved_on(before: Verdict, after: Verdict) -> bool:
         # the module that was missing is found now, whatever fails next
         return after.missing_module != before.missing_module
     return False
+
+
+def _failed_name(v: Verdict) -> str:
+    """The distribution an install failure names, normalised ("" when none)."""
+    return _norm((v.failed_requirement or v.responsible or "").split("==")[0].strip())
 
 
 def _same_failure(a: Verdict, b: Verdict) -> bool:

@@ -56,6 +56,19 @@ def needed_for(distribution: str) -> tuple[str, ...]:
     return _table().get(canonicalize_name(distribution.split("==")[0]), ())
 
 
+@cache
+def _typelibs() -> dict[str, tuple[str, ...]]:
+    raw = resources.files("driftdoc.data").joinpath(DATA_FILE).read_text(encoding="utf-8")
+    return {k: tuple(v) for k, v in json.loads(raw).get("typelibs", {}).items()}
+
+
+def typelib_packages(namespace: str) -> tuple[str, ...]:
+    """Debian packages holding a GObject introspection namespace's typelib (``Notify``):
+    PyGObject builds fine without them, and ``from gi.repository import Notify`` then
+    fails at run time, so they are asked for when that import says so."""
+    return _typelibs().get(namespace, ())
+
+
 def available() -> bool:
     """Can this machine fetch and unpack Debian packages without root?"""
     return all(shutil.which(tool) for tool in ("apt-get", "dpkg-deb"))
@@ -88,10 +101,12 @@ class SystemRoot:
         """Variables a process using the libraries needs (loader and GObject typelibs)."""
         base = base or {}
         arch = multiarch()
-        typelibs = self.path / "usr" / "lib" / arch / "girepository-1.0"
+        # most gir1.2 packages install under the multiarch directory, some (Vips) do not
+        typelibs = [str(self.path / "usr" / "lib" / arch / "girepository-1.0"),
+                    str(self.path / "usr" / "lib" / "girepository-1.0")]
         return {
             "LD_LIBRARY_PATH": _joined(self._libdirs(), base.get("LD_LIBRARY_PATH")),
-            "GI_TYPELIB_PATH": _joined([str(typelibs)], base.get("GI_TYPELIB_PATH")),
+            "GI_TYPELIB_PATH": _joined(typelibs, base.get("GI_TYPELIB_PATH")),
         }
 
     def build_env(self, base: Mapping[str, str]) -> dict[str, str]:
@@ -143,8 +158,15 @@ def _joined(first: Sequence[str], rest: str | None) -> str:
     return os.pathsep.join([*first, *([rest] if rest else [])])
 
 
+# Bumped whenever ``relocate`` changes what it does (a prefix unpacked by an older one is
+# then unpacked afresh instead of being reused with its stale paths) or how builds and
+# runs see a prefix (memoised verdicts with system packages are keyed by it).
+LAYOUT = 3
+
+
 def root_key(packages: Sequence[str]) -> str:
-    doc = json.dumps({"packages": sorted(set(packages)), "arch": multiarch()})
+    doc = json.dumps({"packages": sorted(set(packages)), "arch": multiarch(),
+                      "layout": LAYOUT})
     return hashlib.sha256(doc.encode()).hexdigest()[:24]
 
 
@@ -222,7 +244,20 @@ def _unpack(deb: Path, dest: Path) -> None:
                    timeout=FETCH_TIMEOUT)
 
 
-_PC_PREFIX = re.compile(r"^(prefix|exec_prefix|libdir|includedir)=/usr", re.MULTILINE)
+# Every variable of a .pc file that names /usr: not only prefix, libdir and includedir but
+# also a package's own (libvirt.pc's ``libvirt_api=/usr/share/libvirt/api/...`` is the
+# file libvirt-python's build reads). A path only the host has (a dependency installed
+# there) stays the host's.
+_PC_PREFIX = re.compile(r"^([A-Za-z_][\w.]*)=(/usr(?:/\S*)?)[ \t]*$", re.MULTILINE)
+_PC_DIRS = frozenset({"prefix", "exec_prefix", "libdir", "includedir"})
+
+
+def _pc_line(root: Path, match: re.Match[str]) -> str:
+    name, value = match.group(1), match.group(2)
+    inside = root / value.lstrip("/")
+    if name in _PC_DIRS or inside.exists() or not Path(value).exists():
+        return f"{name}={root}{value}"
+    return match.group(0)
 
 
 def relocate(root: Path) -> None:
@@ -230,7 +265,7 @@ def relocate(root: Path) -> None:
     pointed at ``/usr`` would otherwise send builds back to the host's (missing) files."""
     for pc in root.glob("usr/**/pkgconfig/*.pc"):
         text = pc.read_text(encoding="utf-8", errors="replace")
-        fixed = _PC_PREFIX.sub(lambda m: f"{m.group(1)}={root}/usr", text)
+        fixed = _PC_PREFIX.sub(lambda m: _pc_line(root, m), text)
         if fixed != text:
             pc.write_text(fixed, encoding="utf-8")
     _wrap_config_scripts(root)

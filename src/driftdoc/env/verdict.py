@@ -11,6 +11,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from driftdoc.env.syspkgs import LAYOUT
+
 # Classification kinds, in the order a snippet gets through them.
 INSTALL = "install-failure"
 SYNTAX = "syntax-error"
@@ -44,6 +46,8 @@ class Attempt:
             out[f"pkg:{name.lower()}"] = version or "latest"
         for package in self.system:  # absent when empty: older memo keys stay valid
             out[f"sys:{package}"] = "yes"
+        if self.system:  # a prefix unpacked another way may build what failed before
+            out["sys-layout"] = str(LAYOUT)
         return out
 
 
