@@ -209,8 +209,9 @@ class Sysroot:
         """What the sandboxed run needs (passed with bwrap --setenv)."""
         return {
             "LD_LIBRARY_PATH": _prepend(self.lib_dirs(), os.environ.get("LD_LIBRARY_PATH")),
-            "GI_TYPELIB_PATH": _prepend(
-                [str(self.root / "usr" / "lib" / self.triplet / "girepository-1.0")],
+            "GI_TYPELIB_PATH": _prepend(  # gir1.2-vips-8.0 installs outside the multiarch dir
+                [str(self.root / "usr" / "lib" / self.triplet / "girepository-1.0"),
+                 str(self.root / "usr" / "lib" / "girepository-1.0")],
                 os.environ.get("GI_TYPELIB_PATH")),
         }
 

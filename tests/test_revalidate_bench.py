@@ -178,7 +178,7 @@ def test_sysroot_environment() -> None:
     assert env["PKG_CONFIG_PATH"].startswith("/r/usr/lib/x86_64-linux-gnu/pkgconfig:")
     assert env["PKG_CONFIG_PATH"].endswith(":/opt/pc")
     assert root.run_env()["GI_TYPELIB_PATH"].startswith(
-        "/r/usr/lib/x86_64-linux-gnu/girepository-1.0")
+        "/r/usr/lib/x86_64-linux-gnu/girepository-1.0:/r/usr/lib/girepository-1.0")
 
 
 def test_reuse_needs_identical_system_packages() -> None:
