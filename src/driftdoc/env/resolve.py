@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -37,7 +38,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -46,7 +47,7 @@ from typing import Any
 from packaging.metadata import Metadata
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from driftdoc.env import cache
@@ -64,7 +65,7 @@ LATE_WINDOW = timedelta(days=90)
 UNDATED_TTL = 24 * 3600.0
 INDEX_TTL = 600.0
 ANCIENT_DAYS = 365
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _JSON_ACCEPT = "application/vnd.pypi.simple.v1+json"
 
 
@@ -78,6 +79,8 @@ class Resolution:
     warnings: list[str] = field(default_factory=list)
     backtracked: list[str] = field(default_factory=list)
     python: str = ""
+    # projects kept to releases with a wheel for this Python (their newest has none)
+    binary_only: list[str] = field(default_factory=list)
     as_of: str | None = None
     cached: bool = False
     seconds: float = 0.0
@@ -343,6 +346,62 @@ def check_backtracking(index_url: str, reqs: Sequence[Requirement], pins: Sequen
     return warnings, names
 
 
+def wheel_fits(filename: str, python: str, machine: str | None = None) -> bool:
+    """Does the wheel ``filename`` install on CPython ``python`` ("X.Y") on Linux here?"""
+    try:
+        tags = parse_wheel_filename(filename)[3]
+    except InvalidWheelFilename:
+        return False
+    arch = machine or platform.machine()
+    major, minor = (int(x) for x in python.split(".")[:2])
+    exact = {f"py{major}", f"py{major}{minor}", f"cp{major}{minor}"}
+    stable = {f"cp{major}{m}" for m in range(minor + 1)}  # abi3 wheels of older minors
+    for tag in tags:
+        if tag.platform != "any" and not (tag.platform.startswith(("linux", "manylinux"))
+                                          and tag.platform.endswith(arch)):
+            continue
+        if tag.interpreter in exact or (tag.abi == "abi3" and tag.interpreter in stable):
+            return True
+    return False
+
+
+def _platform_wheel(filename: str) -> bool:
+    try:
+        return any(t.platform != "any" for t in parse_wheel_filename(filename)[3])
+    except InvalidWheelFilename:
+        return False
+
+
+def source_builds(index_url: str, pins: Sequence[str], python: str,
+                  exact: Sequence[str] = ()) -> list[str]:
+    """Pinned projects that would be compiled from source: the pinned release has no wheel
+    for ``python`` although the project ships compiled wheels (``exact``: names the
+    requirements pin themselves, left alone).
+
+    A resolver takes the newest release a Python's ``requires-python`` admits, often one
+    published after the last wheels for that Python (opencv-python 5 on 3.6): building it
+    takes many minutes or fails, while an older release installs from a wheel in seconds.
+    """
+    fixed = {canonicalize_name(n) for n in exact}
+    out: list[str] = []
+    for pin in pins:
+        name, _, version = pin.partition("==")
+        if canonicalize_name(name) in fixed or not version:
+            continue
+        try:
+            files = index_files(index_url, name)
+        except (OSError, ValueError):
+            continue
+        wheels = [f.filename for f in files if f.filename.endswith(".whl")]
+        if not any(_platform_wheel(w) for w in wheels):
+            continue  # a pure or source-only project builds quickly (or not at all)
+        mine = [f.filename for f in files if f.version is not None
+                and _same_version(f.version, version) and f.filename.endswith(".whl")]
+        if not any(wheel_fits(w, python) for w in mine):
+            out.append(canonicalize_name(name))
+    return out
+
+
 def metadata_problem(index_url: str, name: str, version: str) -> str | None:
     """Why the metadata of ``name==version`` is invalid (resolvers skip such releases
     silently), or ``None`` if it looks valid or cannot be checked."""
@@ -447,7 +506,38 @@ def _resolve_uv(python: str, reqs: list[Requirement], as_of: datetime | None,
                 and "requested python version" not in line.lower()]
     if proc.returncode != 0:
         return Resolution([], False, _tail(proc.stderr), warnings, python=python)
-    return Resolution(pins_from_text(proc.stdout), True, None, warnings, python=python)
+    result = Resolution(pins_from_text(proc.stdout), True, None, warnings, python=python)
+    try:
+        return _prefer_wheels(result, [*argv, *legacy], text, env, index_url, reqs)
+    except subprocess.TimeoutExpired:
+        return result
+
+
+def _exact_pins(reqs: Sequence[Requirement]) -> list[str]:
+    return [r.name for r in reqs
+            if any(s.operator in ("==", "===") and "*" not in s.version for s in r.specifier)]
+
+
+def _prefer_wheels(result: Resolution, argv: list[str], text: str, env: dict[str, str],
+                   index_url: str, reqs: Sequence[Requirement]) -> Resolution:
+    """Resolve again, keeping projects that would be compiled from source to releases
+    with a wheel for this Python (``source_builds``); the first resolution stands if that
+    is impossible."""
+    binary: list[str] = []
+    for _round in range(2):  # an older release may in turn need an older dependency
+        more = [n for n in source_builds(index_url, result.pins, result.python,
+                                         _exact_pins(reqs)) if n not in binary]
+        if not more:
+            break
+        binary += more
+        flags = [arg for name in binary for arg in ("--only-binary", name)]
+        proc = run_bounded([*argv, *flags], input=text, env=env)
+        if proc.returncode != 0:
+            break
+        result = replace(result, pins=pins_from_text(proc.stdout), binary_only=list(binary))
+        result.warnings.append("kept to releases with a wheel for Python "
+                               f"{result.python}: {', '.join(more)}")
+    return result
 
 
 # ------------------------------------------------------------------------------ 2.7 path
@@ -644,7 +734,10 @@ def resolve(python: str, requirements: Sequence[str], *, as_of: date | datetime 
     result.as_of = when.isoformat() if when else None
     if result.ok and check_backtrack:
         cutoff = when if major == 3 else _py27_cutoff(when)
-        more, names = check_backtracking(index, reqs, result.pins, python, cutoff)
+        forced = set(result.binary_only)  # older on purpose: their newest has no wheel
+        more, names = check_backtracking(
+            index, [r for r in reqs if canonicalize_name(r.name) not in forced],
+            result.pins, python, cutoff)
         result.warnings.extend(more)
         result.backtracked = names
     result.seconds = time.perf_counter() - start
