@@ -365,7 +365,8 @@ def wheel_fits(filename: str, python: str, machine: str | None = None) -> bool:
     return False
 
 
-def _platform_wheel(filename: str) -> bool:
+def platform_wheel(filename: str) -> bool:
+    """Is ``filename`` a wheel for particular platforms (compiled code)?"""
     try:
         return any(t.platform != "any" for t in parse_wheel_filename(filename)[3])
     except InvalidWheelFilename:
@@ -393,7 +394,7 @@ def source_builds(index_url: str, pins: Sequence[str], python: str,
         except (OSError, ValueError):
             continue
         wheels = [f.filename for f in files if f.filename.endswith(".whl")]
-        if not any(_platform_wheel(w) for w in wheels):
+        if not any(platform_wheel(w) for w in wheels):
             continue  # a pure or source-only project builds quickly (or not at all)
         mine = [f.filename for f in files if f.version is not None
                 and _same_version(f.version, version) and f.filename.endswith(".whl")]

@@ -273,7 +273,7 @@ class RepairSearch:
 
     def _run(self, moves: Sequence[Move]) -> list[tuple[Move, Verdict]]:
         fresh = []
-        for m in moves:
+        for m in map(self._where_its_wheels_are, moves):
             fp = self._fingerprint(m.state)
             if fp not in self._seen:
                 self._seen.add(fp)
@@ -526,6 +526,33 @@ class RepairSearch:
                 if v.kind != INSTALL:
                     return m, v
         return move, verdict
+
+    def _where_its_wheels_are(self, move: Move) -> Move:
+        """Send a version move whose release has compiled wheels, but none for this Python,
+        to the newest older Python it has them for, before it is validated.
+
+        Validating it here first means a source build that takes minutes of the time
+        limit and usually fails (scikit-learn 0.18 on 3.8), only to be retried on the
+        Python of its time anyway (``_on_its_python``).
+        """
+        lookup = getattr(self.releases, "wheel_pythons", None)
+        if self.python_pinned or lookup is None or move.kind not in ("older", "bisect") \
+                or not move.package or not move.to_version:
+            return move
+        python = move.state.python
+        fits: Sequence[str] | None = lookup(move.package, move.to_version, self.pythons)
+        if fits is None or python in fits:
+            return move  # no compiled wheels at all: nothing to gain elsewhere
+        major = python.split(".")[0]
+        older = [py for py in fits if py.split(".")[0] == major
+                 and _py_key(py) < _py_key(python)]
+        if not older:
+            return move
+        target = max(older, key=_py_key)
+        deps = tuple(d if _norm(d.dist) == _norm(move.package) else replace(d, version=None)
+                     for d in move.state.deps)
+        return replace(move, state=State(target, move.state.as_of, deps, move.state.system),
+                       why=f"{move.why}, on Python {target} (it has no wheel for {python})")
 
     def _index_or_promote(self, state: State, module: str,
                           verdict: Verdict) -> tuple[State, int] | None:
