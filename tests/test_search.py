@@ -867,3 +867,83 @@ def test_index_releases_tell_which_pythons_a_release_has_wheels_for() -> None:
         assert idx.wheel_pythons("c", "0.18.2", ["3.8", "3.7", "3.6"]) == ["3.6"]
     assert idx.wheel_pythons("c", "0.16.1", ["3.8", "3.6"]) == []
     assert idx.wheel_pythons("pure", "1.0", ["3.8"]) is None
+
+
+class _Wheels(Releases):
+    """Releases whose wheels exist for the Pythons given per version (none: sdist only)."""
+
+    def __init__(self, table: dict[str, list[str]], wheels: dict[str, tuple[str, ...]]) -> None:
+        super().__init__(table)
+        self.wheels = wheels
+
+    def wheel_pythons(self, name: str, version: str,
+                      pythons: Sequence[str]) -> list[str] | None:
+        return [py for py in pythons if py in self.wheels.get(version, ())]
+
+
+def _moved_world(good: Callable[[Version], bool]) -> World:
+    """pandas.io.data: gone from 0.19 on; releases without wheels take a source build."""
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        v = Version(env["pandas"])
+        if v >= Version("0.19"):
+            return Verdict(IMPORT, exception_name="ImportError", line=4,
+                           missing_module="pandas.io.data",
+                           exception_message="No module named data")
+        if not good(v):
+            return Verdict(INSTALL, failed_requirement="pandas")
+        return Verdict(SUCCESS, imports_completed=True)
+
+    return world
+
+
+def test_bisection_tries_releases_with_wheels_before_source_builds() -> None:
+    versions = [f"0.{m}.0" for m in range(1, 25)]
+    wheels = {v: ("2.7",) for v in versions if Version(v) >= Version("0.18")}
+    releases = _Wheels({"pandas": versions}, wheels)
+    start = State("2.7", None, (Dep(("pandas",), ("pandas",)),))
+    rs, validator = search(start, releases, _moved_world(lambda v: True), lookup={},
+                           imports={"pandas"}, pythons=("2.7",))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert resolved(out.verdict, "pandas") == Version("0.18.0")
+    tried = {r for a in validator.seen for r in a.requirements}
+    assert not any(Version(r.partition("==")[2] or "99") < Version("0.18") for r in tried
+                   if r.startswith("pandas==")), tried
+
+
+def test_bisection_goes_on_to_releases_without_wheels_when_all_with_wheels_fail() -> None:
+    versions = [f"0.{m}.0" for m in range(1, 25)]
+    wheels = {v: ("2.7",) for v in versions if Version(v) >= Version("0.20")}
+    releases = _Wheels({"pandas": versions}, wheels)
+    start = State("2.7", None, (Dep(("pandas",), ("pandas",)),))
+    rs, _ = search(start, releases, _moved_world(lambda v: v >= Version("0.10")), lookup={},
+                   imports={"pandas"}, pythons=("2.7",), budget=24)
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert resolved(out.verdict, "pandas") == Version("0.18.0")
+
+
+def test_bisection_reads_a_stub_saying_the_module_moved_as_too_new() -> None:
+    """pandas 0.19 left a stub where pandas.io.data was ("moved to a separate package"):
+    a different failure at the same line, but the module is in older releases."""
+    versions = [f"0.{m}.0" for m in range(14, 25)]
+    releases = Releases({"pandas": versions})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        v = Version(env["pandas"])
+        if v >= Version("0.21"):
+            return Verdict(IMPORT, exception_name="ImportError", line=4,
+                           missing_module="pandas.io.data",
+                           exception_message="No module named data")
+        if v >= Version("0.17"):
+            return Verdict(IMPORT, exception_name="ImportError", line=4, in_package=True,
+                           exception_message="The pandas.io.data module is moved to a "
+                                             "separate package (pandas-datareader).")
+        return Verdict(SUCCESS, imports_completed=True)
+
+    start = State("2.7", None, (Dep(("pandas",), ("pandas",)),))
+    rs, _ = search(start, releases, world, lookup={}, imports={"pandas"}, pythons=("2.7",))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert resolved(out.verdict, "pandas") == Version("0.16.0")
