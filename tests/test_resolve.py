@@ -207,3 +207,12 @@ def test_a_release_without_a_wheel_for_this_python_gives_way_to_one_with_a_wheel
     # a release the requirements ask for by name is theirs to choose
     res = resolve(PY3, ["bin-pkg==2.0"], index_url=local_index.url)
     assert res.ok and res.pins == ["bin-pkg==2.0"], res.error
+
+
+def test_builds_leave_out_optional_compiled_speedups(driftdoc_cache: Path) -> None:
+    # cassandra-driver compiles Cython extensions for minutes per release unless told not to
+    from driftdoc.env.build import py27_pip_env
+    from driftdoc.env.resolve import uv_env
+
+    for env in (uv_env(), py27_pip_env()):
+        assert env.get("CASS_DRIVER_NO_EXTENSIONS") == "1"
