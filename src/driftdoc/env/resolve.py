@@ -38,6 +38,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -384,23 +385,25 @@ def source_builds(index_url: str, pins: Sequence[str], python: str,
     takes many minutes or fails, while an older release installs from a wheel in seconds.
     """
     fixed = {canonicalize_name(n) for n in exact}
-    out: list[str] = []
-    for pin in pins:
-        name, _, version = pin.partition("==")
-        if canonicalize_name(name) in fixed or not version:
-            continue
-        try:
-            files = index_files(index_url, name)
-        except (OSError, ValueError):
-            continue
-        wheels = [f.filename for f in files if f.filename.endswith(".whl")]
-        if not any(platform_wheel(w) for w in wheels):
-            continue  # a pure or source-only project builds quickly (or not at all)
-        mine = [f.filename for f in files if f.version is not None
-                and _same_version(f.version, version) and f.filename.endswith(".whl")]
-        if not any(wheel_fits(w, python) for w in mine):
-            out.append(canonicalize_name(name))
-    return out
+    todo = [pin.partition("==")[::2] for pin in pins]
+    todo = [(name, version) for name, version in todo
+            if version and canonicalize_name(name) not in fixed]
+    with ThreadPoolExecutor(max_workers=8) as pool:  # one index page per project
+        built = pool.map(lambda nv: _builds_from_source(index_url, nv[0], nv[1], python), todo)
+        return [canonicalize_name(name) for (name, _), b in zip(todo, built, strict=True) if b]
+
+
+def _builds_from_source(index_url: str, name: str, version: str, python: str) -> bool:
+    try:
+        files = index_files(index_url, name)
+    except (OSError, ValueError):
+        return False
+    wheels = [f.filename for f in files if f.filename.endswith(".whl")]
+    if not any(platform_wheel(w) for w in wheels):
+        return False  # a pure or source-only project builds quickly (or not at all)
+    mine = [f.filename for f in files if f.version is not None
+            and _same_version(f.version, version) and f.filename.endswith(".whl")]
+    return not any(wheel_fits(w, python) for w in mine)
 
 
 def metadata_problem(index_url: str, name: str, version: str) -> str | None:
