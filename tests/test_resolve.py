@@ -216,3 +216,29 @@ def test_builds_leave_out_optional_compiled_speedups(driftdoc_cache: Path) -> No
 
     for env in (uv_env(), py27_pip_env()):
         assert env.get("CASS_DRIVER_NO_EXTENSIONS") == "1"
+
+
+def test_py27_date_filter_keeps_wheels_uploaded_later_for_a_release_of_its_time(
+        local_index: LocalIndex, tmp_path: Path, driftdoc_cache: Path) -> None:
+    # pandas 0.18.1 came out in May 2016 and got its 2.7 wheels in July: as of June it
+    # is the release of its time, and its wheel spares a source build
+    import urllib.request
+    from datetime import UTC, datetime
+
+    from driftdoc.env.resolve import _DateFilterProxy
+    from support.wheels import make_wheel
+
+    files = {"late_pkg/__init__.py": ""}
+    local_index.add(_static_sdist(tmp_path, "late-pkg", "1.0"), upload_time="2016-05-05")
+    local_index.add(make_wheel(tmp_path, "late-pkg", "1.0", files,
+                               tag="cp27-cp27mu-manylinux1_x86_64"), upload_time="2016-07-19")
+    local_index.add(_static_sdist(tmp_path, "late-pkg", "2.0"), upload_time="2016-08-01")
+    proxy = _DateFilterProxy(local_index.url, datetime(2016, 6, 1, tzinfo=UTC))
+    try:
+        with urllib.request.urlopen(proxy.url + "/late-pkg/", timeout=30) as resp:
+            page = resp.read().decode()
+    finally:
+        proxy.close()
+    assert "late_pkg-1.0.tar.gz" in page
+    assert "late_pkg-1.0-cp27-cp27mu-manylinux1_x86_64.whl" in page
+    assert "late_pkg-2.0" not in page

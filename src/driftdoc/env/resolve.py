@@ -558,7 +558,8 @@ def _prefer_wheels(result: Resolution, argv: list[str], text: str, env: dict[str
 # ------------------------------------------------------------------------------ 2.7 path
 
 class _DateFilterProxy:
-    """A loopback PEP 503 index showing only files uploaded by ``cutoff`` (and not excluded)."""
+    """A loopback PEP 503 index showing only releases first published by ``cutoff`` (with
+    all their files) and not excluded."""
 
     def __init__(self, upstream: str, cutoff: datetime,
                  late: dict[str, datetime] | None = None) -> None:
@@ -605,8 +606,12 @@ class _DateFilterProxy:
             return
         rows = []
         cutoff = self.late.get(project, self.cutoff)
+        released = _first_uploads(files)
         for f in files:
-            if f.upload_time is not None and f.upload_time > cutoff:
+            # a release of its time keeps the wheels built for it later (pandas 0.18.1's
+            # 2.7 wheels came two months after it): without them it is a source build
+            when = released.get(f.version, f.upload_time) if f.version else f.upload_time
+            if when is not None and when > cutoff:
                 continue
             if f.version is not None and (project, f.version) in self.excluded:
                 continue
@@ -624,6 +629,17 @@ class _DateFilterProxy:
         req.send_header("Content-Length", str(len(body)))
         req.end_headers()
         req.wfile.write(body)
+
+
+def _first_uploads(files: Sequence[IndexFile]) -> dict[str, datetime]:
+    """When each version was first published (its earliest file)."""
+    first: dict[str, datetime] = {}
+    for f in files:
+        if f.version is not None and f.upload_time is not None:
+            prev = first.get(f.version)
+            if prev is None or f.upload_time < prev:
+                first[f.version] = f.upload_time
+    return first
 
 
 _WRONG_PYTHON = re.compile(r"Package '([^']+)' requires a different Python")
