@@ -858,6 +858,8 @@ def test_index_releases_tell_which_pythons_a_release_has_wheels_for() -> None:
         def releases(self, name: str) -> list[Release]:
             if name == "pure":
                 return [rel("1.0", "pure-1.0.tar.gz", "pure-1.0-py3-none-any.whl")]
+            if name == "win":
+                return [rel("1.0", "win-1.0.tar.gz", "win-1.0-cp38-cp38-win_amd64.whl")]
             return [rel("0.18.2", "c-0.18.2.tar.gz", "c-0.18.2-cp36-cp36m-manylinux1_x86_64.whl",
                         "c-0.18.2-cp37-cp37m-win_amd64.whl"),
                     rel("0.16.1", "c-0.16.1.tar.gz")]
@@ -867,6 +869,7 @@ def test_index_releases_tell_which_pythons_a_release_has_wheels_for() -> None:
         assert idx.wheel_pythons("c", "0.18.2", ["3.8", "3.7", "3.6"]) == ["3.6"]
     assert idx.wheel_pythons("c", "0.16.1", ["3.8", "3.6"]) == []
     assert idx.wheel_pythons("pure", "1.0", ["3.8"]) is None
+    assert idx.wheel_pythons("win", "1.0", ["3.8"]) is None  # builds from source here anyway
 
 
 class _Wheels(Releases):

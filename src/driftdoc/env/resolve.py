@@ -367,9 +367,11 @@ def wheel_fits(filename: str, python: str, machine: str | None = None) -> bool:
 
 
 def platform_wheel(filename: str) -> bool:
-    """Is ``filename`` a wheel for particular platforms (compiled code)?"""
+    """Is ``filename`` a compiled wheel for Linux? (A project with only Windows or macOS
+    wheels builds from source here whichever release is picked.)"""
     try:
-        return any(t.platform != "any" for t in parse_wheel_filename(filename)[3])
+        return any(t.platform.startswith(("linux", "manylinux"))
+                   for t in parse_wheel_filename(filename)[3])
     except InvalidWheelFilename:
         return False
 
