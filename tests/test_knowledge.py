@@ -93,6 +93,7 @@ def test_tail_lookup_and_unknown() -> None:
         ("sublime_plugin", [], "sublime-text"),
         ("Foundation", [], "macos"),
         ("objc", [], "macos"),
+        ("pyobjus", [], "macos"),
         ("win32api", [], "windows"),
         ("_winreg", [], "windows"),
         ("idaapi", [], "ida"),

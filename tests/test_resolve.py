@@ -170,3 +170,100 @@ def test_resolution_that_needed_old_setuptools_remembers_the_pin(
     assert res.ok and res.pins == ["oldlib==0.3.3", "six==1.16.0"]
     assert legacy_constraints(["OldLib==0.3.3"]) == ["setuptools<58"]
     assert legacy_constraints(["six==1.16.0"]) == []
+
+
+def test_wheel_fits_this_python_and_platform() -> None:
+    from driftdoc.env.resolve import wheel_fits
+
+    assert wheel_fits("a-1.0-cp36-cp36m-manylinux1_x86_64.whl", "3.6", "x86_64")
+    assert not wheel_fits("a-1.0-cp36-cp36m-manylinux1_x86_64.whl", "3.8", "x86_64")
+    assert wheel_fits("a-1.0-cp36-abi3-manylinux_2_17_x86_64.whl", "3.8", "x86_64")
+    assert not wheel_fits("a-1.0-cp37-abi3-manylinux_2_17_x86_64.whl", "3.6", "x86_64")
+    assert wheel_fits("a-1.0-py2.py3-none-any.whl", "2.7", "x86_64")
+    assert not wheel_fits("a-1.0-cp36-cp36m-win_amd64.whl", "3.6", "x86_64")
+    assert not wheel_fits("a-1.0-cp36-cp36m-manylinux1_i686.whl", "3.6", "x86_64")
+    assert wheel_fits("a-1.0-cp310-cp310-manylinux2014_x86_64.whl", "3.10", "x86_64")
+    assert not wheel_fits("a-1.0-cp31-cp31-manylinux2014_x86_64.whl", "3.10", "x86_64")
+
+
+def _static_sdist(dest: Path, name: str, version: str) -> Path:
+    """An sdist whose metadata a resolver reads without building it."""
+    import io
+    import tarfile
+
+    stem = f"{name.replace('-', '_')}-{version}"
+    files = {
+        "PKG-INFO": f"Metadata-Version: 2.2\nName: {name}\nVersion: {version}\n",
+        "pyproject.toml": ('[build-system]\nrequires = ["setuptools"]\n'
+                           'build-backend = "setuptools.build_meta"\n'
+                           f'[project]\nname = "{name}"\nversion = "{version}"\n'),
+    }
+    dest.mkdir(parents=True, exist_ok=True)
+    out = dest / f"{stem}.tar.gz"
+    with tarfile.open(out, "w:gz") as tar:
+        for rel, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{stem}/{rel}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out
+
+
+@needs_py3
+@pytest.mark.skipif(__import__("platform").machine() != "x86_64", reason="x86_64 wheel tags")
+def test_a_release_without_a_wheel_for_this_python_gives_way_to_one_with_a_wheel(
+        local_index: LocalIndex, tmp_path: Path, driftdoc_cache: Path) -> None:
+    # bin-pkg ships compiled wheels; its newest release has one only for 2.7 (and an sdist
+    # that would be compiled here, like opencv-python 5 on 3.6): 1.0 installs as it is.
+    from support.wheels import make_wheel
+
+    assert PY3 is not None
+    files = {"bin_pkg/__init__.py": ""}
+    local_index.add(make_wheel(tmp_path, "bin-pkg", "1.0", files,
+                               tag="py3-none-manylinux1_x86_64"), upload_time="2019-01-01")
+    local_index.add(make_wheel(tmp_path, "bin-pkg", "2.0", files,
+                               tag="cp27-cp27mu-manylinux1_x86_64"), upload_time="2020-01-01")
+    local_index.add(_static_sdist(tmp_path, "bin-pkg", "2.0"), upload_time="2020-01-01")
+    res = resolve(PY3, ["bin-pkg"], index_url=local_index.url)
+    assert res.ok, res.error
+    assert res.pins == ["bin-pkg==1.0"]
+    assert res.binary_only == ["bin-pkg"]
+    assert res.backtracked == []
+    # a release the requirements ask for by name is theirs to choose
+    res = resolve(PY3, ["bin-pkg==2.0"], index_url=local_index.url)
+    assert res.ok and res.pins == ["bin-pkg==2.0"], res.error
+
+
+def test_builds_leave_out_optional_compiled_speedups(driftdoc_cache: Path) -> None:
+    # cassandra-driver compiles Cython extensions for minutes per release unless told not to
+    from driftdoc.env.build import py27_pip_env
+    from driftdoc.env.resolve import uv_env
+
+    for env in (uv_env(), py27_pip_env()):
+        assert env.get("CASS_DRIVER_NO_EXTENSIONS") == "1"
+
+
+def test_py27_date_filter_keeps_wheels_uploaded_later_for_a_release_of_its_time(
+        local_index: LocalIndex, tmp_path: Path, driftdoc_cache: Path) -> None:
+    # pandas 0.18.1 came out in May 2016 and got its 2.7 wheels in July: as of June it
+    # is the release of its time, and its wheel spares a source build
+    import urllib.request
+    from datetime import UTC, datetime
+
+    from driftdoc.env.resolve import _DateFilterProxy
+    from support.wheels import make_wheel
+
+    files = {"late_pkg/__init__.py": ""}
+    local_index.add(_static_sdist(tmp_path, "late-pkg", "1.0"), upload_time="2016-05-05")
+    local_index.add(make_wheel(tmp_path, "late-pkg", "1.0", files,
+                               tag="cp27-cp27mu-manylinux1_x86_64"), upload_time="2016-07-19")
+    local_index.add(_static_sdist(tmp_path, "late-pkg", "2.0"), upload_time="2016-08-01")
+    proxy = _DateFilterProxy(local_index.url, datetime(2016, 6, 1, tzinfo=UTC))
+    try:
+        with urllib.request.urlopen(proxy.url + "/late-pkg/", timeout=30) as resp:
+            page = resp.read().decode()
+    finally:
+        proxy.close()
+    assert "late_pkg-1.0.tar.gz" in page
+    assert "late_pkg-1.0-cp27-cp27mu-manylinux1_x86_64.whl" in page
+    assert "late_pkg-2.0" not in page

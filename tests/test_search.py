@@ -811,3 +811,142 @@ def test_losing_the_module_a_name_was_imported_from_is_not_progress() -> None:
                       missing_module="six", exception_message="No module named 'six'")
     assert not _moved_on(before, gone)
     assert _moved_on(before, further)
+
+
+def test_release_without_a_wheel_for_this_python_goes_to_one_it_has_wheels_for() -> None:
+    """scikit-learn 0.18 has compiled wheels up to 3.6 only: probing it on 3.8 first would
+    spend the time limit on a source build that fails anyway."""
+
+    class WheelReleases(Releases):
+        def wheel_pythons(self, name: str, version: str,
+                          pythons: Sequence[str]) -> list[str] | None:
+            top = {"0.18.2": "3.6", "0.19.2": "3.7", "0.20.4": "3.7"}.get(version, "3.8")
+            return [py for py in pythons if Version(py) <= Version(top)]
+
+    releases = WheelReleases({"scikit-learn": ["0.18.2", "0.19.2", "0.20.4", "0.22.2"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        v = Version(env["scikit-learn"])
+        if v >= Version("0.20"):
+            return Verdict(IMPORT, exception_name="ModuleNotFoundError", line=3,
+                           missing_module="sklearn.cross_validation",
+                           exception_message="No module named 'sklearn.cross_validation'")
+        if py == "3.8":
+            return Verdict(INSTALL, failed_requirement="scikit-learn")  # a source build
+        return Verdict(SUCCESS, imports_completed=True)
+
+    start = State("3.8", None, (Dep(("sklearn",), ("scikit-learn",)),))
+    rs, validator = search(start, releases, world, lookup={}, imports={"sklearn"},
+                           pythons=("3.8", "3.7", "3.6"))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.state.python == "3.7" and resolved(out.verdict, "scikit-learn") == Version("0.19.2")
+    # no old release was ever tried where it has no wheel
+    assert not any(a.python == "3.8" and any(r.startswith("scikit-learn==0.1") for r in
+                                             a.requirements) for a in validator.seen)
+
+
+def test_index_releases_tell_which_pythons_a_release_has_wheels_for() -> None:
+    from driftdoc.env.index import DistFile, IndexClient, Release
+    from driftdoc.env.runner import IndexReleases
+
+    def rel(version: str, *names: str) -> Release:
+        return Release(version, None, None, False,
+                       [DistFile(n, n, None, None, False) for n in names])
+
+    class Client(IndexClient):
+        def releases(self, name: str) -> list[Release]:
+            if name == "pure":
+                return [rel("1.0", "pure-1.0.tar.gz", "pure-1.0-py3-none-any.whl")]
+            if name == "win":
+                return [rel("1.0", "win-1.0.tar.gz", "win-1.0-cp38-cp38-win_amd64.whl")]
+            return [rel("0.18.2", "c-0.18.2.tar.gz", "c-0.18.2-cp36-cp36m-manylinux1_x86_64.whl",
+                        "c-0.18.2-cp37-cp37m-win_amd64.whl"),
+                    rel("0.16.1", "c-0.16.1.tar.gz")]
+
+    idx = IndexReleases(Client(index_url="file:///nowhere"))
+    if __import__("platform").machine() == "x86_64":
+        assert idx.wheel_pythons("c", "0.18.2", ["3.8", "3.7", "3.6"]) == ["3.6"]
+    assert idx.wheel_pythons("c", "0.16.1", ["3.8", "3.6"]) == []
+    assert idx.wheel_pythons("pure", "1.0", ["3.8"]) is None
+    assert idx.wheel_pythons("win", "1.0", ["3.8"]) is None  # builds from source here anyway
+
+
+class _Wheels(Releases):
+    """Releases whose wheels exist for the Pythons given per version (none: sdist only)."""
+
+    def __init__(self, table: dict[str, list[str]], wheels: dict[str, tuple[str, ...]]) -> None:
+        super().__init__(table)
+        self.wheels = wheels
+
+    def wheel_pythons(self, name: str, version: str,
+                      pythons: Sequence[str]) -> list[str] | None:
+        return [py for py in pythons if py in self.wheels.get(version, ())]
+
+
+def _moved_world(good: Callable[[Version], bool]) -> World:
+    """pandas.io.data: gone from 0.19 on; releases without wheels take a source build."""
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        v = Version(env["pandas"])
+        if v >= Version("0.19"):
+            return Verdict(IMPORT, exception_name="ImportError", line=4,
+                           missing_module="pandas.io.data",
+                           exception_message="No module named data")
+        if not good(v):
+            return Verdict(INSTALL, failed_requirement="pandas")
+        return Verdict(SUCCESS, imports_completed=True)
+
+    return world
+
+
+def test_bisection_tries_releases_with_wheels_before_source_builds() -> None:
+    versions = [f"0.{m}.0" for m in range(1, 25)]
+    wheels = {v: ("2.7",) for v in versions if Version(v) >= Version("0.18")}
+    releases = _Wheels({"pandas": versions}, wheels)
+    start = State("2.7", None, (Dep(("pandas",), ("pandas",)),))
+    rs, validator = search(start, releases, _moved_world(lambda v: True), lookup={},
+                           imports={"pandas"}, pythons=("2.7",))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert resolved(out.verdict, "pandas") == Version("0.18.0")
+    tried = {r for a in validator.seen for r in a.requirements}
+    assert not any(Version(r.partition("==")[2] or "99") < Version("0.18") for r in tried
+                   if r.startswith("pandas==")), tried
+
+
+def test_bisection_goes_on_to_releases_without_wheels_when_all_with_wheels_fail() -> None:
+    versions = [f"0.{m}.0" for m in range(1, 25)]
+    wheels = {v: ("2.7",) for v in versions if Version(v) >= Version("0.20")}
+    releases = _Wheels({"pandas": versions}, wheels)
+    start = State("2.7", None, (Dep(("pandas",), ("pandas",)),))
+    rs, _ = search(start, releases, _moved_world(lambda v: v >= Version("0.10")), lookup={},
+                   imports={"pandas"}, pythons=("2.7",), budget=24)
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert resolved(out.verdict, "pandas") == Version("0.18.0")
+
+
+def test_bisection_reads_a_stub_saying_the_module_moved_as_too_new() -> None:
+    """pandas 0.19 left a stub where pandas.io.data was ("moved to a separate package"):
+    a different failure at the same line, but the module is in older releases."""
+    versions = [f"0.{m}.0" for m in range(14, 25)]
+    releases = Releases({"pandas": versions})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        v = Version(env["pandas"])
+        if v >= Version("0.21"):
+            return Verdict(IMPORT, exception_name="ImportError", line=4,
+                           missing_module="pandas.io.data",
+                           exception_message="No module named data")
+        if v >= Version("0.17"):
+            return Verdict(IMPORT, exception_name="ImportError", line=4, in_package=True,
+                           exception_message="The pandas.io.data module is moved to a "
+                                             "separate package (pandas-datareader).")
+        return Verdict(SUCCESS, imports_completed=True)
+
+    start = State("2.7", None, (Dep(("pandas",), ("pandas",)),))
+    rs, _ = search(start, releases, world, lookup={}, imports={"pandas"}, pythons=("2.7",))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert resolved(out.verdict, "pandas") == Version("0.16.0")

@@ -56,6 +56,7 @@ from driftdoc.env.legacy import (
 from driftdoc.env.records import InstallError
 from driftdoc.env.resolve import (
     DEFAULT_INDEX,
+    SPEEDUPS_OFF,
     _check_python,
     _uv,
     interpreter_path,
@@ -383,6 +384,7 @@ def py27_pip_wheel(pip: list[str], env: Mapping[str, str]) -> list[str]:
 def _py27_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PIP_", "PYTHON", "VIRTUAL_ENV", "VIRTUALENV_"))}
+    env.update(SPEEDUPS_OFF)
     env["PIP_CACHE_DIR"] = str(py27_dir() / "pip-cache")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["VIRTUALENV_OVERRIDE_APP_DATA"] = str(py27_dir() / "app-data")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -37,7 +38,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -46,7 +48,7 @@ from typing import Any
 from packaging.metadata import Metadata
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from driftdoc.env import cache
@@ -66,7 +68,7 @@ LATE_WINDOW = timedelta(days=90)
 UNDATED_TTL = 24 * 3600.0
 INDEX_TTL = 600.0
 ANCIENT_DAYS = 365
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _JSON_ACCEPT = "application/vnd.pypi.simple.v1+json"
 
 
@@ -80,6 +82,8 @@ class Resolution:
     warnings: list[str] = field(default_factory=list)
     backtracked: list[str] = field(default_factory=list)
     python: str = ""
+    # projects kept to releases with a wheel for this Python (their newest has none)
+    binary_only: list[str] = field(default_factory=list)
     as_of: str | None = None
     cached: bool = False
     seconds: float = 0.0
@@ -345,6 +349,67 @@ def check_backtracking(index_url: str, reqs: Sequence[Requirement], pins: Sequen
     return warnings, names
 
 
+def wheel_fits(filename: str, python: str, machine: str | None = None) -> bool:
+    """Does the wheel ``filename`` install on CPython ``python`` ("X.Y") on Linux here?"""
+    try:
+        tags = parse_wheel_filename(filename)[3]
+    except InvalidWheelFilename:
+        return False
+    arch = machine or platform.machine()
+    major, minor = (int(x) for x in python.split(".")[:2])
+    exact = {f"py{major}", f"py{major}{minor}", f"cp{major}{minor}"}
+    stable = {f"cp{major}{m}" for m in range(minor + 1)}  # abi3 wheels of older minors
+    for tag in tags:
+        if tag.platform != "any" and not (tag.platform.startswith(("linux", "manylinux"))
+                                          and tag.platform.endswith(arch)):
+            continue
+        if tag.interpreter in exact or (tag.abi == "abi3" and tag.interpreter in stable):
+            return True
+    return False
+
+
+def platform_wheel(filename: str) -> bool:
+    """Is ``filename`` a compiled wheel for Linux? (A project with only Windows or macOS
+    wheels builds from source here whichever release is picked.)"""
+    try:
+        return any(t.platform.startswith(("linux", "manylinux"))
+                   for t in parse_wheel_filename(filename)[3])
+    except InvalidWheelFilename:
+        return False
+
+
+def source_builds(index_url: str, pins: Sequence[str], python: str,
+                  exact: Sequence[str] = ()) -> list[str]:
+    """Pinned projects that would be compiled from source: the pinned release has no wheel
+    for ``python`` although the project ships compiled wheels (``exact``: names the
+    requirements pin themselves, left alone).
+
+    A resolver takes the newest release a Python's ``requires-python`` admits, often one
+    published after the last wheels for that Python (opencv-python 5 on 3.6): building it
+    takes many minutes or fails, while an older release installs from a wheel in seconds.
+    """
+    fixed = {canonicalize_name(n) for n in exact}
+    todo = [pin.partition("==")[::2] for pin in pins]
+    todo = [(name, version) for name, version in todo
+            if version and canonicalize_name(name) not in fixed]
+    with ThreadPoolExecutor(max_workers=8) as pool:  # one index page per project
+        built = pool.map(lambda nv: _builds_from_source(index_url, nv[0], nv[1], python), todo)
+        return [canonicalize_name(name) for (name, _), b in zip(todo, built, strict=True) if b]
+
+
+def _builds_from_source(index_url: str, name: str, version: str, python: str) -> bool:
+    try:
+        files = index_files(index_url, name)
+    except (OSError, ValueError):
+        return False
+    wheels = [f.filename for f in files if f.filename.endswith(".whl")]
+    if not any(platform_wheel(w) for w in wheels):
+        return False  # a pure or source-only project builds quickly (or not at all)
+    mine = [f.filename for f in files if f.version is not None
+            and _same_version(f.version, version) and f.filename.endswith(".whl")]
+    return not any(wheel_fits(w, python) for w in mine)
+
+
 def metadata_problem(index_url: str, name: str, version: str) -> str | None:
     """Why the metadata of ``name==version`` is invalid (resolvers skip such releases
     silently), or ``None`` if it looks valid or cannot be checked."""
@@ -393,9 +458,20 @@ def _uv() -> str:
         return "uv"
 
 
+SPEEDUPS_OFF: dict[str, str] = {
+    # cassandra-driver: Cython, libev and murmur3 extensions; minutes to compile each release
+    "CASS_DRIVER_NO_EXTENSIONS": "1",
+    "CASS_DRIVER_NO_CYTHON": "1",
+}
+"""Build switches that leave out a package's optional compiled speed-ups: the same API in
+seconds instead of a compile that eats the time limit (and every release a bisection
+probes is another compile)."""
+
+
 def uv_env() -> dict[str, str]:
     """Environment for uv subprocesses: our cache dir, no downloads of Pythons, no colour."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("UV_")}
+    env.update(SPEEDUPS_OFF)
     env.update({"UV_CACHE_DIR": str(cache.cache_root() / "uv"), "UV_PYTHON_DOWNLOADS": "never",
                 "UV_NO_PROGRESS": "1", "NO_COLOR": "1"})
     return env
@@ -434,7 +510,38 @@ def _resolve_uv(python: str, reqs: list[Requirement], as_of: datetime | None,
                 and "requested python version" not in line.lower()]
     if proc.returncode != 0:
         return Resolution([], False, _tail(proc.stderr), warnings, python=python)
-    return Resolution(pins_from_text(proc.stdout), True, None, warnings, python=python)
+    result = Resolution(pins_from_text(proc.stdout), True, None, warnings, python=python)
+    try:
+        return _prefer_wheels(result, [*argv, *legacy], text, env, index_url, reqs)
+    except subprocess.TimeoutExpired:
+        return result
+
+
+def _exact_pins(reqs: Sequence[Requirement]) -> list[str]:
+    return [r.name for r in reqs
+            if any(s.operator in ("==", "===") and "*" not in s.version for s in r.specifier)]
+
+
+def _prefer_wheels(result: Resolution, argv: list[str], text: str, env: dict[str, str],
+                   index_url: str, reqs: Sequence[Requirement]) -> Resolution:
+    """Resolve again, keeping projects that would be compiled from source to releases
+    with a wheel for this Python (``source_builds``); the first resolution stands if that
+    is impossible."""
+    binary: list[str] = []
+    for _round in range(2):  # an older release may in turn need an older dependency
+        more = [n for n in source_builds(index_url, result.pins, result.python,
+                                         _exact_pins(reqs)) if n not in binary]
+        if not more:
+            break
+        binary += more
+        flags = [arg for name in binary for arg in ("--only-binary", name)]
+        proc = run_bounded([*argv, *flags], input=text, env=env)
+        if proc.returncode != 0:
+            break
+        result = replace(result, pins=pins_from_text(proc.stdout), binary_only=list(binary))
+        result.warnings.append("kept to releases with a wheel for Python "
+                               f"{result.python}: {', '.join(more)}")
+    return result
 
 
 def _remember_blamed(failure: str, pins: Sequence[str]) -> None:
@@ -447,7 +554,8 @@ def _remember_blamed(failure: str, pins: Sequence[str]) -> None:
 # ------------------------------------------------------------------------------ 2.7 path
 
 class _DateFilterProxy:
-    """A loopback PEP 503 index showing only files uploaded by ``cutoff`` (and not excluded)."""
+    """A loopback PEP 503 index showing only releases first published by ``cutoff`` (with
+    all their files) and not excluded."""
 
     def __init__(self, upstream: str, cutoff: datetime,
                  late: dict[str, datetime] | None = None) -> None:
@@ -494,8 +602,12 @@ class _DateFilterProxy:
             return
         rows = []
         cutoff = self.late.get(project, self.cutoff)
+        released = _first_uploads(files)
         for f in files:
-            if f.upload_time is not None and f.upload_time > cutoff:
+            # a release of its time keeps the wheels built for it later (pandas 0.18.1's
+            # 2.7 wheels came two months after it): without them it is a source build
+            when = released.get(f.version, f.upload_time) if f.version else f.upload_time
+            if when is not None and when > cutoff:
                 continue
             if f.version is not None and (project, f.version) in self.excluded:
                 continue
@@ -513,6 +625,17 @@ class _DateFilterProxy:
         req.send_header("Content-Length", str(len(body)))
         req.end_headers()
         req.wfile.write(body)
+
+
+def _first_uploads(files: Sequence[IndexFile]) -> dict[str, datetime]:
+    """When each version was first published (its earliest file)."""
+    first: dict[str, datetime] = {}
+    for f in files:
+        if f.version is not None and f.upload_time is not None:
+            prev = first.get(f.version)
+            if prev is None or f.upload_time < prev:
+                first[f.version] = f.upload_time
+    return first
 
 
 _WRONG_PYTHON = re.compile(r"Package '([^']+)' requires a different Python")
@@ -638,7 +761,10 @@ def resolve(python: str, requirements: Sequence[str], *, as_of: date | datetime 
     result.as_of = when.isoformat() if when else None
     if result.ok and check_backtrack:
         cutoff = when if major == 3 else _py27_cutoff(when)
-        more, names = check_backtracking(index, reqs, result.pins, python, cutoff)
+        forced = set(result.binary_only)  # older on purpose: their newest has no wheel
+        more, names = check_backtracking(
+            index, [r for r in reqs if canonicalize_name(r.name) not in forced],
+            result.pins, python, cutoff)
         result.warnings.extend(more)
         result.backtracked = names
     result.seconds = time.perf_counter() - start

@@ -25,6 +25,7 @@ from driftdoc.env.index import IndexClient, Release, filter_releases
 from driftdoc.env.knowledge import Knowledge, guess, guessable, redirect
 from driftdoc.env.knowledge import load as load_knowledge
 from driftdoc.env.plan import ImportUse, Plan, classify, inspect_snippet
+from driftdoc.env.resolve import platform_wheel, wheel_fits
 from driftdoc.env.result import EnvResult
 from driftdoc.env.search import DEFAULT_BUDGET, PY2_ERAS, Dep, RepairSearch, SearchOutcome, State
 from driftdoc.env.stdlib import is_stdlib
@@ -148,6 +149,16 @@ class IndexReleases:
     def exists(self, name: str) -> bool:
         return bool(self._releases(name))
 
+    def wheel_pythons(self, name: str, version: str, pythons: Sequence[str]) -> list[str] | None:
+        """The Pythons among ``pythons`` a release has a wheel for here; None when the
+        project ships no compiled wheels (its source builds the same anywhere)."""
+        releases = self._releases(name)
+        if not any(platform_wheel(f.filename) for r in releases for f in r.files):
+            return None
+        files = [f.filename for r in releases if r.version == version for f in r.files
+                 if f.is_wheel]
+        return [py for py in pythons if any(wheel_fits(f, py) for f in files)]
+
 
 # Plug-in ecosystems whose packages are named "<framework>-<module>" on PyPI.
 FRAMEWORKS = ("django", "flask", "sphinx", "pytest", "tornado", "celery", "scrapy")
@@ -211,7 +222,7 @@ def deps_from_uses(uses: Sequence[ImportUse],
 
 # Bump when resolving, building or validating changes meaning: recorded verdicts of an
 # older validator are then no longer reused (they stay in the store as provenance).
-VALIDATOR_VERSION = 6
+VALIDATOR_VERSION = 7
 
 
 _ALIAS = re.compile(r"^\s*import\s+([\w.]+)\s+as\s+(\w+)|^\s*from\s+([\w.]+)\s+import\s+"

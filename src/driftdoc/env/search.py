@@ -282,7 +282,7 @@ class RepairSearch:
 
     def _run(self, moves: Sequence[Move]) -> list[tuple[Move, Verdict]]:
         fresh = []
-        for m in moves:
+        for m in map(self._where_its_wheels_are, moves):
             fp = self._fingerprint(m.state)
             if fp not in self._seen:
                 self._seen.add(fp)
@@ -374,7 +374,9 @@ class RepairSearch:
         """Binary search over older releases for the newest one that gets further.
 
         Releases newer than a probe that fails the same way fail too (drift is monotone
-        in time); a release too old to install here means the answer is newer.
+        in time); a release too old to install here means the answer is newer. Releases
+        with wheels come first (``_wheels_first``); the older ones without are searched
+        only when every release with wheels fails the same way.
         """
         state = marker.state  # may carry a promoted transitive dependency
         index = state.index_of(marker.package or "")
@@ -383,34 +385,61 @@ class RepairSearch:
         dep = state.deps[index]
         versions = self.releases.versions(dep.dist, state.python, state.as_of)
         ladder = version_ladder(versions, marker.from_version)
-        lo = max((ladder.index(v) for v in failed if v in ladder), default=-1)
-        hi = len(ladder)
         best: tuple[Move, Verdict] | None = None
-        while hi - lo > 1 and not self._exhausted():
-            mid = (lo + hi) // 2
-            probe = Move(state.with_dep(index, replace(dep, version=ladder[mid])), "bisect",
-                         f"{dep.dist} {marker.from_version or 'newest'} -> {ladder[mid]} "
-                         f"(bisecting {len(ladder)} releases)",
-                         dep.dist, marker.from_version, ladder[mid])
-            tried = self._follow_up(self._run([probe]))
-            if not tried:
-                break
-            m, v = tried[0]
-            works = self._better(verdict, v)
-            outcome.steps.append(_step(m, v, kept=works))
-            if works:
-                hi = mid
-                if best is None or v.progress() >= best[1].progress():
-                    best = (m, v)  # newest among the furthest-getting probes
-            elif v.kind == INSTALL or (v.line == verdict.line
-                                       and not _same_failure(verdict, v)):
-                # too old: it no longer installs, or breaks another way at the same line
-                # (flask.ext before Flask 0.8; mongoengine against today's pymongo). Missing
-                # another API at another line (tf.select) still means "older".
-                hi = mid
-            else:
-                lo = mid
+        for part in self._wheels_first(dep.dist, ladder, state.python):
+            lo = max((part.index(v) for v in failed if v in part), default=-1)
+            hi = len(part)
+            while hi - lo > 1 and not self._exhausted():
+                mid = (lo + hi) // 2
+                probe = Move(state.with_dep(index, replace(dep, version=part[mid])), "bisect",
+                             f"{dep.dist} {marker.from_version or 'newest'} -> {part[mid]} "
+                             f"(bisecting {len(ladder)} releases)",
+                             dep.dist, marker.from_version, part[mid])
+                tried = self._follow_up(self._run([probe]))
+                if not tried:
+                    break
+                m, v = tried[0]
+                works = self._better(verdict, v)
+                outcome.steps.append(_step(m, v, kept=works))
+                if works:
+                    hi = mid
+                    if best is None or v.progress() >= best[1].progress():
+                        best = (m, v)  # newest among the furthest-getting probes
+                elif v.kind == INSTALL or (v.line == verdict.line
+                                           and not _same_failure(verdict, v)
+                                           and not _says_gone(v)):
+                    # too old: it no longer installs, or breaks another way at the same line
+                    # (flask.ext before Flask 0.8; mongoengine against today's pymongo).
+                    # Missing another API at another line (tf.select) still means "older",
+                    # and so does a stub saying the API moved away (pandas.io.data in 0.19).
+                    hi = mid
+                else:
+                    lo = mid
+            if best is not None or hi < len(part) or self._exhausted():
+                break  # the answer, if any, lies among these releases
         return best
+
+    def _wheels_first(self, dist: str, ladder: list[str], python: str) -> list[list[str]]:
+        """``ladder`` split into the releases with a wheel for a Python here (of the same
+        major as ``python``), then the
+        older ones without, for a project that ships compiled wheels.
+
+        A release without wheels is a source build: minutes of the time limit, often a
+        failure (pandas 0.12 on 2.7), while a release with wheels answers in seconds.
+        """
+        lookup = getattr(self.releases, "wheel_pythons", None)
+        if lookup is None:
+            return [ladder]
+        major = python.split(".")[0]
+        pythons = [py for py in self.pythons if py.split(".")[0] == major]
+        has = [lookup(dist, v, pythons) for v in ladder]
+        if any(h is None for h in has):
+            return [ladder]  # a pure or source-only project: every release builds alike
+        wheeled = [v for v, h in zip(ladder, has, strict=True) if h]
+        if not wheeled or len(wheeled) == len(ladder):
+            return [ladder]
+        oldest = ladder.index(wheeled[-1])
+        return [wheeled, [v for v in ladder[oldest + 1:] if v not in wheeled]]
 
     def _follow_up(self, tried: list[tuple[Move, Verdict]]) -> list[tuple[Move, Verdict]]:
         """Complete a move that only uncovered a missing dependency (keras 1 -> theano).
@@ -547,6 +576,33 @@ class RepairSearch:
                 if v.kind != INSTALL:
                     return m, v
         return move, verdict
+
+    def _where_its_wheels_are(self, move: Move) -> Move:
+        """Send a version move whose release has compiled wheels, but none for this Python,
+        to the newest older Python it has them for, before it is validated.
+
+        Validating it here first means a source build that takes minutes of the time
+        limit and usually fails (scikit-learn 0.18 on 3.8), only to be retried on the
+        Python of its time anyway (``_on_its_python``).
+        """
+        lookup = getattr(self.releases, "wheel_pythons", None)
+        if self.python_pinned or lookup is None or move.kind not in ("older", "bisect") \
+                or not move.package or not move.to_version:
+            return move
+        python = move.state.python
+        fits: Sequence[str] | None = lookup(move.package, move.to_version, self.pythons)
+        if fits is None or python in fits:
+            return move  # no compiled wheels at all: nothing to gain elsewhere
+        major = python.split(".")[0]
+        older = [py for py in fits if py.split(".")[0] == major
+                 and _py_key(py) < _py_key(python)]
+        if not older:
+            return move
+        target = max(older, key=_py_key)
+        deps = tuple(d if _norm(d.dist) == _norm(move.package) else replace(d, version=None)
+                     for d in move.state.deps)
+        return replace(move, state=State(target, move.state.as_of, deps, move.state.system),
+                       why=f"{move.why}, on Python {target} (it has no wheel for {python})")
 
     def _index_or_promote(self, state: State, module: str,
                           verdict: Verdict) -> tuple[State, int] | None:
@@ -972,6 +1028,8 @@ def _moved_on(before: Verdict, after: Verdict) -> bool:
     if after.kind != before.kind:
         return after.kind not in (INSTALL, SYNTAX, TIMEOUT)
     if after.kind == IMPORT and before.missing_module:
+        if _says_gone(after):
+            return False  # found, but only a stub saying it went away (pandas.io.data)
         if after.missing_module and after.line == before.line and \
                 (before.missing_module + ".").startswith(after.missing_module + "."):
             # the module itself (or its package) is gone now: a step back, not on
@@ -984,6 +1042,16 @@ def _moved_on(before: Verdict, after: Verdict) -> bool:
 def _failed_name(v: Verdict) -> str:
     """The distribution an install failure names, normalised ("" when none)."""
     return _norm((v.failed_requirement or v.responsible or "").split("==")[0].strip())
+
+
+_GONE = re.compile(r"\b(?:deprecated|moved|removed|renamed|no longer)\b", re.IGNORECASE)
+
+
+def _says_gone(v: Verdict) -> bool:
+    """An import failure whose message says the API went away: a stub a release left
+    where the module was ("The pandas.io.data module is moved to a separate package"),
+    so older releases still have it."""
+    return v.kind in (IMPORT, DRIFT) and bool(_GONE.search(v.exception_message or ""))
 
 
 def _same_failure(a: Verdict, b: Verdict) -> bool:
