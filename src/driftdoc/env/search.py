@@ -739,12 +739,36 @@ class RepairSearch:
                 moves += self._python_moves(state, f"{dep.dist} has no release for Python "
                                             f"{state.python}", among=homes)
             moves += self._dep_moves(state, index, verdict, why)[:2]
+            moves += self._past_cutoff_moves(state, index, verdict, why)
             moves += self._candidate_moves(state, index, why)
         moves += self._python_moves(state, why)
         moves += self._era_moves(state, why)
         if index is not None and not state.deps[index].optional:
             moves.append(self._drop_move(bare, index, f"{why}; no other move helped"))
         return moves
+
+    def _past_cutoff_moves(self, state: State, index: int, verdict: Verdict,
+                           why: str) -> list[Move]:
+        """The newest release past the date cut-off, for a package no release of which by
+        then builds here: old C sources break on today's compilers (GCC 10 made
+        ``-fno-common`` the default: "multiple definition of ..." in RPi.GPIO 0.7.0), and
+        a later release of the same line is often just that fix (RPi.GPIO 0.7.1)."""
+        dep = state.deps[index]
+        if state.as_of is None or self.as_of_pinned:
+            return []
+        within = self.releases.versions(dep.dist, state.python, state.as_of)
+        floor = _version(dep.version or resolved_version(verdict, dep.dist)
+                         or (within[-1] if within else ""))
+        later = [v for v in self.releases.versions(dep.dist, state.python, None)
+                 if v not in within and (parsed := _version(v)) is not None
+                 and not parsed.is_prerelease and (floor is None or parsed > floor)]
+        if not later:
+            return []
+        newest = max(later, key=lambda v: _version(v) or Version("0"))
+        return [Move(state.with_dep(index, replace(dep, version=newest)), "newer",
+                     f"{dep.dist} {floor or 'newest'} -> {newest}, past the "
+                     f"{state.as_of.isoformat()} cut-off ({why})", dep.dist,
+                     str(floor) if floor else None, newest)]
 
     def _system_moves(self, state: State, dist: str, why: str) -> list[Move]:
         """Build (and run) with the Debian packages ``dist`` is known to need: a missing C
