@@ -854,3 +854,53 @@ def test_package_that_builds_only_past_the_cutoff_gets_its_newer_release() -> No
     assert out.verdict is not None and out.verdict.ok
     assert out.state.attempt().requirements == ("RPi.GPIO==0.7.1",)
     assert [s["move"] for s in out.steps][-1] == "newer"
+
+
+class _Shipping(Releases):
+    """Releases whose file lists are known: ``holders`` ships the module, nothing else."""
+
+    def __init__(self, table: dict[str, list[str]], holders: set[str]) -> None:
+        super().__init__(table)
+        self.holders = holders
+        self.asked: list[str] = []
+
+    def ships(self, name: str, version: str, module: str) -> bool | None:
+        self.asked.append(version)
+        return version in self.holders
+
+
+def _pygson_world(py: str, env: dict[str, str]) -> Verdict:
+    if env["httpie"] == "0.2.0":
+        return Verdict(SUCCESS)
+    return Verdict(IMPORT, exception_name="ImportError", line=25,
+                   exception_message="No module named pygson",
+                   missing_module="httpie.pygson")
+
+
+def test_vanished_submodule_jumps_to_the_newest_release_that_ships_it() -> None:
+    """httpie/pygson.py lived only in httpie 0.2.0: the per-minor ladder probes 0.2.7 and
+    0.1.6 and never finds it; the release file lists do, for one validation."""
+    versions = ["0.1.6", "0.2.0", "0.2.1", "0.2.7", "0.3.1", "0.9.9", "1.0.3"]
+    releases = _Shipping({"httpie": versions}, holders={"0.2.0"})
+    start = State("2.7", None, (Dep(("httpie",), ("httpie",)),))
+    rs, validator = search(start, releases, _pygson_world, lookup={}, imports={"httpie"},
+                           pythons=("2.7",))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.ok
+    assert out.state.attempt().requirements == ("httpie==0.2.0",)
+    assert len(validator.seen) == 2
+    assert releases.asked[0] == "1.0.3"  # first: does the release in use lack it at all?
+
+
+def test_holder_oracle_stays_quiet_when_the_release_in_use_has_the_module() -> None:
+    """The module is there but fails to import for another reason: no jump."""
+    releases = _Shipping({"httpie": ["0.2.0", "1.0.3"]}, holders={"0.2.0", "1.0.3"})
+    start = State("2.7", None, (Dep(("httpie",), ("httpie",)),))
+    rs, _ = search(start, releases, _pygson_world, lookup={}, imports={"httpie"},
+                   pythons=("2.7",))
+    dep_state = start
+    verdict = Verdict(IMPORT, exception_name="ImportError", line=25,
+                      exception_message="No module named pygson",
+                      missing_module="httpie.pygson", pins=["httpie==1.0.3"])
+    assert rs._holder_moves(dep_state, 0, "httpie.pygson", verdict, "why") == []
+    assert releases.asked == ["1.0.3"]

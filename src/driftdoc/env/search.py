@@ -134,6 +134,11 @@ class SearchOutcome:
     steps: list[dict[str, object]] = field(default_factory=list)
 
 
+HOLDER_PROBES = 40
+"""Most releases whose file lists are read looking for a vanished module (each is cached)."""
+HOLDER_SECONDS = 20.0
+"""And for at most this long: beyond it, bisecting builds is as cheap."""
+
 DEFAULT_BUDGET = 24
 """Most validations per snippet: most snippets need a few; old ones bisect several packages
 (a probe may take two: one on its own Python), and 16 cut off 8 of 300 HG2.9K gists."""
@@ -861,7 +866,8 @@ class RepairSearch:
             dep = state.deps[index]
             if "." in missing and top.lower() in (m.lower() for m in dep.imports):
                 # a submodule went away (sklearn.cross_validation): older releases
-                return self._dep_moves(state, index, verdict, why) + self._era_moves(state, why)
+                return self._holder_moves(state, index, missing, verdict, why) + \
+                    self._dep_moves(state, index, verdict, why) + self._era_moves(state, why)
             if top and _CANNOT_IMPORT_PY2.search(message) is None:
                 # the chosen distribution does not provide the module: try the next one
                 return self._candidate_moves(state, index, why) + \
@@ -872,7 +878,8 @@ class RepairSearch:
             found = self._index_or_promote(state, top, verdict)
             if found is not None:
                 promoted, index = found
-                return self._dep_moves(promoted, index, verdict, why) + \
+                return self._holder_moves(promoted, index, missing, verdict, why) + \
+                    self._dep_moves(promoted, index, verdict, why) + \
                     self._era_moves(state, why)
         if top and self.stdlib_in is not None and not self.python_pinned:
             homes = [py for py in self.pythons
@@ -884,6 +891,33 @@ class RepairSearch:
         if top:
             return self._add_moves(state, top, why, verdict)
         return self._era_moves(state, why)
+
+    def _holder_moves(self, state: State, index: int, module: str, verdict: Verdict,
+                      why: str) -> list[Move]:
+        """The newest older release whose files still hold ``module``, read off the index
+        (see ``contents``): one validation instead of a bisection, and it finds a module
+        that lived in a single patch release, which the per-minor ladder never probes."""
+        ships: Callable[[str, str, str], bool | None] | None = \
+            getattr(self.releases, "ships", None)
+        dep = state.deps[index]
+        current = dep.version or resolved_version(verdict, dep.dist)
+        cur = _version(current) if current else None
+        if ships is None or cur is None or ships(dep.dist, str(current), module) is not False:
+            return []  # the release in use has it (or nobody knows): the failure is elsewhere
+        older = [v for v in self.releases.versions(dep.dist, state.python, state.as_of)
+                 if (p := _version(v)) is not None and p < cur and not p.is_prerelease]
+        ladder = version_ladder(older, current)
+        # one release per minor first (cheap to rule out), then every other patch
+        order = ladder + [v for v in reversed(older) if v not in ladder]
+        stop = time.monotonic() + HOLDER_SECONDS
+        for version in order[:HOLDER_PROBES]:
+            if not self._time_left() or time.monotonic() > stop:
+                break
+            if ships(dep.dist, version, module):
+                return [Move(state.with_dep(index, replace(dep, version=version)), "older",
+                             f"{dep.dist} {current} -> {version}, the newest release that "
+                             f"ships {module} ({why})", dep.dist, current, version)]
+        return []
 
     def _add_moves(self, state: State, module: str, why: str, verdict: Verdict) -> list[Move]:
         """A module nobody provides: add a distribution for it (keras -> tensorflow)."""
