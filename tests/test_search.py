@@ -904,3 +904,24 @@ def test_holder_oracle_stays_quiet_when_the_release_in_use_has_the_module() -> N
                       missing_module="httpie.pygson", pins=["httpie==1.0.3"])
     assert rs._holder_moves(dep_state, 0, "httpie.pygson", verdict, "why") == []
     assert releases.asked == ["1.0.3"]
+
+
+def test_submodule_no_release_ever_shipped_points_to_another_distribution() -> None:
+    """PyPI's ``tulip`` is a namesake of the asyncio prototype: none of its releases has
+    tulip/events.py, so the next candidate comes before any version move."""
+    releases = _Shipping({"tulip": ["1.2.1", "1.3.0"], "tulip-proto": ["0.1"]}, holders=set())
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if "tulip-proto" in env:
+            return Verdict(SUCCESS)
+        return Verdict(IMPORT, exception_name="ModuleNotFoundError", line=22,
+                       exception_message="No module named 'tulip.events'",
+                       missing_module="tulip.events")
+
+    start = State("3.8", None, (Dep(("tulip",), ("tulip", "tulip-proto")),))
+    rs, validator = search(start, releases, world, lookup={}, imports={"tulip"},
+                           pythons=("3.8",))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.ok
+    assert out.state.attempt().requirements == ("tulip-proto",)
+    assert len(validator.seen) == 2

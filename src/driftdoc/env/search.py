@@ -910,13 +910,21 @@ class RepairSearch:
         # one release per minor first (cheap to rule out), then every other patch
         order = ladder + [v for v in reversed(older) if v not in ladder]
         stop = time.monotonic() + HOLDER_SECONDS
+        known = 0
         for version in order[:HOLDER_PROBES]:
             if not self._time_left() or time.monotonic() > stop:
                 break
-            if ships(dep.dist, version, module):
+            found = ships(dep.dist, version, module)
+            if found:
                 return [Move(state.with_dep(index, replace(dep, version=version)), "older",
                              f"{dep.dist} {current} -> {version}, the newest release that "
                              f"ships {module} ({why})", dep.dist, current, version)]
+            known += found is not None
+        if known == len(order):
+            # no release ever had it: another project of that import name (a namesake
+            # on PyPI), not an older release of this one
+            return self._candidate_moves(state, index, f"{why}; no release of {dep.dist} "
+                                         f"ships {module}")
         return []
 
     def _add_moves(self, state: State, module: str, why: str, verdict: Verdict) -> list[Move]:
