@@ -78,6 +78,8 @@ def test_ships_module_finds_modules_packages_extensions_and_src_layouts() -> Non
     assert ships_module(["httpie/__init__.py", "httpie/pygson.py"], "httpie.pygson")
     assert ships_module(["src/pkg/sub/__init__.py"], "pkg.sub")
     assert ships_module(["pkg/_speed.cpython-38-x86_64-linux-gnu.so"], "pkg._speed")
+    assert ships_module(["tensorflow-1.14.0.data/purelib/tensorflow/contrib/__init__.py"],
+                        "tensorflow.contrib")
     assert not ships_module(["httpie/__init__.py", "tests/httpie/pygson.py"], "httpie.pygson")
     assert not ships_module(["pkg/sub/deeper.py"], "pkg.sub")
 

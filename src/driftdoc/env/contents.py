@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import io
 import json
+import re
 import struct
 import tarfile
 import urllib.error
@@ -32,6 +33,8 @@ SDIST_LIMIT = 6_000_000
 
 TAIL = 65_536
 """How much of a wheel's end to read first: the central directory is usually all in it."""
+
+_DATA_DIR = re.compile(r"^[^/]+\.data/(?:purelib|platlib)/")
 
 _SDIST_ENDS = (".tar.gz", ".tgz", ".tar.bz2", ".tar", ".zip")
 
@@ -132,6 +135,7 @@ def ships_module(members: Iterable[str], module: str) -> bool:
     rel = module.replace(".", "/")
     wanted = (f"{rel}.py", f"{rel}/__init__.py")
     for name in members:
+        name = _DATA_DIR.sub("", name)  # tensorflow-1.14.0.data/purelib/tensorflow/...
         for root in ("", "src/", "lib/"):
             if not name.startswith(root):
                 continue
