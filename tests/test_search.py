@@ -925,3 +925,39 @@ def test_submodule_no_release_ever_shipped_points_to_another_distribution() -> N
     assert out.verdict is not None and out.verdict.ok
     assert out.state.attempt().requirements == ("tulip-proto",)
     assert len(validator.seen) == 2
+
+
+def test_submodule_named_in_cannot_import_name_jumps_to_a_release_that_ships_it() -> None:
+    """``from oauth2client import appengine``: the module moved to oauth2client.contrib in
+    2.0; the file lists point at 1.5.2 without bisecting."""
+    versions = ["1.4.12", "1.5.2", "2.0.2", "3.0.0", "4.1.3"]
+    releases = _Shipping({"oauth2client": versions}, holders={"1.4.12", "1.5.2"})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if Version(env["oauth2client"]) < Version("2"):
+            return Verdict(SUCCESS)
+        return Verdict(IMPORT, exception_name="ImportError", line=8,
+                       exception_message="cannot import name 'appengine' from 'oauth2client'")
+
+    start = State("3.8", None, (Dep(("oauth2client",), ("oauth2client",)),))
+    rs, validator = search(start, releases, world, lookup={}, imports={"oauth2client"},
+                           pythons=("3.8",))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.ok
+    assert out.state.attempt().requirements == ("oauth2client==1.5.2",)
+    assert len(validator.seen) == 2
+
+
+def test_a_class_named_in_cannot_import_name_is_not_looked_up_as_a_module() -> None:
+    releases = _Shipping({"scikit-learn": ["0.16.1", "0.17.1"]}, holders=set())
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        return Verdict(IMPORT, exception_name="ImportError", line=5,
+                       exception_message="cannot import name 'Bootstrap' from "
+                                         "'sklearn.cross_validation'")
+
+    start = State("3.8", None, (Dep(("sklearn",), ("scikit-learn",)),))
+    rs, _ = search(start, releases, world, lookup={}, imports={"sklearn"}, pythons=("3.8",),
+                   budget=3)
+    rs.run()
+    assert releases.asked == []

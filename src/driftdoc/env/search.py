@@ -834,8 +834,14 @@ class RepairSearch:
             found = self._index_or_promote(state, source, verdict)
             if found is not None:
                 base, at = found
+                py2 = _CANNOT_IMPORT_PY2.search(message)
+                name = name_match.group(1) if name_match else py2.group(1) if py2 else ""
+                # a submodule that moved (from oauth2client import appengine: 1.5 -> contrib)
+                holder = self._holder_moves(base, at, f"{source}.{name}", verdict, why,
+                                            maybe_module=True) \
+                    if name.islower() else []
                 # or another distribution of the same import has it (pdfminer vs pdfminer.six)
-                older = self._dep_moves(base, at, verdict, why)
+                older = holder + self._dep_moves(base, at, verdict, why)
                 others = self._candidate_moves(base, at, why)
                 if others and others[0].kind == "candidate":
                     # whose newest release may have moved the name too (path.py 12, like
@@ -893,10 +899,14 @@ class RepairSearch:
         return self._era_moves(state, why)
 
     def _holder_moves(self, state: State, index: int, module: str, verdict: Verdict,
-                      why: str) -> list[Move]:
+                      why: str, *, maybe_module: bool = False) -> list[Move]:
         """The newest older release whose files still hold ``module``, read off the index
         (see ``contents``): one validation instead of a bisection, and it finds a module
-        that lived in a single patch release, which the per-minor ladder never probes."""
+        that lived in a single patch release, which the per-minor ladder never probes.
+
+        ``maybe_module``: "cannot import name x from pkg", where x may be a function as
+        well as a submodule: only one release per minor is read, and a module no release
+        ever shipped says nothing about the distribution."""
         ships: Callable[[str, str, str], bool | None] | None = \
             getattr(self.releases, "ships", None)
         dep = state.deps[index]
@@ -908,7 +918,8 @@ class RepairSearch:
                  if (p := _version(v)) is not None and p < cur and not p.is_prerelease]
         ladder = version_ladder(older, current)
         # one release per minor first (cheap to rule out), then every other patch
-        order = ladder + [v for v in reversed(older) if v not in ladder]
+        order = ladder if maybe_module else ladder + [v for v in reversed(older)
+                                                      if v not in ladder]
         stop = time.monotonic() + HOLDER_SECONDS
         known = 0
         for version in order[:HOLDER_PROBES]:
@@ -920,7 +931,7 @@ class RepairSearch:
                              f"{dep.dist} {current} -> {version}, the newest release that "
                              f"ships {module} ({why})", dep.dist, current, version)]
             known += found is not None
-        if known == len(order):
+        if known == len(order) and not maybe_module:
             # no release ever had it: another project of that import name (a namesake
             # on PyPI), not an older release of this one
             return self._candidate_moves(state, index, f"{why}; no release of {dep.dist} "
