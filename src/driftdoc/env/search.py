@@ -418,6 +418,8 @@ class RepairSearch:
         for move, verdict in tried:
             if verdict.kind == INSTALL and move.kind in ("older", "bisect"):
                 move, verdict = self._on_its_python(move, verdict)
+            if verdict.kind == IMPORT and move.kind in ("older", "bisect"):
+                move, verdict = self._on_python2_for_its_stdlib(move, verdict)
             if verdict.kind == INSTALL:  # (a system move may uncover another library)
                 move, verdict = self._with_its_libraries(move, verdict)
             if verdict.kind in (IMPORT, DRIFT) and verdict.in_package \
@@ -531,6 +533,24 @@ class RepairSearch:
                 if v.kind != INSTALL:
                     return m, v
         return move, verdict
+
+    def _on_python2_for_its_stdlib(self, move: Move, verdict: Verdict) -> tuple[Move, Verdict]:
+        """Retry an old release on 2.7, keeping it, when it imports a module only Python 2's
+        standard library has (``sgmllib`` under Scrapy 0.22 on 3.8): a later Python move
+        would start again from the newest release and lose what the bisection found."""
+        top = (verdict.missing_module or "").split(".")[0]
+        py = move.state.python
+        if self.python_pinned or self.stdlib_in is None or not top or py.startswith("2.") \
+                or "2.7" not in self.pythons or not move.package:
+            return move, verdict
+        if not self.stdlib_in(top, "2.7") or self.stdlib_in(top, py):
+            return move, verdict
+        deps = tuple(d if _norm(d.dist) == _norm(move.package) else replace(d, version=None)
+                     for d in move.state.deps)
+        retry = replace(move, state=State("2.7", self._as_of_for("2.7", move.state), deps,
+                                          move.state.system),
+                        why=f"{move.why}, on Python 2.7 (whose standard library has {top})")
+        return self._if_further(retry, move, verdict)
 
     def _index_or_promote(self, state: State, module: str,
                           verdict: Verdict) -> tuple[State, int] | None:
