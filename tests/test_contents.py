@@ -111,7 +111,8 @@ def test_release_members_prefers_a_wheel_and_caches_the_list(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DRIFTDOC_CACHE_DIR", str(tmp_path / "cache"))
     url, root, sent = served
-    wheel = make_wheel(root, "pkg", "2.0", {"pkg/__init__.py": "", "pkg/gone.py": ""})
+    wheel = make_wheel(root, "pkg", "2.0", {"pkg/__init__.py": "", "pkg/gone.py": "",
+                                            "pkg/data/table.csv": "a,b\n"})
     sdist = _sdist(root / "pkg-2.0.tar.gz", "pkg-2.0", {"pkg/__init__.py": ""})
     when = datetime(2015, 1, 1, tzinfo=UTC)
     files = [DistFile(p.name, f"{url}/{p.name}", when, None, False, p.stat().st_size)
@@ -119,6 +120,7 @@ def test_release_members_prefers_a_wheel_and_caches_the_list(
     release = Release("2.0", when, None, False, files)
     first = release_members(release)
     assert first is not None and "pkg/gone.py" in first
+    assert "pkg/data/table.csv" not in first  # only module files are kept (and cached)
     requests = len(sent)
     assert release_members(release) == first and len(sent) == requests  # from the cache
 

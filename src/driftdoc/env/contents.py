@@ -14,16 +14,20 @@ Lists are cached on disk by file URL: a release's files never change.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import io
 import json
+import os
 import re
 import struct
 import tarfile
+import threading
 import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Iterable
+from pathlib import Path
 
 from driftdoc.env import cache
 from driftdoc.env.index import DistFile, Release
@@ -35,6 +39,8 @@ TAIL = 65_536
 """How much of a wheel's end to read first: the central directory is usually all in it."""
 
 _DATA_DIR = re.compile(r"^[^/]+\.data/(?:purelib|platlib)/")
+
+_MODULE_ENDS = (".py", ".so", ".pyd")
 
 _SDIST_ENDS = (".tar.gz", ".tgz", ".tar.bz2", ".tar", ".zip")
 
@@ -112,11 +118,11 @@ def release_members(release: Release, timeout: float = 20.0) -> list[str] | None
     if chosen is None:
         return None
     path = cache.cache_root() / "members" / \
-        f"{hashlib.sha256(chosen.url.encode()).hexdigest()[:24]}.json"
+        f"{hashlib.sha256(chosen.url.encode()).hexdigest()[:24]}.json.gz"
     try:
-        cached: list[str] = json.loads(path.read_text(encoding="utf-8"))
+        cached: list[str] = json.loads(gzip.decompress(path.read_bytes()))
         return cached
-    except (OSError, ValueError):
+    except (OSError, ValueError, EOFError):
         pass
     try:
         names = wheel_members(chosen.url, chosen.size, timeout) if chosen.is_wheel \
@@ -124,9 +130,18 @@ def release_members(release: Release, timeout: float = 20.0) -> list[str] | None
     except (OSError, ValueError, EOFError, tarfile.TarError, zipfile.BadZipFile,
             urllib.error.URLError, struct.error):
         return None
+    names = [n for n in names if n.endswith(_MODULE_ENDS)]  # all ships_module looks at
     with contextlib.suppress(OSError):  # a full disk costs only the next lookup
-        cache.write_json_atomic(path, names)
+        _write_gzip(path, json.dumps(names).encode())
     return names
+
+
+def _write_gzip(path: Path, data: bytes) -> None:
+    """Compressed (a tensorflow wheel lists 8,000 files) and atomic, like the other caches."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(gzip.compress(data))
+    tmp.replace(path)
 
 
 def ships_module(members: Iterable[str], module: str) -> bool:
