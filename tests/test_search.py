@@ -989,3 +989,21 @@ def test_old_release_needing_python2_stdlib_is_retried_on_27_with_the_same_relea
     assert out.verdict is not None and out.verdict.kind == SUCCESS
     assert out.state.python == "2.7"
     assert out.state.attempt().requirements == ("Scrapy==0.22.2",)
+
+
+def test_a_function_named_in_cannot_import_name_costs_two_file_lists() -> None:
+    """Most lowercase names are functions: the release in use and the oldest one rule the
+    module reading out, instead of a file list per minor release."""
+    versions = [f"{major}.{minor}.0" for major in (1, 2, 3) for minor in range(6)]
+    releases = _Shipping({"django": versions}, holders=set())
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        return Verdict(IMPORT, exception_name="ImportError", line=21,
+                       exception_message="cannot import name 'ugettext_lazy' from "
+                                         "'django.utils.translation'")
+
+    start = State("3.8", None, (Dep(("django",), ("django",)),))
+    rs, _ = search(start, releases, world, lookup={}, imports={"django"}, pythons=("3.8",),
+                   budget=2)
+    rs.run()
+    assert releases.asked == ["3.5.0", "1.0.0"]

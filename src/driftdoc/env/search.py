@@ -937,9 +937,15 @@ class RepairSearch:
         older = [v for v in self.releases.versions(dep.dist, state.python, state.as_of)
                  if (p := _version(v)) is not None and p < cur and not p.is_prerelease]
         ladder = version_ladder(older, current)
+        if maybe_module:
+            found_at = self._newest_holder(ships, dep.dist, ladder, module)
+            if found_at is None:
+                return []
+            return [Move(state.with_dep(index, replace(dep, version=found_at)), "older",
+                         f"{dep.dist} {current} -> {found_at}, the newest release that "
+                         f"ships {module} ({why})", dep.dist, current, found_at)]
         # one release per minor first (cheap to rule out), then every other patch
-        order = ladder if maybe_module else ladder + [v for v in reversed(older)
-                                                      if v not in ladder]
+        order = ladder + [v for v in reversed(older) if v not in ladder]
         stop = time.monotonic() + HOLDER_SECONDS
         known = 0
         for version in order[:HOLDER_PROBES]:
@@ -951,12 +957,29 @@ class RepairSearch:
                              f"{dep.dist} {current} -> {version}, the newest release that "
                              f"ships {module} ({why})", dep.dist, current, version)]
             known += found is not None
-        if known == len(order) and not maybe_module:
+        if known == len(order):
             # no release ever had it: another project of that import name (a namesake
             # on PyPI), not an older release of this one
             return self._candidate_moves(state, index, f"{why}; no release of {dep.dist} "
                                          f"ships {module}")
         return []
+
+    def _newest_holder(self, ships: Callable[[str, str, str], bool | None], dist: str,
+                       ladder: Sequence[str], module: str) -> str | None:
+        """Where a module that went away was last shipped, in a few file lists: most names
+        in "cannot import name" are functions, which the oldest release rules out at once;
+        a module that was there is found by bisecting the ladder (newest first), taking
+        presence as monotone (in old releases, gone from new ones)."""
+        if not ladder or not ships(dist, ladder[-1], module):
+            return None
+        lo, hi = -1, len(ladder) - 1  # ladder[hi] ships it; nothing newer than lo does
+        while hi - lo > 1 and self._time_left():
+            mid = (lo + hi) // 2
+            if ships(dist, ladder[mid], module):
+                hi = mid
+            else:
+                lo = mid
+        return ladder[hi]
 
     def _add_moves(self, state: State, module: str, why: str, verdict: Verdict) -> list[Move]:
         """A module nobody provides: add a distribution for it (keras -> tensorflow)."""
