@@ -99,3 +99,14 @@ def test_shebang_is_evidence() -> None:
     assert rank("#!/usr/bin/env python2\nimport os\n")[0] == "2.7"
     assert rank("#!/usr/bin/python3.6\nimport os\n")[0] == "3.6"
     assert rank("#!/usr/bin/env python\nimport os\n")[0].startswith("3.")
+
+
+def test_app_engine_code_ranks_27_first_though_its_syntax_is_neutral() -> None:
+    """webapp2 / google.appengine: plain syntax, but only the Python 2 SDK provides them."""
+    src = "import webapp2\nfrom google.appengine.api import memcache\nx = 1\n"
+    assert rank(src)[0] == "2.7"
+    assert rank("import os\nx = 1\n")[0] != "2.7"
+
+
+def test_python3_syntax_still_beats_an_app_engine_import() -> None:
+    assert rank("import webapp2\nasync def f():\n    await g()\n")[0] != "2.7"

@@ -950,3 +950,198 @@ def test_bisection_reads_a_stub_saying_the_module_moved_as_too_new() -> None:
     out = rs.run()
     assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
     assert resolved(out.verdict, "pandas") == Version("0.16.0")
+
+def test_package_that_builds_only_past_the_cutoff_gets_its_newer_release() -> None:
+    """RPi.GPIO <= 0.7.0 no longer links with GCC 10+ (-fno-common); 0.7.1, released after
+    the 2.7 cut-off, is that fix: worth one build before a stand-in distribution."""
+    class Dated(Releases):
+        def versions(self, name: str, python: str, as_of: dt.date | None) -> list[str]:
+            return [v for v in super().versions(name, python, as_of)
+                    if as_of is None or self.dates[(name.lower(), v)] <= as_of]
+
+    dates = {("rpi.gpio", "0.6.5"): dt.date(2018, 11, 1),
+             ("rpi.gpio", "0.7.0"): dt.date(2019, 7, 1),
+             ("rpi.gpio", "0.7.1"): dt.date(2022, 2, 1),
+             ("fakerpigpio", "0.3a1"): dt.date(2016, 1, 1)}
+    releases = Dated({"rpi.gpio": ["0.6.5", "0.7.0", "0.7.1"], "fakerpigpio": ["0.3a1"]},
+                     dates)
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if "fakerpigpio" in env:
+            return Verdict(SNIPPET_ATTR, exception_name="AttributeError", line=100,
+                           exception_message="'module' object has no attribute 'BOTH'")
+        return Verdict(SNIPPET, exception_name="RuntimeError", line=5,
+                       imports_completed=False)
+
+    class OldBuildsFail(FakeValidator):
+        def evaluate(self, attempts: Sequence[Attempt]) -> list[Verdict | None]:
+            out: list[Verdict | None] = []
+            for a in attempts:
+                if any(r.lower() in ("rpi.gpio", "rpi.gpio==0.7.0", "rpi.gpio==0.6.5")
+                       for r in a.requirements):
+                    out.append(Verdict(INSTALL, failed_requirement="RPi.GPIO"))
+                else:
+                    out += super().evaluate([a])
+            return out
+
+    start = State("2.7", dt.date(2019, 12, 31),
+                  (Dep(("RPi",), ("RPi.GPIO", "fakeRPiGPIO"), standin=True),))
+    rs, _ = search(start, releases, world, lookup={}, imports={"RPi"}, pythons=("2.7",),
+                   validator=OldBuildsFail(releases, world))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.ok
+    assert out.state.attempt().requirements == ("RPi.GPIO==0.7.1",)
+    assert [s["move"] for s in out.steps][-1] == "newer"
+
+
+class _Shipping(Releases):
+    """Releases whose file lists are known: ``holders`` ships the module, nothing else."""
+
+    def __init__(self, table: dict[str, list[str]], holders: set[str]) -> None:
+        super().__init__(table)
+        self.holders = holders
+        self.asked: list[str] = []
+
+    def ships(self, name: str, version: str, module: str) -> bool | None:
+        self.asked.append(version)
+        return version in self.holders
+
+
+def _pygson_world(py: str, env: dict[str, str]) -> Verdict:
+    if env["httpie"] == "0.2.0":
+        return Verdict(SUCCESS)
+    return Verdict(IMPORT, exception_name="ImportError", line=25,
+                   exception_message="No module named pygson",
+                   missing_module="httpie.pygson")
+
+
+def test_vanished_submodule_jumps_to_the_newest_release_that_ships_it() -> None:
+    """httpie/pygson.py lived only in httpie 0.2.0: the per-minor ladder probes 0.2.7 and
+    0.1.6 and never finds it; the release file lists do, for one validation."""
+    versions = ["0.1.6", "0.2.0", "0.2.1", "0.2.7", "0.3.1", "0.9.9", "1.0.3"]
+    releases = _Shipping({"httpie": versions}, holders={"0.2.0"})
+    start = State("2.7", None, (Dep(("httpie",), ("httpie",)),))
+    rs, validator = search(start, releases, _pygson_world, lookup={}, imports={"httpie"},
+                           pythons=("2.7",))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.ok
+    assert out.state.attempt().requirements == ("httpie==0.2.0",)
+    assert len(validator.seen) == 2
+    assert releases.asked[0] == "1.0.3"  # first: does the release in use lack it at all?
+
+
+def test_holder_oracle_stays_quiet_when_the_release_in_use_has_the_module() -> None:
+    """The module is there but fails to import for another reason: no jump."""
+    releases = _Shipping({"httpie": ["0.2.0", "1.0.3"]}, holders={"0.2.0", "1.0.3"})
+    start = State("2.7", None, (Dep(("httpie",), ("httpie",)),))
+    rs, _ = search(start, releases, _pygson_world, lookup={}, imports={"httpie"},
+                   pythons=("2.7",))
+    dep_state = start
+    verdict = Verdict(IMPORT, exception_name="ImportError", line=25,
+                      exception_message="No module named pygson",
+                      missing_module="httpie.pygson", pins=["httpie==1.0.3"])
+    assert rs._holder_moves(dep_state, 0, "httpie.pygson", verdict, "why") == []
+    assert releases.asked == ["1.0.3"]
+
+
+def test_submodule_no_release_ever_shipped_points_to_another_distribution() -> None:
+    """PyPI's ``tulip`` is a namesake of the asyncio prototype: none of its releases has
+    tulip/events.py, so the next candidate comes before any version move."""
+    releases = _Shipping({"tulip": ["1.2.1", "1.3.0"], "tulip-proto": ["0.1"]}, holders=set())
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if "tulip-proto" in env:
+            return Verdict(SUCCESS)
+        return Verdict(IMPORT, exception_name="ModuleNotFoundError", line=22,
+                       exception_message="No module named 'tulip.events'",
+                       missing_module="tulip.events")
+
+    start = State("3.8", None, (Dep(("tulip",), ("tulip", "tulip-proto")),))
+    rs, validator = search(start, releases, world, lookup={}, imports={"tulip"},
+                           pythons=("3.8",))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.ok
+    assert out.state.attempt().requirements == ("tulip-proto",)
+    assert len(validator.seen) == 2
+
+
+def test_submodule_named_in_cannot_import_name_jumps_to_a_release_that_ships_it() -> None:
+    """``from oauth2client import appengine``: the module moved to oauth2client.contrib in
+    2.0; the file lists point at 1.5.2 without bisecting."""
+    versions = ["1.4.12", "1.5.2", "2.0.2", "3.0.0", "4.1.3"]
+    releases = _Shipping({"oauth2client": versions}, holders={"1.4.12", "1.5.2"})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if Version(env["oauth2client"]) < Version("2"):
+            return Verdict(SUCCESS)
+        return Verdict(IMPORT, exception_name="ImportError", line=8,
+                       exception_message="cannot import name 'appengine' from 'oauth2client'")
+
+    start = State("3.8", None, (Dep(("oauth2client",), ("oauth2client",)),))
+    rs, validator = search(start, releases, world, lookup={}, imports={"oauth2client"},
+                           pythons=("3.8",))
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.ok
+    assert out.state.attempt().requirements == ("oauth2client==1.5.2",)
+    assert len(validator.seen) == 2
+
+
+def test_a_class_named_in_cannot_import_name_is_not_looked_up_as_a_module() -> None:
+    releases = _Shipping({"scikit-learn": ["0.16.1", "0.17.1"]}, holders=set())
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        return Verdict(IMPORT, exception_name="ImportError", line=5,
+                       exception_message="cannot import name 'Bootstrap' from "
+                                         "'sklearn.cross_validation'")
+
+    start = State("3.8", None, (Dep(("sklearn",), ("scikit-learn",)),))
+    rs, _ = search(start, releases, world, lookup={}, imports={"sklearn"}, pythons=("3.8",),
+                   budget=3)
+    rs.run()
+    assert releases.asked == []
+
+
+def test_old_release_needing_python2_stdlib_is_retried_on_27_with_the_same_release() -> None:
+    """Scrapy 0.22 imports sgmllib (Python 2's standard library): retry that very release on
+    2.7; a plain Python move would start from the newest Scrapy again, which lost
+    ``scrapy.log``."""
+    releases = Releases({"scrapy": ["0.22.2", "1.8.0"]})
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        if env["scrapy"] == "1.8.0":
+            return Verdict(IMPORT, exception_name="ImportError", line=1,
+                           exception_message="cannot import name 'log' from 'scrapy'")
+        if py.startswith("3"):
+            return Verdict(IMPORT, exception_name="ModuleNotFoundError", line=1,
+                           exception_message="No module named 'sgmllib'",
+                           missing_module="sgmllib", in_package=True, responsible="scrapy")
+        return Verdict(SUCCESS, imports_completed=True)
+
+    start = State("3.8", None, (Dep(("scrapy",), ("Scrapy",)),))
+    validator = FakeValidator(releases, world)
+    rs = RepairSearch(start, evaluate=validator.evaluate, releases=releases,
+                      lookup=lambda m: [], snippet_imports=frozenset({"scrapy"}),
+                      pythons=("3.8", "2.7"), budget=3,
+                      stdlib_in=lambda m, py: m == "sgmllib" and py == "2.7")
+    out = rs.run()
+    assert out.verdict is not None and out.verdict.kind == SUCCESS
+    assert out.state.python == "2.7"
+    assert out.state.attempt().requirements == ("Scrapy==0.22.2",)
+
+
+def test_a_function_named_in_cannot_import_name_costs_two_file_lists() -> None:
+    """Most lowercase names are functions: the release in use and the oldest one rule the
+    module reading out, instead of a file list per minor release."""
+    versions = [f"{major}.{minor}.0" for major in (1, 2, 3) for minor in range(6)]
+    releases = _Shipping({"django": versions}, holders=set())
+
+    def world(py: str, env: dict[str, str]) -> Verdict:
+        return Verdict(IMPORT, exception_name="ImportError", line=21,
+                       exception_message="cannot import name 'ugettext_lazy' from "
+                                         "'django.utils.translation'")
+
+    start = State("3.8", None, (Dep(("django",), ("django",)),))
+    rs, _ = search(start, releases, world, lookup={}, imports={"django"}, pythons=("3.8",),
+                   budget=2)
+    rs.run()
+    assert releases.asked == ["3.5.0", "1.0.0"]

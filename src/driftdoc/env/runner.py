@@ -21,6 +21,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from driftdoc.env import syspkgs
+from driftdoc.env.contents import release_members, ships_module
 from driftdoc.env.index import IndexClient, Release, filter_releases
 from driftdoc.env.knowledge import Knowledge, guess, guessable, redirect
 from driftdoc.env.knowledge import load as load_knowledge
@@ -158,6 +159,15 @@ class IndexReleases:
         files = [f.filename for r in releases if r.version == version for f in r.files
                  if f.is_wheel]
         return [py for py in pythons if any(wheel_fits(f, py) for f in files)]
+
+    def ships(self, name: str, version: str, module: str) -> bool | None:
+        """Whether release ``version`` of ``name`` has the file of ``module`` (None:
+        unknown -- no listable file, or the index did not answer)."""
+        for rel in self._releases(name):
+            if rel.version == version:
+                members = release_members(rel)
+                return None if members is None else ships_module(members, module)
+        return None
 
 
 # Plug-in ecosystems whose packages are named "<framework>-<module>" on PyPI.

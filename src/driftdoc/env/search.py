@@ -134,6 +134,11 @@ class SearchOutcome:
     steps: list[dict[str, object]] = field(default_factory=list)
 
 
+HOLDER_PROBES = 40
+"""Most releases whose file lists are read looking for a vanished module (each is cached)."""
+HOLDER_SECONDS = 20.0
+"""And for at most this long: beyond it, bisecting builds is as cheap."""
+
 DEFAULT_BUDGET = 24
 """Most validations per snippet: most snippets need a few; old ones bisect several packages
 (a probe may take two: one on its own Python), and 16 cut off 8 of 300 HG2.9K gists."""
@@ -451,6 +456,8 @@ class RepairSearch:
         for move, verdict in tried:
             if verdict.kind == INSTALL and move.kind in ("older", "bisect"):
                 move, verdict = self._on_its_python(move, verdict)
+            if verdict.kind == IMPORT and move.kind in ("older", "bisect"):
+                move, verdict = self._on_python2_for_its_stdlib(move, verdict)
             if verdict.kind == INSTALL:  # (a system move may uncover another library)
                 move, verdict = self._with_its_libraries(move, verdict)
             if verdict.kind in (IMPORT, DRIFT) and verdict.in_package \
@@ -603,6 +610,24 @@ class RepairSearch:
                      for d in move.state.deps)
         return replace(move, state=State(target, move.state.as_of, deps, move.state.system),
                        why=f"{move.why}, on Python {target} (it has no wheel for {python})")
+
+    def _on_python2_for_its_stdlib(self, move: Move, verdict: Verdict) -> tuple[Move, Verdict]:
+        """Retry an old release on 2.7, keeping it, when it imports a module only Python 2's
+        standard library has (``sgmllib`` under Scrapy 0.22 on 3.8): a later Python move
+        would start again from the newest release and lose what the bisection found."""
+        top = (verdict.missing_module or "").split(".")[0]
+        py = move.state.python
+        if self.python_pinned or self.stdlib_in is None or not top or py.startswith("2.") \
+                or "2.7" not in self.pythons or not move.package:
+            return move, verdict
+        if not self.stdlib_in(top, "2.7") or self.stdlib_in(top, py):
+            return move, verdict
+        deps = tuple(d if _norm(d.dist) == _norm(move.package) else replace(d, version=None)
+                     for d in move.state.deps)
+        retry = replace(move, state=State("2.7", self._as_of_for("2.7", move.state), deps,
+                                          move.state.system),
+                        why=f"{move.why}, on Python 2.7 (whose standard library has {top})")
+        return self._if_further(retry, move, verdict)
 
     def _index_or_promote(self, state: State, module: str,
                           verdict: Verdict) -> tuple[State, int] | None:
@@ -820,12 +845,36 @@ class RepairSearch:
                 moves += self._python_moves(state, f"{dep.dist} has no release for Python "
                                             f"{state.python}", among=homes)
             moves += self._dep_moves(state, index, verdict, why)[:2]
+            moves += self._past_cutoff_moves(state, index, verdict, why)
             moves += self._candidate_moves(state, index, why)
         moves += self._python_moves(state, why)
         moves += self._era_moves(state, why)
         if index is not None and not state.deps[index].optional:
             moves.append(self._drop_move(bare, index, f"{why}; no other move helped"))
         return moves
+
+    def _past_cutoff_moves(self, state: State, index: int, verdict: Verdict,
+                           why: str) -> list[Move]:
+        """The newest release past the date cut-off, for a package no release of which by
+        then builds here: old C sources break on today's compilers (GCC 10 made
+        ``-fno-common`` the default: "multiple definition of ..." in RPi.GPIO 0.7.0), and
+        a later release of the same line is often just that fix (RPi.GPIO 0.7.1)."""
+        dep = state.deps[index]
+        if state.as_of is None or self.as_of_pinned:
+            return []
+        within = self.releases.versions(dep.dist, state.python, state.as_of)
+        floor = _version(dep.version or resolved_version(verdict, dep.dist)
+                         or (within[-1] if within else ""))
+        later = [v for v in self.releases.versions(dep.dist, state.python, None)
+                 if v not in within and (parsed := _version(v)) is not None
+                 and not parsed.is_prerelease and (floor is None or parsed > floor)]
+        if not later:
+            return []
+        newest = max(later, key=lambda v: _version(v) or Version("0"))
+        return [Move(state.with_dep(index, replace(dep, version=newest)), "newer",
+                     f"{dep.dist} {floor or 'newest'} -> {newest}, past the "
+                     f"{state.as_of.isoformat()} cut-off ({why})", dep.dist,
+                     str(floor) if floor else None, newest)]
 
     def _system_moves(self, state: State, dist: str, why: str) -> list[Move]:
         """Build (and run) with the Debian packages ``dist`` is known to need: a missing C
@@ -900,8 +949,14 @@ class RepairSearch:
             found = self._index_or_promote(state, source, verdict)
             if found is not None:
                 base, at = found
+                py2 = _CANNOT_IMPORT_PY2.search(message)
+                name = name_match.group(1) if name_match else py2.group(1) if py2 else ""
+                # a submodule that moved (from oauth2client import appengine: 1.5 -> contrib)
+                holder = self._holder_moves(base, at, f"{source}.{name}", verdict, why,
+                                            maybe_module=True) \
+                    if name.islower() else []
                 # or another distribution of the same import has it (pdfminer vs pdfminer.six)
-                older = self._dep_moves(base, at, verdict, why)
+                older = holder + self._dep_moves(base, at, verdict, why)
                 others = self._candidate_moves(base, at, why)
                 if others and others[0].kind == "candidate":
                     # whose newest release may have moved the name too (path.py 12, like
@@ -932,7 +987,8 @@ class RepairSearch:
             dep = state.deps[index]
             if "." in missing and top.lower() in (m.lower() for m in dep.imports):
                 # a submodule went away (sklearn.cross_validation): older releases
-                return self._dep_moves(state, index, verdict, why) + self._era_moves(state, why)
+                return self._holder_moves(state, index, missing, verdict, why) + \
+                    self._dep_moves(state, index, verdict, why) + self._era_moves(state, why)
             if top and _CANNOT_IMPORT_PY2.search(message) is None:
                 # the chosen distribution does not provide the module: try the next one
                 return self._candidate_moves(state, index, why) + \
@@ -943,7 +999,8 @@ class RepairSearch:
             found = self._index_or_promote(state, top, verdict)
             if found is not None:
                 promoted, index = found
-                return self._dep_moves(promoted, index, verdict, why) + \
+                return self._holder_moves(promoted, index, missing, verdict, why) + \
+                    self._dep_moves(promoted, index, verdict, why) + \
                     self._era_moves(state, why)
         if top and self.stdlib_in is not None and not self.python_pinned:
             homes = [py for py in self.pythons
@@ -955,6 +1012,69 @@ class RepairSearch:
         if top:
             return self._add_moves(state, top, why, verdict)
         return self._era_moves(state, why)
+
+    def _holder_moves(self, state: State, index: int, module: str, verdict: Verdict,
+                      why: str, *, maybe_module: bool = False) -> list[Move]:
+        """The newest older release whose files still hold ``module``, read off the index
+        (see ``contents``): one validation instead of a bisection, and it finds a module
+        that lived in a single patch release, which the per-minor ladder never probes.
+
+        ``maybe_module``: "cannot import name x from pkg", where x may be a function as
+        well as a submodule: only one release per minor is read, and a module no release
+        ever shipped says nothing about the distribution."""
+        ships: Callable[[str, str, str], bool | None] | None = \
+            getattr(self.releases, "ships", None)
+        dep = state.deps[index]
+        current = dep.version or resolved_version(verdict, dep.dist)
+        cur = _version(current) if current else None
+        if ships is None or cur is None or ships(dep.dist, str(current), module) is not False:
+            return []  # the release in use has it (or nobody knows): the failure is elsewhere
+        older = [v for v in self.releases.versions(dep.dist, state.python, state.as_of)
+                 if (p := _version(v)) is not None and p < cur and not p.is_prerelease]
+        ladder = version_ladder(older, current)
+        if maybe_module:
+            found_at = self._newest_holder(ships, dep.dist, ladder, module)
+            if found_at is None:
+                return []
+            return [Move(state.with_dep(index, replace(dep, version=found_at)), "older",
+                         f"{dep.dist} {current} -> {found_at}, the newest release that "
+                         f"ships {module} ({why})", dep.dist, current, found_at)]
+        # one release per minor first (cheap to rule out), then every other patch
+        order = ladder + [v for v in reversed(older) if v not in ladder]
+        stop = time.monotonic() + HOLDER_SECONDS
+        known = 0
+        for version in order[:HOLDER_PROBES]:
+            if not self._time_left() or time.monotonic() > stop:
+                break
+            found = ships(dep.dist, version, module)
+            if found:
+                return [Move(state.with_dep(index, replace(dep, version=version)), "older",
+                             f"{dep.dist} {current} -> {version}, the newest release that "
+                             f"ships {module} ({why})", dep.dist, current, version)]
+            known += found is not None
+        if known == len(order):
+            # no release ever had it: another project of that import name (a namesake
+            # on PyPI), not an older release of this one
+            return self._candidate_moves(state, index, f"{why}; no release of {dep.dist} "
+                                         f"ships {module}")
+        return []
+
+    def _newest_holder(self, ships: Callable[[str, str, str], bool | None], dist: str,
+                       ladder: Sequence[str], module: str) -> str | None:
+        """Where a module that went away was last shipped, in a few file lists: most names
+        in "cannot import name" are functions, which the oldest release rules out at once;
+        a module that was there is found by bisecting the ladder (newest first), taking
+        presence as monotone (in old releases, gone from new ones)."""
+        if not ladder or not ships(dist, ladder[-1], module):
+            return None
+        lo, hi = -1, len(ladder) - 1  # ladder[hi] ships it; nothing newer than lo does
+        while hi - lo > 1 and self._time_left():
+            mid = (lo + hi) // 2
+            if ships(dist, ladder[mid], module):
+                hi = mid
+            else:
+                lo = mid
+        return ladder[hi]
 
     def _add_moves(self, state: State, module: str, why: str, verdict: Verdict) -> list[Move]:
         """A module nobody provides: add a distribution for it (keras -> tensorflow)."""
