@@ -80,6 +80,14 @@ def emitted(result: dict[str, object]) -> tuple[object, list[str], list[str], li
             names("build_constraints"))
 
 
+def to_check(names: list[str], results: dict[str, dict[str, object]],
+             checks: dict[str, dict[str, object]]) -> list[str]:
+    """Gists whose environment has no re-validation yet, or one of another environment (a
+    rerun changed it): a gist the batch has not finished is not checked at all."""
+    return [n for n in names if n in results
+            and checks.get(n, {}).get("emitted") != list(emitted(results[n]))]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sample", type=int, default=300)
@@ -105,9 +113,14 @@ def main() -> int:
     results_dir = args.out / "run"
     started = time.monotonic()
     if not args.skip_run:
-        subprocess.run(["driftdoc", "run", str(work), "--output", str(results_dir),
-                        "--jobs", str(args.jobs), "--time-limit", str(args.time_limit)],
-                       check=False)
+        batch = subprocess.run(["driftdoc", "run", str(work), "--output", str(results_dir),
+                                "--jobs", str(args.jobs), "--time-limit", str(args.time_limit)],
+                               check=False)
+        left = [n for n in names if not (results_dir / "results" / f"{n}.json").exists()]
+        if batch.returncode not in (0, 1) and left:
+            print(f"the batch stopped early (exit {batch.returncode}) with {len(left)} gists "
+                  "to go: rerun the same command to resume it", file=sys.stderr)
+            return batch.returncode
     wall = time.monotonic() - started
 
     results = {}
@@ -124,7 +137,7 @@ def main() -> int:
         c = check(work / name / "snippet.py", r.get("python"), list(r.get("requirements") or []),
                   system_packages=list(r.get("system_packages") or []),
                   build_constraints=list(r.get("build_constraints") or []))
-        return name, c.__dict__
+        return name, {**c.__dict__, "emitted": list(emitted(r))}
 
     reused = 0
     if args.reuse_checks is not None:
@@ -132,16 +145,17 @@ def main() -> int:
         other_checks = json.loads((other / "revalidated.json").read_text())
         for name in names:
             mine, theirs = results.get(name), other / "run" / "results" / f"{name}.json"
-            if name in checks or mine is None or name not in other_checks \
-                    or not theirs.exists():
+            if mine is None or name not in to_check([name], results, checks) \
+                    or name not in other_checks or not theirs.exists():
                 continue
             prior = json.loads(theirs.read_text())
             # only passes are reused: a failure may have been the re-validator's own (its
             # sysroot handling changed between runs; a full disk) and is checked again
             if emitted(prior) == emitted(mine) and other_checks[name].get("passed"):
-                checks[name] = dict(other_checks[name], reused=True)
+                checks[name] = dict(other_checks[name], reused=True, emitted=list(emitted(mine)))
                 reused += 1
-    todo = [n for n in names if n not in checks]
+    checks = {n: c for n, c in checks.items() if n in results}
+    todo = to_check(names, results, checks)
     with ThreadPoolExecutor(max_workers=args.revalidate_jobs) as pool:
         for i, (name, c) in enumerate(pool.map(one, todo), 1):
             checks[name] = c

@@ -222,3 +222,14 @@ def test_build_applies_the_emitted_build_constraints(tmp_path: Path,
     seen.clear()
     assert revalidate.build("3.8", ["six==1.0"], tmp_path / "env2", tmp_path) is None
     assert "--build-constraints" not in seen[-1]
+
+
+def test_only_finished_gists_with_a_changed_environment_are_checked_again() -> None:
+    done = {"python": "3.8", "requirements": ["a==1"]}
+    changed = {"python": "3.8", "requirements": ["a==2"]}
+    results = {"same": done, "changed": changed, "new": done}
+    checks = {"same": {"passed": True, "emitted": list(hg29k.emitted(done))},
+              "changed": {"passed": False, "emitted": list(hg29k.emitted(done))},
+              "unfinished": {"passed": False, "category": "no-environment"}}
+    names = ["same", "changed", "new", "unfinished"]
+    assert hg29k.to_check(names, results, checks) == ["changed", "new"]
