@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import random
-import tarfile
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,7 +15,7 @@ import pytest
 from driftdoc.env import contents
 from driftdoc.env.contents import release_members, sdist_members, ships_module, wheel_members
 from driftdoc.env.index import DistFile, Release
-from support.wheels import make_wheel
+from support.wheels import make_sdist, make_wheel
 
 
 class _Ranged(BaseHTTPRequestHandler):
@@ -64,16 +62,6 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path, list[int]]]:
         server.server_close()
 
 
-def _sdist(path: Path, top: str, files: dict[str, str]) -> Path:
-    with tarfile.open(path, "w:gz") as tf:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(f"{top}/{name}")
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return path
-
-
 def test_ships_module_finds_modules_packages_extensions_and_src_layouts() -> None:
     assert ships_module(["httpie/__init__.py", "httpie/pygson.py"], "httpie.pygson")
     assert ships_module(["src/pkg/sub/__init__.py"], "pkg.sub")
@@ -100,7 +88,7 @@ def test_wheel_list_comes_from_its_tail_without_downloading_it_whole(
 def test_sdist_list_drops_the_top_folder(tmp_path: Path,
                                          served: tuple[str, Path, list[int]]) -> None:
     url, root, _ = served
-    _sdist(root / "httpie-0.2.0.tar.gz", "httpie-0.2.0",
+    make_sdist(root / "httpie-0.2.0.tar.gz", "httpie-0.2.0",
            {"setup.py": "", "httpie/__init__.py": "", "httpie/pygson.py": ""})
     assert sorted(sdist_members(f"{url}/httpie-0.2.0.tar.gz")) == \
         ["httpie/__init__.py", "httpie/pygson.py", "setup.py"]
@@ -113,7 +101,7 @@ def test_release_members_prefers_a_wheel_and_caches_the_list(
     url, root, sent = served
     wheel = make_wheel(root, "pkg", "2.0", {"pkg/__init__.py": "", "pkg/gone.py": "",
                                             "pkg/data/table.csv": "a,b\n"})
-    sdist = _sdist(root / "pkg-2.0.tar.gz", "pkg-2.0", {"pkg/__init__.py": ""})
+    sdist = make_sdist(root / "pkg-2.0.tar.gz", "pkg-2.0", {"pkg/__init__.py": ""})
     when = datetime(2015, 1, 1, tzinfo=UTC)
     files = [DistFile(p.name, f"{url}/{p.name}", when, None, False, p.stat().st_size)
              for p in (sdist, wheel)]

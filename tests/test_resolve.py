@@ -12,6 +12,7 @@ from driftdoc.errors import InputError
 from support.fixtures import *  # noqa: F403
 from support.fixtures import has_python, python3_version
 from support.index import LocalIndex
+from support.wheels import make_sdist
 
 PY3 = python3_version((3, 8))
 needs_py3 = pytest.mark.skipif(PY3 is None, reason="no Python >= 3.8 installed")
@@ -188,9 +189,6 @@ def test_wheel_fits_this_python_and_platform() -> None:
 
 def _static_sdist(dest: Path, name: str, version: str) -> Path:
     """An sdist whose metadata a resolver reads without building it."""
-    import io
-    import tarfile
-
     stem = f"{name.replace('-', '_')}-{version}"
     files = {
         "PKG-INFO": f"Metadata-Version: 2.2\nName: {name}\nVersion: {version}\n",
@@ -199,14 +197,7 @@ def _static_sdist(dest: Path, name: str, version: str) -> Path:
                            f'[project]\nname = "{name}"\nversion = "{version}"\n'),
     }
     dest.mkdir(parents=True, exist_ok=True)
-    out = dest / f"{stem}.tar.gz"
-    with tarfile.open(out, "w:gz") as tar:
-        for rel, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(f"{stem}/{rel}")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return out
+    return make_sdist(dest / f"{stem}.tar.gz", stem, files)
 
 
 @needs_py3

@@ -28,7 +28,6 @@ import json
 import math
 import re
 import sqlite3
-import struct
 import sys
 import time
 import urllib.error
@@ -41,6 +40,8 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
+
+from driftdoc.env.contents import wheel_members
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "tools" / "knowledge"
@@ -116,31 +117,6 @@ def _wheel_score(filename: str) -> int:
     return 0
 
 
-def _central_directory(url: str, size: int | None) -> list[str]:
-    """Names of the files in a remote zip, from range requests on its tail only."""
-    tail_len = 65536 if size is None else min(size, 65536)
-    tail = _get(url, {"Range": f"bytes=-{tail_len}"})
-    eocd = tail.rfind(b"PK\x05\x06")
-    if eocd < 0:
-        raise RuntimeError("no end of central directory")
-    cd_size, cd_offset = struct.unpack("<II", tail[eocd + 12 : eocd + 20])
-    total = size if size is not None else cd_offset + cd_size + (len(tail) - eocd)
-    start_in_tail = cd_offset - (total - len(tail))
-    if start_in_tail >= 0:
-        cd = tail[start_in_tail : start_in_tail + cd_size]
-    else:
-        if cd_size > 8_000_000:
-            raise RuntimeError("central directory too large")
-        cd = _get(url, {"Range": f"bytes={cd_offset}-{cd_offset + cd_size - 1}"})
-    names: list[str] = []
-    pos = 0
-    while pos + 46 <= len(cd) and cd[pos : pos + 4] == b"PK\x01\x02":
-        n, m, k = struct.unpack("<HHH", cd[pos + 28 : pos + 34])
-        names.append(cd[pos + 46 : pos + 46 + n].decode("utf-8", "replace"))
-        pos += 46 + n + m + k
-    return names
-
-
 def fetch_one(name: str, cache: Path) -> dict[str, Any]:
     """File list + requirements of the newest wheel of ``name`` (cached as JSON)."""
     target = cache / f"{canonicalize_name(name)}.json"
@@ -168,7 +144,7 @@ def fetch_one(name: str, cache: Path) -> dict[str, Any]:
                 best, best_key = f, key
         if best is not None:
             result["wheel"] = best["filename"]
-            result["files"] = _central_directory(best["url"], best.get("size"))
+            result["files"] = wheel_members(best["url"], best.get("size"), timeout=30.0)
             if best.get("core-metadata") or best.get("data-dist-info-metadata"):
                 meta = _get(best["url"] + ".metadata").decode("utf-8", "replace")
                 msg = Parser().parsestr(meta, headersonly=True)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import re
+import tarfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -89,3 +91,14 @@ def make_wheel(
 def _expand_tag(tag: str) -> list[str]:
     pys, abi, plat = tag.split("-")
     return [f"{py}-{abi}-{plat}" for py in pys.split(".")]
+
+
+def make_sdist(path: Path, top: str, files: dict[str, str]) -> Path:
+    """A gzipped tar sdist at ``path`` holding ``files`` under the folder ``top``."""
+    with tarfile.open(path, "w:gz") as tf:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{top}/{name}")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return path

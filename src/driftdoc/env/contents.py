@@ -35,6 +35,9 @@ from driftdoc.env.index import DistFile, Release
 SDIST_LIMIT = 6_000_000
 """Largest sdist worth downloading just for its file list (bytes)."""
 
+CD_LIMIT = 8_000_000
+"""Largest zip central directory worth reading (bytes): a listing, not a download."""
+
 TAIL = 65_536
 """How much of a wheel's end to read first: the central directory is usually all in it."""
 
@@ -74,6 +77,8 @@ def wheel_members(url: str, size: int | None, timeout: float = 20.0) -> list[str
     if eocd < 0:
         raise ValueError("no zip end-of-central-directory record")
     cd_size, cd_offset = struct.unpack("<II", tail[eocd + 12: eocd + 20])
+    if cd_size > CD_LIMIT:
+        raise ValueError("zip central directory too large")
     total = size if size is not None else cd_offset + cd_size + (len(tail) - eocd)
     start = cd_offset - (total - len(tail))
     if start >= 0:

@@ -573,8 +573,7 @@ class RepairSearch:
                    and _py_key(py) < _py_key(move.state.python)]
         if not fitting and major == "3" and "2.7" in self.pythons:
             fitting = ["2.7"]  # older than every Python 3 here (and the snippet reads as 2.7)
-        deps = tuple(d if _norm(d.dist) == _norm(move.package) else replace(d, version=None)
-                     for d in move.state.deps)
+        deps = _keeping_only(move.state.deps, move.package)
         # newest first: a release often lacks wheels for the Pythons of its last months
         for py in sorted(fitting, key=_py_key, reverse=True)[:3]:
             retry = replace(move, state=State(py, move.state.as_of, deps, move.state.system),
@@ -606,8 +605,7 @@ class RepairSearch:
         if not older:
             return move
         target = max(older, key=_py_key)
-        deps = tuple(d if _norm(d.dist) == _norm(move.package) else replace(d, version=None)
-                     for d in move.state.deps)
+        deps = _keeping_only(move.state.deps, move.package)
         return replace(move, state=State(target, move.state.as_of, deps, move.state.system),
                        why=f"{move.why}, on Python {target} (it has no wheel for {python})")
 
@@ -622,8 +620,7 @@ class RepairSearch:
             return move, verdict
         if not self.stdlib_in(top, "2.7") or self.stdlib_in(top, py):
             return move, verdict
-        deps = tuple(d if _norm(d.dist) == _norm(move.package) else replace(d, version=None)
-                     for d in move.state.deps)
+        deps = _keeping_only(move.state.deps, move.package)
         retry = replace(move, state=State("2.7", self._as_of_for("2.7", move.state), deps,
                                           move.state.system),
                         why=f"{move.why}, on Python 2.7 (whose standard library has {top})")
@@ -1157,6 +1154,12 @@ def _moved_on(before: Verdict, after: Verdict) -> bool:
         # the module that was missing is found now, whatever fails next
         return after.missing_module != before.missing_module
     return False
+
+
+def _keeping_only(deps: Sequence[Dep], package: str) -> tuple[Dep, ...]:
+    """``deps`` with only ``package``'s pin kept: on another Python the others re-resolve."""
+    return tuple(d if _norm(d.dist) == _norm(package) else replace(d, version=None)
+                 for d in deps)
 
 
 def _failed_name(v: Verdict) -> str:
