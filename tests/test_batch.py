@@ -138,3 +138,36 @@ def test_full_disk_stops_the_batch_before_it_records_bogus_failures(
     rerun = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     assert set(results(out)) == {"a", "b"}
+
+
+def test_low_disk_first_reclaims_unused_environments(
+        tmp_path: Path, empty_index: LocalIndex, driftdoc_cache: Path,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import driftdoc.env.batch as batch
+    from driftdoc.env.cache import PruneResult
+    from driftdoc.events import Event
+
+    root = make_folder(tmp_path / "gists", {"a": "print(1)\n"})
+    pruned: list[dict[str, object]] = []
+
+    def fake_prune(**kw: object) -> PruneResult:
+        pruned.append(kw)
+        return PruneResult(["old-env"], [], 2**30)
+
+    events: list[Event] = []
+    monkeypatch.setattr("driftdoc.env.cache.prune", fake_prune)
+    monkeypatch.setattr(batch, "low_disk", lambda paths: None if pruned else "only 0 GiB free")
+    summary = batch.run_batch(root, tmp_path / "out", child_args=["--index-url",
+                                                                   empty_index.url],
+                              reporter=events.append)
+    assert pruned == [{"older_than": batch.RECLAIM_AGE}]
+    assert summary.stopped is None and set(summary.results) == {"a"}
+    assert any("low disk: removed 1 environment" in e.describe() for e in events)
+
+    # when pruning does not help, the batch stops (once pruned, not on every check)
+    pruned.clear()
+    root2 = make_folder(tmp_path / "more", {"b": "print(2)\n", "c": "print(3)\n"})
+    monkeypatch.setattr(batch, "low_disk", lambda paths: "only 0 GiB free")
+    summary = batch.run_batch(root2, tmp_path / "out2", reporter=events.append)
+    assert len(pruned) == 1 and summary.stopped == "only 0 GiB free"
+    assert summary.results == {}

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -191,6 +192,8 @@ def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, pyt
             progress.update(task, completed=event.done, total=event.total, rate=rate)
             if verbose:
                 progress.console.print(f"  {event.describe()}", highlight=False, markup=False)
+        elif isinstance(event, Note):
+            progress.console.print(f"[yellow]{escape(event.text)}[/]", highlight=False)
 
     with progress:
         summary = run_batch(root, out_dir, jobs=jobs, time_limit=time_limit, child_args=child,

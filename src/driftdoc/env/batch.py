@@ -24,7 +24,7 @@ from typing import Any
 from driftdoc.env.cache import cache_root
 from driftdoc.env.result import EnvResult
 from driftdoc.errors import InputError
-from driftdoc.events import Event, Reporter, null_reporter
+from driftdoc.events import Event, Note, Reporter, null_reporter
 
 SNIPPET_SUFFIXES = (".py", ".ipynb")
 CSV_FIELDS = ("snippet", "status", "python", "requirements", "validations", "seconds",
@@ -185,6 +185,23 @@ def low_disk(paths: list[Path]) -> str | None:
     return None
 
 
+RECLAIM_AGE = 600.0
+"""Environments unused this long are not the running snippets': a low disk removes them."""
+RECLAIM_EVERY = 300.0
+"""Sizing and pruning the cache walks it all: at most once per this many seconds."""
+
+
+def _reclaim(reporter: Reporter) -> None:
+    """Make room before giving up on a low disk: remove environments no running snippet
+    uses (they rebuild from the package caches in seconds) and let uv drop what they held."""
+    from driftdoc.env.cache import prune
+
+    result = prune(older_than=RECLAIM_AGE)
+    reporter(Note(f"low disk: removed {len(result.removed)} environment(s) unused for "
+                  f"{RECLAIM_AGE / 60:.0f} min, {result.freed_bytes / 2**30:.2f} GiB freed",
+                  level="warning"))
+
+
 def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 120.0,
               child_args: list[str] | None = None,
               reporter: Reporter = null_reporter) -> BatchSummary:
@@ -204,11 +221,16 @@ def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 1
     running: dict[int, tuple[subprocess.Popen[bytes], Job, float]] = {}
     queue: Iterator[Job] = iter(todo)
     hard_limit = time_limit + 60.0
+    reclaimed_at = -RECLAIM_EVERY
     try:
         exhausted = False
         while running or not exhausted:
             while not exhausted and len(running) < max(1, jobs):
                 low = low_disk([cache_root(), out_dir])
+                if low is not None and time.monotonic() - reclaimed_at >= RECLAIM_EVERY:
+                    reclaimed_at = time.monotonic()
+                    _reclaim(reporter)
+                    low = low_disk([cache_root(), out_dir])
                 if low is not None:
                     # a full disk turns every later snippet into a bogus install failure
                     summary.stopped, exhausted = low, True
