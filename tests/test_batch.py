@@ -150,12 +150,12 @@ def test_low_disk_first_reclaims_unused_environments(
     root = make_folder(tmp_path / "gists", {"a": "print(1)\n"})
     pruned: list[dict[str, object]] = []
 
-    def fake_prune(**kw: object) -> PruneResult:
-        pruned.append(kw)
+    def fake_reclaim(older_than: float) -> PruneResult:
+        pruned.append({"older_than": older_than})
         return PruneResult(["old-env"], [], 2**30)
 
     events: list[Event] = []
-    monkeypatch.setattr("driftdoc.env.cache.prune", fake_prune)
+    monkeypatch.setattr("driftdoc.env.cache.reclaim", fake_reclaim)
     monkeypatch.setattr(batch, "low_disk", lambda paths: None if pruned else "only 0 GiB free")
     summary = batch.run_batch(root, tmp_path / "out", child_args=["--index-url",
                                                                    empty_index.url],

@@ -114,3 +114,17 @@ def test_cli_info_and_prune(store: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert json.loads(capsys.readouterr().out)["removed"] == ["one"]
     assert main(["cache", "prune", "--all"]) == 0
     assert not (store / "envs" / "one").exists()
+
+
+def test_reclaim_removes_stale_envs_without_sizing_the_cache(
+        store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_env("stale", age=3600)
+    fake_env("fresh", age=0)
+
+    def no_walk() -> cache.CacheInfo:
+        raise AssertionError("reclaim must not size the whole cache")
+
+    monkeypatch.setattr(cache, "info", no_walk)
+    res = cache.reclaim(600)
+    assert res.removed == ["stale"] and res.freed_bytes >= 0
+    assert [e.key for e in cache.list_envs()] == ["fresh"]

@@ -194,9 +194,9 @@ RECLAIM_EVERY = 300.0
 def _reclaim(reporter: Reporter) -> None:
     """Make room before giving up on a low disk: remove environments no running snippet
     uses (they rebuild from the package caches in seconds) and let uv drop what they held."""
-    from driftdoc.env.cache import prune
+    from driftdoc.env.cache import reclaim
 
-    result = prune(older_than=RECLAIM_AGE)
+    result = reclaim(RECLAIM_AGE)
     reporter(Note(f"low disk: removed {len(result.removed)} environment(s) unused for "
                   f"{RECLAIM_AGE / 60:.0f} min, {result.freed_bytes / 2**30:.2f} GiB freed",
                   level="warning"))

@@ -246,14 +246,7 @@ def prune(*, older_than: float | None = None, max_bytes: int | None = None,
                 else:
                     child.unlink(missing_ok=True)
     else:
-        now = time.time()
-        envs = list_envs()
-        for env in list(envs):
-            if not env.complete or (older_than is not None and now - env.last_used > older_than):
-                if now - env.last_used < 60 and not env.complete:
-                    continue  # probably being built right now
-                (removed if _remove_env(env) else skipped).append(env.key)
-                envs.remove(env)
+        envs = _remove_stale(older_than, removed, skipped)
         if max_bytes is not None:
             total = info().bytes
             while envs and total > max_bytes:
@@ -268,6 +261,36 @@ def prune(*, older_than: float | None = None, max_bytes: int | None = None,
             _prune_uv_caches(root)
     after = info().bytes if root.is_dir() else 0
     return PruneResult(removed, skipped, max(0, before - after))
+
+
+def _remove_stale(older_than: float | None, removed: list[str],
+                  skipped: list[str]) -> list[EnvInfo]:
+    """Remove half-built envs and those unused for ``older_than`` seconds; the rest, LRU
+    first."""
+    now = time.time()
+    envs = list_envs()
+    for env in list(envs):
+        if not env.complete or (older_than is not None and now - env.last_used > older_than):
+            if now - env.last_used < 60 and not env.complete:
+                continue  # probably being built right now
+            (removed if _remove_env(env) else skipped).append(env.key)
+            envs.remove(env)
+    return envs
+
+
+def reclaim(older_than: float) -> PruneResult:
+    """``prune(older_than=...)`` for a disk running low in the middle of work: the gain is
+    read off the disk, since sizing the cache walks every file of it (minutes)."""
+    root = cache_root()
+    if not root.is_dir():
+        return PruneResult([], [], 0)
+    free = shutil.disk_usage(root).free
+    removed: list[str] = []
+    skipped: list[str] = []
+    _remove_stale(older_than, removed, skipped)
+    if removed:
+        _prune_uv_caches(root)
+    return PruneResult(removed, skipped, max(0, shutil.disk_usage(root).free - free))
 
 
 def _prune_uv_caches(root: Path) -> None:
