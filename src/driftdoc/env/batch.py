@@ -188,7 +188,8 @@ def low_disk(paths: list[Path]) -> str | None:
 RECLAIM_AGE = 600.0
 """Environments unused this long are not the running snippets': a low disk removes them."""
 RECLAIM_EVERY = 300.0
-"""Sizing and pruning the cache walks it all: at most once per this many seconds."""
+"""Listing the environments and letting uv prune walk large caches: at most once per
+this many seconds."""
 
 
 def _reclaim(reporter: Reporter) -> None:

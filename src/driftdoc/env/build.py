@@ -136,8 +136,6 @@ def env_key(exe: Path, pins: Sequence[str], index_url: str,
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:24]
 
 
-
-
 def _tail(text: str, lines: int = 30) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 

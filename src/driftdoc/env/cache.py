@@ -73,9 +73,14 @@ def locked(name: str, *, blocking: bool = True) -> Iterator[bool]:
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON so readers see either nothing or the whole file."""
+    write_bytes_atomic(path, json.dumps(data, indent=1, sort_keys=True).encode())
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` so readers see either nothing or the whole file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    tmp.write_bytes(data)
     os.replace(tmp, path)
 
 

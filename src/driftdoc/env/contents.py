@@ -18,16 +18,13 @@ import gzip
 import hashlib
 import io
 import json
-import os
 import re
 import struct
 import tarfile
-import threading
 import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Iterable
-from pathlib import Path
 
 from driftdoc.env import cache
 from driftdoc.env.index import DistFile, Release
@@ -137,16 +134,9 @@ def release_members(release: Release, timeout: float = 20.0) -> list[str] | None
         return None
     names = [n for n in names if n.endswith(_MODULE_ENDS)]  # all ships_module looks at
     with contextlib.suppress(OSError):  # a full disk costs only the next lookup
-        _write_gzip(path, json.dumps(names).encode())
+        # compressed: a tensorflow wheel lists 8,000 files
+        cache.write_bytes_atomic(path, gzip.compress(json.dumps(names).encode()))
     return names
-
-
-def _write_gzip(path: Path, data: bytes) -> None:
-    """Compressed (a tensorflow wheel lists 8,000 files) and atomic, like the other caches."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_bytes(gzip.compress(data))
-    tmp.replace(path)
 
 
 def ships_module(members: Iterable[str], module: str) -> bool:

@@ -426,8 +426,8 @@ class RepairSearch:
 
     def _wheels_first(self, dist: str, ladder: list[str], python: str) -> list[list[str]]:
         """``ladder`` split into the releases with a wheel for a Python here (of the same
-        major as ``python``), then the
-        older ones without, for a project that ships compiled wheels.
+        major as ``python``), then the older ones without, for a project that ships
+        compiled wheels.
 
         A release without wheels is a source build: minutes of the time limit, often a
         failure (pandas 0.12 on 2.7), while a release with wheels answers in seconds.
@@ -879,12 +879,7 @@ class RepairSearch:
         if self.system_packages is None:
             return []
         name = dist.split("==")[0].strip()
-        extra = [p for p in self.system_packages(name) if p not in state.system]
-        if not extra:
-            return []
-        system = tuple(sorted({*state.system, *extra}))
-        return [Move(replace(state, system=system), "system",
-                     f"with the system packages {', '.join(extra)} ({why})", name)]
+        return _with_system(state, self.system_packages(name), why, name)
 
     def _typelib_moves(self, state: State, verdict: Verdict) -> list[Move]:
         """``from gi.repository import Notify`` found no typelib: no Python package
@@ -892,13 +887,8 @@ class RepairSearch:
         match = _TYPELIB.search(verdict.exception_message or "")
         if match is None or self.typelib_packages is None:
             return []
-        extra = [p for p in self.typelib_packages(match.group(1)) if p not in state.system]
-        if not extra:
-            return []
-        system = tuple(sorted({*state.system, *extra}))
         why = f"{verdict.exception_name}: {short(verdict.exception_message)}"
-        return [Move(replace(state, system=system), "system",
-                     f"with the system packages {', '.join(extra)} ({why})")]
+        return _with_system(state, self.typelib_packages(match.group(1)), why)
 
     def _prerelease_moves(self, state: State, index: int, verdict: Verdict,
                           why: str) -> list[Move]:
@@ -1029,13 +1019,15 @@ class RepairSearch:
         older = [v for v in self.releases.versions(dep.dist, state.python, state.as_of)
                  if (p := _version(v)) is not None and p < cur and not p.is_prerelease]
         ladder = version_ladder(older, current)
+
+        def to(version: str) -> list[Move]:
+            return [Move(state.with_dep(index, replace(dep, version=version)), "older",
+                         f"{dep.dist} {current} -> {version}, the newest release that "
+                         f"ships {module} ({why})", dep.dist, current, version)]
+
         if maybe_module:
             found_at = self._newest_holder(ships, dep.dist, ladder, module)
-            if found_at is None:
-                return []
-            return [Move(state.with_dep(index, replace(dep, version=found_at)), "older",
-                         f"{dep.dist} {current} -> {found_at}, the newest release that "
-                         f"ships {module} ({why})", dep.dist, current, found_at)]
+            return [] if found_at is None else to(found_at)
         # one release per minor first (cheap to rule out), then every other patch
         order = ladder + [v for v in reversed(older) if v not in ladder]
         stop = time.monotonic() + HOLDER_SECONDS
@@ -1045,9 +1037,7 @@ class RepairSearch:
                 break
             found = ships(dep.dist, version, module)
             if found:
-                return [Move(state.with_dep(index, replace(dep, version=version)), "older",
-                             f"{dep.dist} {current} -> {version}, the newest release that "
-                             f"ships {module} ({why})", dep.dist, current, version)]
+                return to(version)
             known += found is not None
         if known == len(order):
             # no release ever had it: another project of that import name (a namesake
@@ -1154,6 +1144,17 @@ def _moved_on(before: Verdict, after: Verdict) -> bool:
         # the module that was missing is found now, whatever fails next
         return after.missing_module != before.missing_module
     return False
+
+
+def _with_system(state: State, packages: Sequence[str], why: str,
+                 package: str | None = None) -> list[Move]:
+    """The system move adding those of ``packages`` the state lacks (none if it has all)."""
+    extra = [p for p in packages if p not in state.system]
+    if not extra:
+        return []
+    system = tuple(sorted({*state.system, *extra}))
+    return [Move(replace(state, system=system), "system",
+                 f"with the system packages {', '.join(extra)} ({why})", package)]
 
 
 def _keeping_only(deps: Sequence[Dep], package: str) -> tuple[Dep, ...]:

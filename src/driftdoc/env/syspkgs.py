@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import canonicalize_name
 
@@ -45,10 +46,16 @@ class SystemPackagesError(DriftdocError):
 
 
 @cache
-def _table() -> dict[str, tuple[str, ...]]:
+def _data() -> dict[str, Any]:
+    """The knowledge file, read once for both of its tables."""
     raw = resources.files("driftdoc.data").joinpath(DATA_FILE).read_text(encoding="utf-8")
-    data = json.loads(raw)
-    return {canonicalize_name(k): tuple(v) for k, v in data["distributions"].items()}
+    data: dict[str, Any] = json.loads(raw)
+    return data
+
+
+@cache
+def _table() -> dict[str, tuple[str, ...]]:
+    return {canonicalize_name(k): tuple(v) for k, v in _data()["distributions"].items()}
 
 
 def needed_for(distribution: str) -> tuple[str, ...]:
@@ -58,8 +65,7 @@ def needed_for(distribution: str) -> tuple[str, ...]:
 
 @cache
 def _typelibs() -> dict[str, tuple[str, ...]]:
-    raw = resources.files("driftdoc.data").joinpath(DATA_FILE).read_text(encoding="utf-8")
-    return {k: tuple(v) for k, v in json.loads(raw).get("typelibs", {}).items()}
+    return {k: tuple(v) for k, v in _data().get("typelibs", {}).items()}
 
 
 def typelib_packages(namespace: str) -> tuple[str, ...]:
