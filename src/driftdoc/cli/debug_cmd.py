@@ -25,12 +25,42 @@ def _choice(value: str, allowed: tuple[str, ...], what: str) -> str:
     return value
 
 
+# Exit codes of ``driftdoc debug`` (README): 0 a trusted answer, 1 no answer, 2 bad input,
+# 3 a partial answer (budget ran out, causes unconfirmed or unverified), 4 verdicts that
+# did not repeat (non-deterministic pipeline), 130 interrupted.
+EXIT_CODES = {"found": 0, "all-succeed": 0, "no-failure-found": 1, "all-fail": 1,
+              "budget-exhausted": 3, "unverified": 3, "partial": 3, "nondeterministic": 4}
+
+
+def exit_code(diag: Diagnosis) -> int:
+    return EXIT_CODES.get(diag.status, 1)
+
+
 def render_diagnosis(diag: Diagnosis) -> None:
-    """Print causes as a numbered list with the cost of finding them."""
-    head = (f"{diag.algorithm}, find-{diag.mode}: {diag.runs} new run(s), "
+    """Print causes as a numbered list with the cost of finding them and what was covered."""
+    reruns = f" ({diag.reruns} re-run(s))" if diag.reruns else ""
+    head = (f"{diag.algorithm}, find-{diag.mode}: {diag.runs} run(s){reruns}, "
             f"{diag.evaluated} configuration(s) known")
-    if diag.status == "nondeterministic":
+    if diag.replayed:
+        head += f", {diag.replayed} replayed from the store"
+    if diag.status in ("nondeterministic", "unverified", "partial", "budget-exhausted"):
         err.print(f"[bold yellow]warning:[/] {diag.message}", highlight=False)
+    _render_causes(diag, head)
+    for cause in diag.withheld:
+        out.print(f"[yellow]withheld (rests on verdicts that did not repeat):[/] "
+                  f"{cause.text(diag.param_order)}", highlight=False)
+    for cause in diag.unverified:
+        out.print(f"[yellow]unverified (no budget left to re-run its evidence):[/] "
+                  f"{cause.text(diag.param_order)}", highlight=False)
+    for inst in diag.nondeterministic:
+        out.print(f"[yellow]non-deterministic:[/] {dict(inst)}", highlight=False)
+    for note in diag.notes:
+        out.print(f"[dim]note: {note}[/]", highlight=False)
+    if diag.coverage is not None:
+        out.print(f"[dim]covered: {diag.coverage.text(len(diag.causes))}[/]", highlight=False)
+
+
+def _render_causes(diag: Diagnosis, head: str) -> None:
     if not diag.causes:
         out.print(f"[bold]No root cause:[/] {diag.message or 'nothing failed'}  [dim]({head})[/]",
                   highlight=False)
@@ -42,10 +72,8 @@ def render_diagnosis(diag: Diagnosis) -> None:
     for i, cause in enumerate(diag.causes, 1):
         table.add_row(f"{i}.", cause.text(diag.param_order))
     out.print(table)
-    if diag.message:
+    if diag.message and diag.status == "found":
         out.print(f"[dim]{diag.message}[/]", highlight=False)
-    for inst in diag.nondeterministic:
-        out.print(f"[yellow]non-deterministic:[/] {dict(inst)}", highlight=False)
 
 
 def _seed_history(store: Store, experiment: str, space: Space, history: Path) -> int:
@@ -77,8 +105,11 @@ def debug_command(
     experiment: Annotated[str | None, typer.Option(help="experiment name in the store")] = None,
     history: Annotated[Path | None, typer.Option(
         help="seed with a BugDoc JSON-lines history")] = None,
-    recheck: Annotated[int, typer.Option(
-        help="re-run this many known configurations to detect non-determinism")] = 0,
+    recheck: Annotated[int | None, typer.Option(
+        help="re-run this many other known configurations to detect non-determinism "
+             "(default: about one in twenty, 3 to 10); causes are always re-checked")] = None,
+    repeats: Annotated[int, typer.Option(
+        help="run each configuration N times and decide its verdict by majority")] = 1,
     executor: Annotated[str | None, typer.Option(
         help="local, zmq[://HOST:PUSH:PULL], dask or dask://HOST:PORT (pipelines)")] = None,
     workers: Annotated[int, typer.Option(help="parallel runs for the local executor")] = 1,
@@ -95,6 +126,10 @@ def debug_command(
         raise InputError("--budget must be 0 or more")
     if workers < 1:
         raise InputError("--workers must be 1 or more")
+    if repeats < 1:
+        raise InputError("--repeats must be 1 or more")
+    if recheck is not None and recheck < 0:
+        raise InputError("--recheck must be 0 or more")
     if target is None:
         target = Path("driftdoc.toml")
         if not target.exists():
@@ -131,7 +166,7 @@ def debug_command(
         with ProgressReporter(total=budget, verbose=verbose) as reporter:
             diag = debug(space, func, algorithm=algorithm, mode=mode, budget=budget,
                          store=store, executor=run_executor, experiment=experiment,
-                         recheck=recheck, reporter=reporter)
+                         recheck=recheck, repeats=repeats, reporter=reporter)
     finally:
         if run_executor is not None:
             run_executor.close()
@@ -140,8 +175,9 @@ def debug_command(
         out.print_json(data=diag.summary())
     else:
         render_diagnosis(diag)
-    if diag.status == "nondeterministic":
-        raise typer.Exit(1)
+    code = exit_code(diag)
+    if code:
+        raise typer.Exit(code)
 
 
 def _pipeline(path: Path, executor: str | None, workers: int, sandbox: str | None,
