@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from driftdoc.algorithms.logic import count
-from driftdoc.algorithms.outside import missing_pairs
+from driftdoc.algorithms.outside import MAX_PAIRS, missing_pairs, pair_count
 from driftdoc.algorithms.protocol import SearchResult
 from driftdoc.algorithms.verify import Verified, sample_size, verify
 from driftdoc.errors import InputError
@@ -80,7 +80,8 @@ def coverage(space: Space, causes: Sequence[Conjunction], known: Mapping[Instanc
         if not every:
             break
     uni = sum(1 for i in uniform if i in known and known[i].succeeded and outside(i))
-    pairs = every and len(space) > 1 and not missing_pairs(space, oks, causes)
+    pairs = every and len(space) > 1 and pair_count(space) <= MAX_PAIRS \
+        and not missing_pairs(space, oks, causes)
     return Coverage(space.size, len(known), len(oks), uni, every, pairs, tuple(designs),
                     searched=mode == "all")
 

@@ -24,7 +24,13 @@ from driftdoc.algorithms.common import begin, find_success
 from driftdoc.algorithms.explain import confirm, explain
 from driftdoc.algorithms.logic import covered, sample
 from driftdoc.algorithms.minimize import minimize
-from driftdoc.algorithms.outside import missing_pairs, outside, pairwise_rows, uniform_outside
+from driftdoc.algorithms.outside import (
+    affordable,
+    missing_pairs,
+    outside,
+    pairwise_rows,
+    uniform_outside,
+)
 from driftdoc.algorithms.probe import Exhausted, Prober
 from driftdoc.algorithms.protocol import Evaluator, SearchResult
 from driftdoc.algorithms.tree import build, failing_paths, leaves
@@ -71,9 +77,10 @@ def _explore(prober: Prober, rng: random.Random, causes: list[Conjunction], targ
         if node.fails and path not in visited and not covered(space, list(path), union):
             visited.add(path)
             add(sample(space, rng, within=list(path), avoid=causes))
-    todo = missing_pairs(space, prober.cache, causes)
-    for row in pairwise_rows(space, todo, causes, rng, rows):
-        add(row)
+    if affordable(space, prober.remaining):
+        todo = missing_pairs(space, prober.cache, causes)
+        for row in pairwise_rows(space, todo, causes, rng, rows):
+            add(row)
     have = sum(1 for i in prober.uniform if outside(i, causes))
     draws: list[Instance] = []
     for _ in range(4 * target):

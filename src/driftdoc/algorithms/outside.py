@@ -48,6 +48,23 @@ def _implied(space: Space, pair: Pair, causes: Sequence[Conjunction]) -> bool:
                for c in causes)
 
 
+MAX_PAIRS = 20_000  # larger spaces need more pairwise rows than any budget here allows
+
+
+def pair_count(space: Space) -> int:
+    sizes = [len(p) for p in space.parameters]
+    return sum(a * b for a, b in itertools.combinations(sizes, 2))
+
+
+def affordable(space: Space, remaining: int | None) -> bool:
+    """Whether a pairwise design outside the causes fits: few enough pairs, and the
+    design's least size (the two largest value lists multiplied) within half the budget."""
+    sizes = sorted((len(p) for p in space.parameters), reverse=True)
+    if len(sizes) < 2 or pair_count(space) > MAX_PAIRS:
+        return False
+    return remaining is None or sizes[0] * sizes[1] <= remaining // 2
+
+
 def missing_pairs(space: Space, known: Iterable[Instance],
                   causes: Sequence[Conjunction]) -> set[Pair]:
     """Pairs of values possible outside the causes that no known instance there shows."""
