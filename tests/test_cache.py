@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from driftdoc.cli import main
-from driftdoc.env import cache
+from driftdoc.env.host import cache
 
 
 @pytest.fixture

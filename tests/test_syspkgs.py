@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from driftdoc.env import syspkgs
-from driftdoc.env.emit import dockerfile, requirements_txt
-from driftdoc.env.result import EnvResult
-from driftdoc.env.search import Dep, State
-from driftdoc.env.syspkgs import SystemPackagesError, ensure_root, needed_for
-from driftdoc.env.verdict import IMPORT, INSTALL, SUCCESS, Attempt, Verdict
+from driftdoc.env.emit.files import dockerfile, requirements_txt
+from driftdoc.env.search.repair import Dep, State
+from driftdoc.env.search.result import EnvResult
+from driftdoc.env.toolchain import syspkgs
+from driftdoc.env.toolchain.syspkgs import SystemPackagesError, ensure_root, needed_for
+from driftdoc.env.validation.verdict import IMPORT, INSTALL, SUCCESS, Attempt, Verdict
 from test_search import FakeValidator, Releases, search
 
 needs_dpkg = pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="needs dpkg-deb")
@@ -314,8 +314,8 @@ def test_real_debian_package_builds_pyaudio(tmp_path: Path,
     finds the library through the same prefix."""
     if not syspkgs.available():
         pytest.skip("no apt tools here")
-    from driftdoc.env.build import ensure_env
-    from driftdoc.env.resolve import interpreter_path
+    from driftdoc.env.toolchain.build import ensure_env
+    from driftdoc.env.toolchain.resolve import interpreter_path
 
     if interpreter_path("3.11") is None:
         pytest.skip("needs Python 3.11")
@@ -347,7 +347,7 @@ def test_builds_with_a_prefix_keep_their_own_package_caches(tmp_path: Path,
                                                             ) -> None:
     """A wheel built against the prefix's headers must not serve a later build without them
     (it would 'install' there, and the emitted environment would omit the packages)."""
-    from driftdoc.env import build
+    from driftdoc.env.toolchain import build
 
     monkeypatch.setenv("DRIFTDOC_CACHE_DIR", str(tmp_path / "cache"))
     root = syspkgs.SystemRoot(tmp_path / "sysroot" / "abc123", ("libfoo-dev",))

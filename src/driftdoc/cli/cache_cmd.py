@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from driftdoc.cli.app import app, out
-from driftdoc.env import cache
+from driftdoc.env.host import cache
 from driftdoc.errors import InputError
 
 cache_app = typer.Typer(help="Inspect or trim driftdoc's caches (environments, uv, resolutions).",

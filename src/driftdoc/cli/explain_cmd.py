@@ -36,12 +36,12 @@ def explain_command(
     if not snippet.is_file():
         raise InputError(f"{snippet} is not a file")
     if python is not None:
-        from driftdoc.env.interpreters import find
+        from driftdoc.env.host.interpreters import find
 
         python = find(python).version
-    from driftdoc.env.explain import explain
-    from driftdoc.env.runner import AttemptMemo, IndexReleases, memo_experiment, run_snippet
-    from driftdoc.env.validator import SandboxValidator
+    from driftdoc.env.emit.explain import explain
+    from driftdoc.env.search.runner import AttemptMemo, IndexReleases, memo_experiment, run_snippet
+    from driftdoc.env.validation.validator import SandboxValidator
 
     store = Store(store_path)
     try:

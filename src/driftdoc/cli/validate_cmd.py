@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from driftdoc.cli.app import app, err, out
-from driftdoc.env.classify import classify
-from driftdoc.env.records import ValidationRecord
+from driftdoc.env.validation.classify import classify
+from driftdoc.env.validation.records import ValidationRecord
 from driftdoc.errors import InputError
 from driftdoc.events import Event
 
@@ -78,7 +78,7 @@ def validate(
 
     Exit status: 0 when the environment works, 1 when it does not, 2 on bad input.
     """
-    from driftdoc.env.validate import validate_requirements
+    from driftdoc.env.validation.validate import validate_requirements
 
     if fmt not in ("text", "json"):
         raise InputError(f"unknown format {fmt!r}; use text or json")

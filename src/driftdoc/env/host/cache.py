@@ -4,7 +4,7 @@ Layout under :func:`cache_root` (``$DRIFTDOC_CACHE_DIR`` or ``~/.cache/driftdoc`
 
     envs/<key>/                 one environment; complete iff it holds MARKER (written last)
     locks/<key>.lock            flock taken while building, reusing-checking or pruning <key>
-    resolve/<key>.json          cached resolutions (see driftdoc.env.resolve)
+    resolve/<key>.json          cached resolutions (see driftdoc.env.toolchain.resolve)
     uv/                         uv's cache (envs hardlink their files from here: shared store)
     py27/                       pip cache, wheelhouse and tool venv for the Python 2.7 path
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from driftdoc.env.interpreters import cache_dir as _cache_dir
+from driftdoc.env.host.interpreters import cache_dir as _cache_dir
 
 MARKER = ".driftdoc-env.json"
 
@@ -306,8 +306,8 @@ def _prune_uv_caches(root: Path) -> None:
     """
     import subprocess
 
-    from driftdoc.env.resolve import _uv
-    from driftdoc.env.syspkgs import system_cache_dirs
+    from driftdoc.env.toolchain.resolve import _uv
+    from driftdoc.env.toolchain.syspkgs import system_cache_dirs
 
     caches = [root / "uv", *system_cache_dirs(root / "uv")]
     for path in caches:

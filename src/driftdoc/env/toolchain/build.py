@@ -44,17 +44,16 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from driftdoc.env import cache
-from driftdoc.env.blame import failing_requirement
-from driftdoc.env.bounded import BUILD_TIMEOUT, run_bounded
-from driftdoc.env.legacy import (
+from driftdoc.env.host import cache
+from driftdoc.env.toolchain.blame import failing_requirement
+from driftdoc.env.toolchain.bounded import BUILD_TIMEOUT, run_bounded
+from driftdoc.env.toolchain.legacy import (
     LEGACY_SETUPTOOLS,
     legacy_build_args,
     legacy_constraints,
     remember_legacy_build,
 )
-from driftdoc.env.records import InstallError
-from driftdoc.env.resolve import (
+from driftdoc.env.toolchain.resolve import (
     DEFAULT_INDEX,
     SPEEDUPS_OFF,
     _check_python,
@@ -62,7 +61,8 @@ from driftdoc.env.resolve import (
     interpreter_path,
     uv_env,
 )
-from driftdoc.env.syspkgs import SystemRoot, build_env, system_cache_dir
+from driftdoc.env.toolchain.syspkgs import SystemRoot, build_env, system_cache_dir
+from driftdoc.env.validation.records import InstallError
 from driftdoc.errors import InputError
 from driftdoc.events import Note, Reporter, null_reporter
 

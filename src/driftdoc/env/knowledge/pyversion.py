@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from driftdoc.env import stdlib
-from driftdoc.env.imports import ImportScan, RawImport
-from driftdoc.env.interpreters import Interpreter, cache_dir
+from driftdoc.env.host.interpreters import Interpreter, cache_dir
+from driftdoc.env.knowledge import stdlib
+from driftdoc.env.snippet.imports import ImportScan, RawImport
 
 # A mild prior among versions that all fit: the ones most old gists' dependencies have wheels for.
 PRIOR: dict[str, float] = {

@@ -51,11 +51,11 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from driftdoc.env import cache
-from driftdoc.env.blame import failing_requirement
-from driftdoc.env.bounded import BUILD_TIMEOUT, run_bounded
-from driftdoc.env.legacy import legacy_build_args, remember_legacy_build
-from driftdoc.env.syspkgs import SystemRoot, build_env
+from driftdoc.env.host import cache
+from driftdoc.env.toolchain.blame import failing_requirement
+from driftdoc.env.toolchain.bounded import BUILD_TIMEOUT, run_bounded
+from driftdoc.env.toolchain.legacy import legacy_build_args, remember_legacy_build
+from driftdoc.env.toolchain.syspkgs import SystemRoot, build_env
 from driftdoc.errors import InputError
 from driftdoc.events import Note, Reporter, null_reporter
 
@@ -150,7 +150,7 @@ def interpreter_path(python: str) -> Path | None:
         if python in _interp_cache:
             return _interp_cache[python]
     try:
-        from driftdoc.env.interpreters import find
+        from driftdoc.env.host.interpreters import find
 
         path: Path | None = find(python).path
     except InputError:
@@ -651,7 +651,7 @@ def _py27_cutoff(as_of: datetime | None) -> datetime:
 def _resolve_py27(python: str, reqs: list[Requirement], as_of: datetime | None,
                   index_url: str, system: SystemRoot | None = None,
                   late: dict[str, datetime] | None = None) -> Resolution:
-    from driftdoc.env.build import (
+    from driftdoc.env.toolchain.build import (
         py27_pip_command,
         py27_pip_env,
         py27_pip_wheel,
