@@ -88,7 +88,7 @@ def bench_baseline(python: str, interp: Path, snippet: Path, work: Path,
         shutil.rmtree(venv, ignore_errors=True)
         start = time.perf_counter()
         if python == "2.7":
-            from driftdoc.env.toolchain.build import py27_tool
+            from driftdoc.env.toolchain.py27 import py27_tool
 
             create = [str(py27_tool()), "-m", "virtualenv", "-q", "--no-periodic-update",
                       "-p", str(interp), str(venv)]

@@ -195,7 +195,7 @@ this many seconds."""
 def _reclaim(reporter: Reporter) -> None:
     """Make room before giving up on a low disk: remove environments no running snippet
     uses (they rebuild from the package caches in seconds) and let uv drop what they held."""
-    from driftdoc.env.host.cache import reclaim
+    from driftdoc.env.toolchain.store import reclaim
 
     result = reclaim(RECLAIM_AGE)
     reporter(Note(f"low disk: removed {len(result.removed)} environment(s) unused for "

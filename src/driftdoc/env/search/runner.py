@@ -36,7 +36,7 @@ from driftdoc.env.search.repair import (
 )
 from driftdoc.env.search.result import EnvResult
 from driftdoc.env.toolchain import syspkgs
-from driftdoc.env.toolchain.resolve import platform_wheel, wheel_fits
+from driftdoc.env.toolchain.indexview import platform_wheel, wheel_fits
 from driftdoc.env.validation.verdict import (
     SUCCESS,
     TIMEOUT_IMPORTS,

@@ -40,6 +40,7 @@ from packaging.utils import canonicalize_name
 from driftdoc.env.snippet.read import read_snippet
 from driftdoc.env.toolchain.blame import failing_requirement
 from driftdoc.env.toolchain.build import BuiltEnv, ensure_env
+from driftdoc.env.toolchain.installer import InstallError
 from driftdoc.env.toolchain.resolve import resolve
 from driftdoc.env.validation.records import (
     FAILED,
@@ -47,7 +48,6 @@ from driftdoc.env.validation.records import (
     TIMEOUT,
     DependencyResult,
     ExecutionResult,
-    InstallError,
     ValidationRecord,
 )
 from driftdoc.errors import InputError

@@ -9,10 +9,11 @@ from pathlib import Path
 from driftdoc.env.toolchain.blame import failing_requirement
 from driftdoc.env.toolchain.bounded import deadline as build_deadline
 from driftdoc.env.toolchain.build import ensure_env
+from driftdoc.env.toolchain.installer import InstallError
 from driftdoc.env.toolchain.resolve import resolve
 from driftdoc.env.toolchain.syspkgs import SystemPackagesError, SystemRoot, ensure_root
 from driftdoc.env.validation.classify import Category, Classification, classify
-from driftdoc.env.validation.records import InstallError, ValidationRecord
+from driftdoc.env.validation.records import ValidationRecord
 from driftdoc.env.validation.validate import validate
 from driftdoc.env.validation.verdict import (
     DRIFT,
