@@ -16,6 +16,7 @@ import pytest
 from driftdoc.cli import main
 from support.fixtures import can_sandbox, driftdoc_cache  # noqa: F401
 from support.index import LocalIndex
+from support.schema import assert_valid
 
 pytestmark = pytest.mark.skipif(not can_sandbox(), reason="bubblewrap cannot run here")
 
@@ -79,10 +80,13 @@ def test_batch_survives_hostile_snippets(tmp_path: Path, empty_index: LocalIndex
     (root / "blob.py").write_bytes(b"\x00\xff\x00binary" * 50)
     out = tmp_path / "out"
     rc = main(["run", str(root), "--output", str(out), "--jobs", "2", "--timeout", "6",
-               "--memory-mb", "400",
+               "--memory-mb", "400", "--format", "json",
                "--time-limit", "60", "--index-url", empty_index.url, "--quiet"])
     assert rc in (0, 1)
     got = results(out)
+    batch = json.loads(capsys.readouterr().out)
+    assert_valid(batch, "batch")
+    assert batch["results"] == got and batch["snippets"] == len(got)
     assert set(got) == {*HOSTILE, "blob"}  # notes.txt and data.csv are not snippets
     assert got["fine"]["status"] == "resolved"
     assert got["hangs"]["classification"] == "timeout-after-imports"

@@ -15,6 +15,7 @@ import pytest
 from driftdoc.cli import main
 from support.fixtures import can_sandbox, driftdoc_cache, has_python  # noqa: F401
 from support.index import LocalIndex
+from support.schema import assert_valid
 from support.wheels import make_wheel
 
 pytestmark = pytest.mark.skipif(not can_sandbox(), reason="bubblewrap cannot run here")
@@ -60,7 +61,9 @@ def run_json(snippet: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str
     rc = main(["run", str(snippet), "--format", "json", "--quiet", "--index-url", index.url,
                "--store", str(snippet.parent / "store.db"), *extra])
     out = capsys.readouterr().out
-    return rc, json.loads(out)
+    doc = json.loads(out)
+    assert_valid(doc, "run")
+    return rc, doc
 
 
 def write(tmp_path: Path, text: str, name: str = "snippet.py") -> Path:
@@ -138,7 +141,9 @@ def test_outputs_dockerfile_requirements_pylock(tmp_path: Path, drift_index: Loc
     assert "skfake==0.19.2" in (out_dir / "requirements.txt").read_text()
     lock = (out_dir / "pylock.toml").read_text()
     assert 'lock-version = "1.0"' in lock and 'name = "skfake"' in lock
-    assert json.loads((out_dir / "driftdoc.json").read_text())["status"] == "resolved"
+    written = json.loads((out_dir / "driftdoc.json").read_text())
+    assert_valid(written, "run")
+    assert written["status"] == "resolved"
 
 
 def test_rerun_reuses_validations(tmp_path: Path, drift_index: LocalIndex,

@@ -35,6 +35,7 @@ from driftdoc.env.result import EnvResult
 from driftdoc.env.search import DEFAULT_BUDGET
 from driftdoc.errors import InputError
 from driftdoc.events import Event, Note
+from driftdoc.schema import stamped
 from driftdoc.store import DEFAULT_PATH, Store
 
 
@@ -195,11 +196,11 @@ def batch_json(root: Path, results: dict[str, dict[str, object]]) -> dict[str, o
     for r in results.values():
         key = str(r.get("classification") or r.get("status"))
         counts[key] = counts.get(key, 0) + 1
-    return {"kind": "batch", "root": str(root), "snippets": len(results),
+    return stamped("batch", {"root": str(root), "snippets": len(results),
             "resolved": sum(r.get("status") == "resolved" for r in results.values()),
             "environment_works": sum(env_ok(r) for r in results.values()),
             "classes": dict(sorted(counts.items())),
-            "results": {name: results[name] for name in sorted(results)}}
+            "results": {name: results[name] for name in sorted(results)}})
 
 
 def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, python: str | None,

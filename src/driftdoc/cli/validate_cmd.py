@@ -25,6 +25,7 @@ from driftdoc.env.records import ValidationRecord
 from driftdoc.errors import InputError
 from driftdoc.events import Event, Note
 from driftdoc.reqfile import read_requirements
+from driftdoc.schema import stamped
 
 
 def _render(record: ValidationRecord) -> None:
@@ -110,7 +111,7 @@ def validate(
                                    sandbox=sandbox, reporter=report)
     verdict = classify(record)
     if fmt == "json":
-        doc = record.to_v2_json()
+        doc = stamped("validate", record.to_v2_json())
         doc["classification"] = verdict.to_json()
         out.print_json(json.dumps(doc))
     else:
