@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from driftdoc.cli import main
+from support.browser import check_report
 from support.fixtures import can_sandbox, driftdoc_cache  # noqa: F401
 from support.index import LocalIndex
 from support.schema import assert_valid
@@ -87,6 +88,10 @@ def test_batch_survives_hostile_snippets(tmp_path: Path, empty_index: LocalIndex
     batch = json.loads(capsys.readouterr().out)
     assert_valid(batch, "batch")
     assert batch["results"] == got and batch["snippets"] == len(got)
+    works = batch["environment_works"]
+    check_report(out / "report.html", [
+        f"driftdoc batch: {root}", f"{works}/{len(got)}", "Classes", "timeout-after-imports",
+        "bad-input", "Time per snippet", "fine", "hangs", "blob"])
     assert set(got) == {*HOSTILE, "blob"}  # notes.txt and data.csv are not snippets
     assert got["fine"]["status"] == "resolved"
     assert got["hangs"]["classification"] == "timeout-after-imports"

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from driftdoc.cli import main
+from support.browser import check_report
 from support.fixtures import can_sandbox, driftdoc_cache, has_python  # noqa: F401
 from support.index import LocalIndex
 from support.schema import assert_valid
@@ -144,6 +145,11 @@ def test_outputs_dockerfile_requirements_pylock(tmp_path: Path, drift_index: Loc
     written = json.loads((out_dir / "driftdoc.json").read_text())
     assert_valid(written, "run")
     assert written["status"] == "resolved"
+    drift = written["drift"][0]
+    check_report(out_dir / "report.html", [
+        "driftdoc run: snippet.py", "resolved", f"Python {written['python']}",
+        f"skfake {drift['from']} → {drift['to']}", "Validation 1: start",
+        f"Search timeline ({len(written['steps'])} validations)"])
 
 
 def test_rerun_reuses_validations(tmp_path: Path, drift_index: LocalIndex,

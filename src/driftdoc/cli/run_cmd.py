@@ -164,7 +164,12 @@ def run_command(
 
 def _report(result: EnvResult, fmt: str, output: Path | None, *, quiet: bool) -> None:
     if output is not None:
+        from driftdoc.report import render_run
+
         written = write_all(result, output)
+        report = output / "report.html"
+        report.write_text(render_run(result.to_json()), encoding="utf-8")
+        written.append(report)
         if not quiet:
             say(err, f"wrote {', '.join(str(p) for p in written)}")
     if fmt == "json":
@@ -201,6 +206,19 @@ def batch_json(root: Path, results: dict[str, dict[str, object]]) -> dict[str, o
             "environment_works": sum(env_ok(r) for r in results.values()),
             "classes": dict(sorted(counts.items())),
             "results": {name: results[name] for name in sorted(results)}})
+
+
+def write_batch_report(root: Path, out_dir: Path, results: dict[str, dict[str, object]]) -> Path:
+    """``report.html`` of a batch; each snippet links to its own report, else its JSON."""
+    from driftdoc.report import render_batch
+
+    links = {}
+    for name in results:
+        own = out_dir / "snippets" / name / "report.html"
+        links[name] = f"snippets/{name}/report.html" if own.is_file() else f"results/{name}.json"
+    path = out_dir / "report.html"
+    path.write_text(render_batch(str(root), results, links), encoding="utf-8")
+    return path
 
 
 def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, python: str | None,
@@ -249,6 +267,9 @@ def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, pyt
         err.print(table)
         say(err, f"results: {out_dir / 'results'}  table: {out_dir / 'results.csv'}"
             + (f"  ({summary.skipped} already done)" if summary.skipped else ""))
+    report = write_batch_report(root, out_dir, summary.results)
+    if not quiet:
+        say(err, f"report: {report}")
     if fmt == "json":
         out.print(json.dumps(batch_json(root, summary.results), indent=2), markup=False,
                   highlight=False)
