@@ -88,6 +88,10 @@ def test_batch_survives_hostile_snippets(tmp_path: Path, empty_index: LocalIndex
     batch = json.loads(capsys.readouterr().out)
     assert_valid(batch, "batch")
     assert batch["results"] == got and batch["snippets"] == len(got)
+    for name in got:  # every format per snippet, killed and bad-input ones included
+        written = {p.name for p in (out / "snippets" / name).iterdir()}
+        assert {"driftdoc.json", "requirements.txt", "report.html"} <= written, (name, written)
+    assert {"Dockerfile", "pylock.toml"} <= {p.name for p in (out / "snippets/fine").iterdir()}
     works = batch["environment_works"]
     check_report(out / "report.html", [
         f"driftdoc batch: {root}", f"{works}/{len(got)}", "Classes", "timeout-after-imports",

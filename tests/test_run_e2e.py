@@ -137,8 +137,8 @@ def test_outputs_dockerfile_requirements_pylock(tmp_path: Path, drift_index: Loc
     docker = capsys.readouterr().out
     assert rc == 0
     assert docker.splitlines()[2].startswith("FROM python:3.")
-    assert 'RUN ["pip","install","--no-cache-dir","skfake==0.19.2"]' in docker
-    assert docker.rstrip().endswith('CMD ["python","/app/snippet.py"]')
+    assert 'RUN ["pip", "install", "--no-cache-dir", "skfake==0.19.2"]' in docker
+    assert docker.rstrip().endswith('CMD ["python", "/app/snippet.py"]')
     assert "skfake==0.19.2" in (out_dir / "requirements.txt").read_text()
     lock = (out_dir / "pylock.toml").read_text()
     assert 'lock-version = "1.0"' in lock and 'name = "skfake"' in lock

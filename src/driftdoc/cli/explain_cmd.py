@@ -95,9 +95,9 @@ def explain_command(
     finally:
         store.close()
     if output is not None:
-        from driftdoc.env.emit import write_all
+        from driftdoc.env.emit import write_outputs
 
-        written = write_all(result, output)
+        written = write_outputs(result, output, index_url=index_url)
         explanation = output / "explanation.json"
         explanation.write_text(json.dumps({**diag.summary(), "space": space.to_json()}, indent=2)
                                + "\n", encoding="utf-8")

@@ -17,6 +17,7 @@ from driftdoc.cli.app import app, err, out, say
 from driftdoc.cli.options import (
     AsOfOpt,
     BudgetOpt,
+    HashesOpt,
     IndexOpt,
     JobsOpt,
     MemoryOpt,
@@ -30,7 +31,7 @@ from driftdoc.cli.options import (
     VerboseOpt,
     check_limits,
 )
-from driftdoc.env.emit import FORMATS, render, write_all
+from driftdoc.env.emit import FORMATS, render, write_outputs
 from driftdoc.env.result import EnvResult
 from driftdoc.env.search import DEFAULT_BUDGET
 from driftdoc.errors import InputError
@@ -105,6 +106,7 @@ def run_command(
         "--format", metavar="FORMAT", help=f"What to print: {', '.join(FORMATS)}.")]
     = "dockerfile",
     output: OutputOpt = None,
+    hashes: HashesOpt = False,
     budget: BudgetOpt = DEFAULT_BUDGET,
     time_limit: TimeLimitOpt = None,
     timeout: TimeoutOpt = limits.TIMEOUT,
@@ -134,7 +136,8 @@ def run_command(
     if target.is_dir():
         _batch(target, output, jobs=jobs, time_limit=time_limit or limits.BATCH_TIME_LIMIT,
                python=python, as_of=as_of, budget=budget, timeout=timeout, index_url=index_url,
-               sandbox=sandbox, verbose=verbose, quiet=quiet, memory_mb=memory_mb, fmt=fmt)
+               sandbox=sandbox, verbose=verbose, quiet=quiet, memory_mb=memory_mb, fmt=fmt,
+               hashes=hashes)
         return
     if sandbox == "bwrap":
         from driftdoc.sandbox import check_bwrap
@@ -158,24 +161,34 @@ def run_command(
                                  memory_mb=memory_mb, reporter=reporter, checkpoint=save)
     finally:
         store.close()
-    _report(result, fmt, output, quiet=quiet)
+    report_result(result, fmt, output, quiet=quiet, index_url=index_url, hashes=hashes)
     raise typer.Exit(0 if result.resolved else 1)
 
 
-def _report(result: EnvResult, fmt: str, output: Path | None, *, quiet: bool) -> None:
-    if output is not None:
-        from driftdoc.report import render_run
+def report_result(result: EnvResult, fmt: str, output: Path | None, *, quiet: bool,
+                  index_url: str | None, hashes: bool) -> None:
+    """Print ``fmt`` on stdout and write every format into ``output``."""
+    def warn(event: Event) -> None:
+        if not quiet:
+            say(err, event.describe(), label="warning:", label_style="yellow")
 
-        written = write_all(result, output)
-        report = output / "report.html"
-        report.write_text(render_run(result.to_json()), encoding="utf-8")
-        written.append(report)
+    if output is not None:
+        written = write_outputs(result, output, index_url=index_url, hashes=hashes,
+                                reporter=warn)
         if not quiet:
             say(err, f"wrote {', '.join(str(p) for p in written)}")
     if fmt == "json":
         out.print(json.dumps(result.to_json(), indent=2), markup=False, highlight=False)
-    elif result.python or fmt != "dockerfile":
+    elif fmt in ("pylock", "requirements") and result.python and (fmt == "pylock" or hashes):
+        from driftdoc.env.artifacts import IndexArtifacts
+
+        lookup = IndexArtifacts(result.python, index_url)
+        out.print(render(result, fmt, lookup, hashes=hashes, index_url=lookup.index_url),
+                  markup=False, highlight=False, end="")
+    elif result.python or fmt == "requirements":
         out.print(render(result, fmt), markup=False, highlight=False, end="")
+    elif fmt == "pylock":
+        warn(Note("no pylock.toml: no Python version was determined"))
     if quiet:
         return
     for fix in result.drift:
@@ -223,7 +236,8 @@ def write_batch_report(root: Path, out_dir: Path, results: dict[str, dict[str, o
 
 def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, python: str | None,
            as_of: str | None, budget: int, timeout: float, index_url: str | None,
-           sandbox: str, verbose: bool, quiet: bool, memory_mb: int, fmt: str) -> None:
+           sandbox: str, verbose: bool, quiet: bool, memory_mb: int, fmt: str,
+           hashes: bool) -> None:
     from driftdoc.env.batch import SnippetDone, env_ok, find_snippets, run_batch
 
     if not find_snippets(root):
@@ -238,6 +252,8 @@ def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, pyt
         child += ["--as-of", as_of]
     if index_url:
         child += ["--index-url", index_url]
+    if hashes:
+        child.append("--hashes")
     progress = Progress(TextColumn("[bold blue]snippets"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
                         console=err, disable=quiet)

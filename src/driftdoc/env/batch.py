@@ -23,7 +23,7 @@ from typing import Any
 
 from driftdoc.env.cache import cache_root
 from driftdoc.env.result import EnvResult
-from driftdoc.errors import InputError
+from driftdoc.errors import DriftdocError, InputError
 from driftdoc.events import Event, Note, Reporter, null_reporter
 
 SNIPPET_SUFFIXES = (".py", ".ipynb")
@@ -38,6 +38,11 @@ class Job:
     name: str
     path: Path
     result: Path
+
+    @property
+    def outputs(self) -> Path:
+        """Where every format of this snippet goes (Dockerfile, locks, report.html)."""
+        return self.result.parent.parent / "snippets" / self.name
 
     @property
     def partial(self) -> Path:
@@ -120,7 +125,17 @@ def env_ok(result: dict[str, Any]) -> bool:
 
 def _child_argv(job: Job, args: list[str]) -> list[str]:
     return [sys.executable, "-m", "driftdoc.cli", "run", str(job.path), "--format", "json",
-            "--quiet", "--checkpoint", str(job.partial), *args]
+            "--quiet", "--checkpoint", str(job.partial), "--output", str(job.outputs), *args]
+
+
+def _write_outputs(job: Job, result: dict[str, Any], reporter: Reporter) -> None:
+    """Every format for a snippet whose child wrote none (killed, crashed, bad input)."""
+    from driftdoc.env.emit import write_outputs
+
+    try:
+        write_outputs(EnvResult.from_json(result), job.outputs, reporter=reporter)
+    except (DriftdocError, OSError) as exc:
+        reporter(Note(f"{job.name}: outputs not written: {exc}", level="warning"))
 
 
 def _failure(job: Job, why: str, seconds: float, classification: str) -> dict[str, Any]:
@@ -248,14 +263,19 @@ def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 1
             finished = []
             for pid, (proc, job, started) in running.items():
                 if proc.poll() is not None:
-                    finished.append((pid, _finish(proc, job, started)))
+                    result = _finish(proc, job, started)
+                    # a child that printed its result wrote its outputs too
+                    finished.append((pid, result, result.get("classification") not in
+                                     ("bad-input", "error")))
                 elif time.monotonic() - started > hard_limit:
                     _kill(proc)
-                    finished.append((pid, _timed_out(job, time.monotonic() - started)))
-            for pid, result in finished:
+                    finished.append((pid, _timed_out(job, time.monotonic() - started), False))
+            for pid, result, has_outputs in finished:
                 _proc, job, _started = running.pop(pid)
                 write_atomic(job.result, result)
                 job.partial.unlink(missing_ok=True)
+                if not has_outputs:
+                    _write_outputs(job, result, reporter)
                 summary.results[job.name] = result
                 passed += env_ok(result)
                 reporter(SnippetDone(job.name, result, len(summary.results), total, passed))
