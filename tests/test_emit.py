@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from driftdoc.env.emit import dockerfile, requirements_txt
 from driftdoc.env.result import EnvResult
 from driftdoc.env.verdict import SUCCESS, Verdict

@@ -18,11 +18,15 @@ import os
 import shutil
 import subprocess
 import sys
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
 
 from driftdoc.cli import main
 from support.fixtures import can_sandbox, driftdoc_cache  # noqa: F401
