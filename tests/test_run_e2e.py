@@ -193,10 +193,12 @@ def test_explain_finds_the_planted_version_predicate(
     snippet = write(tmp_path, "import sixfake\nfrom skfake.cross_validation import split\n"
                               "print(split([1, 2]), sixfake.PY2)\n")
     rc = main(["explain", str(snippet), "--format", "json", "--index-url", drift_index.url,
-               "--store", str(tmp_path / "store.db"), "--budget", "20"])
+               "--store", str(tmp_path / "store.db"), "--explain-budget", "20"])
     data = json.loads(capsys.readouterr().out)
+    assert_valid(data, "explain")
     assert rc == 0
-    space = {p["name"]: p["values"] for p in data["space"]["parameters"]}
-    assert space["skfake"] == ["0.18.0", "0.19.2", "0.20.0", "0.21.0"]
     assert data["causes"] == [[["skfake", ">=", "0.20.0"]]]
-    assert data["text"] == ["skfake >= 0.20.0"] and 0 < data["runs"] <= 20
+    assert data["text"] == ["skfake >= 0.20.0"] and 0 < data["validations"] <= 20
+    (boundary,) = data["boundaries"]
+    assert [p["version"] for p in boundary["fails"]] == ["0.20.0", "0.21.0"]
+    assert [p["version"] for p in boundary["passes"]] == ["0.19.2"]

@@ -50,7 +50,7 @@ def test_schema_is_versioned_and_documented() -> None:
     assert schema["$id"].endswith(f":{SCHEMA_VERSION}")
     assert SCHEMA_PATH.name == f"driftdoc-results-{SCHEMA_VERSION}.schema.json"
     assert _undocumented(schema) == []
-    for kind in ("run", "batch", "validate", "debug"):
+    for kind in ("run", "batch", "validate", "explain", "debug"):
         assert kind in schema["$defs"], kind
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from packaging.version import InvalidVersion, Version
 
+from driftdoc import limits
 from driftdoc.env.result import DriftFix
 from driftdoc.env.verdict import (
     DRIFT,
@@ -139,7 +140,7 @@ HOLDER_PROBES = 40
 HOLDER_SECONDS = 20.0
 """And for at most this long: beyond it, bisecting builds is as cheap."""
 
-DEFAULT_BUDGET = 24
+DEFAULT_BUDGET = limits.BUDGET
 """Most validations per snippet: most snippets need a few; old ones bisect several packages
 (a probe may take two: one on its own Python), and 16 cut off 8 of 300 HG2.9K gists."""
 
