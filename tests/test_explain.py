@@ -95,3 +95,31 @@ def test_older_and_newer_boundaries_and_the_cli(index: LocalIndex, tmp_path: Pat
         "driftdoc explain: both.py", "Behaviour changes at skfake >= 0.20.0",
         "Behaviour changes at skfake < 0.19.0", "0.22.0", "unknown",
         "they do not install here, so they are not counted as failures"])
+
+
+def test_api_results_are_the_cli_documents(index: LocalIndex, tmp_path: Path,
+                                           driftdoc_cache: Path,  # noqa: F811
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """driftdoc.run / validate return what run / validate print with --format json."""
+    snippet = tmp_path / "api.py"
+    snippet.write_text("from skfake.cross_validation import split\nprint(split([1, 2]))\n")
+    with Store(tmp_path / "s.db") as store:
+        result = driftdoc.infer(snippet, index_url=index.url, store=store)
+    assert result.resolved and "skfake==0.19.2" in result.requirements
+    assert_valid(result.to_json(), "run")
+    assert main(["run", str(snippet), "--format", "json", "-q", "--index-url", index.url,
+                 "--store", str(tmp_path / "s.db")]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    for key in ("status", "python", "requirements", "drift", "classification", "direct"):
+        assert printed[key] == result.to_json()[key], key
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text("skfake==0.20.0 \\\n    --hash=sha256:0000\n")
+    check = driftdoc.validate(snippet, str(result.python), requirement_files=[reqs],
+                              index_url=index.url)
+    assert not check.env_ok and check.classification.category.value == "import_error"
+    assert_valid(check.to_json(), "validate")
+    assert main(["validate", str(snippet), "-p", str(result.python), "-r", str(reqs),
+                 "--index-url", index.url, "--format", "json"]) == 1
+    cli = json.loads(capsys.readouterr().out)
+    assert cli["classification"] == check.to_json()["classification"]
+    assert cli["pins"] == check.to_json()["pins"] == ["skfake==0.20.0"]
