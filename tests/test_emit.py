@@ -42,3 +42,14 @@ def test_constraints_survive_the_json_round_trips() -> None:
     verdict = Verdict(SUCCESS, pins=["anyjson==0.3.3"], build_constraints=["setuptools<58"])
     assert Verdict.from_json(verdict.to_json()).build_constraints == ["setuptools<58"]
     assert Verdict.from_json({"kind": SUCCESS}).build_constraints == []
+
+
+def test_a_lock_without_third_party_packages_is_still_valid() -> None:
+    import tomllib
+    from packaging.pylock import Pylock
+
+    from driftdoc.env.emit import pylock
+
+    text = pylock(EnvResult("plain.py", "resolved", "3.8", [], 1, 0.1), lambda n, v: [])
+    lock = Pylock.from_dict(tomllib.loads(text))
+    assert lock.packages == [] and lock.requires_python is not None

@@ -72,18 +72,24 @@ class RunReporter:
         if self._status is not None:
             self._status.stop()
 
-    def status_line(self, step: str) -> str:
-        """``validation 5 of ≤ 24: <step>`` (the budget is an upper bound, not a plan)."""
+    def status_line(self, step: str, *, upcoming: int = 0) -> str:
+        """``validation 5 of ≤ 24: <step>`` (the budget is an upper bound, not a plan);
+        ``upcoming`` validations are about to run (the step is the one being tried)."""
         of = f" of ≤ {self.budget}" if self.budget else ""
-        return f"validation {self.count}{of}: {step}"[:120]
+        number = str(self.count + 1) if upcoming == 1 else \
+            (f"{self.count + 1}-{self.count + upcoming}" if upcoming else str(self.count))
+        return f"validation {number}{of}: {step}"[:120]
 
     def __call__(self, event: Event) -> None:
         if self.quiet:
             return
         text = event.describe()
         from driftdoc.env.runner import ValidationFinished
-        from driftdoc.env.search import Tried
+        from driftdoc.env.search import Tried, Trying
 
+        if isinstance(event, Trying) and self._status is not None:
+            self._status.update(Text(self.status_line(text, upcoming=len(event.moves))))
+            return
         if isinstance(event, Tried):
             self.count += 1
             if self._status is not None:

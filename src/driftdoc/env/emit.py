@@ -160,6 +160,8 @@ def pylock(result: EnvResult, artifacts: ArtifactLookup, *,
     lines += ['lock-version = "1.0"', f"environments = [{_toml_str(marker)}]",
               f"requires-python = {_toml_str('==' + result.python + '.*')}",
               'created-by = "driftdoc"', ""]
+    if not result.requirements:
+        lines.append("packages = []  # the snippet needs no third-party package")
     for pin in result.requirements:
         name, version = split_pin(pin)
         files = artifacts(name, version)

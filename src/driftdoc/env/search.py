@@ -112,6 +112,17 @@ class Move:
 
 
 @dataclass(frozen=True)
+class Trying(Event):
+    """Moves about to be validated (one batch), so a progress line can name the step."""
+
+    moves: tuple[str, ...]
+
+    def describe(self) -> str:
+        more = f" (+{len(self.moves) - 1} in parallel)" if len(self.moves) > 1 else ""
+        return f"trying {self.moves[0]}{more}" if self.moves else "trying"
+
+
+@dataclass(frozen=True)
 class Tried(Event):
     """A move was validated."""
 
@@ -297,6 +308,7 @@ class RepairSearch:
         fresh = fresh[: max(0, room)]
         if not fresh or not self._time_left():
             return []
+        self.reporter(Trying(tuple(m.why for m in fresh)))
         verdicts = self.evaluate([m.state.attempt() for m in fresh])
         out = []
         for m, v in zip(fresh, verdicts, strict=True):
