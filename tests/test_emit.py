@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from driftdoc.env.emit import dockerfile, requirements_txt
-from driftdoc.env.result import EnvResult
-from driftdoc.env.verdict import SUCCESS, Verdict
+from driftdoc.env.emit.files import dockerfile, requirements_txt
+from driftdoc.env.search.result import EnvResult
+from driftdoc.env.validation.verdict import SUCCESS, Verdict
 
 
 def _result(constraints: list[str]) -> EnvResult:
@@ -48,7 +48,7 @@ def test_a_lock_without_third_party_packages_is_still_valid() -> None:
     import tomllib
     from packaging.pylock import Pylock
 
-    from driftdoc.env.emit import pylock
+    from driftdoc.env.emit.files import pylock
 
     text = pylock(EnvResult("plain.py", "resolved", "3.8", [], 1, 0.1), lambda n, v: [])
     lock = Pylock.from_dict(tomllib.loads(text))

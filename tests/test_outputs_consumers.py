@@ -91,7 +91,7 @@ def _result(outputs: Path) -> dict[str, object]:
 
 
 def _interpreter(version: str) -> str:
-    from driftdoc.env.interpreters import find
+    from driftdoc.env.host.interpreters import find
 
     return str(find(version).path)
 

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 from packaging.version import Version
 
-from driftdoc.env.search import Dep, RepairSearch, State, Tried, Trying
-from driftdoc.env.verdict import IMPORT, SUCCESS, Attempt, Verdict
+from driftdoc.env.search.repair import Dep, RepairSearch, State, Tried, Trying
+from driftdoc.env.validation.verdict import IMPORT, SUCCESS, Attempt, Verdict
 from driftdoc.events import EventLog
 
 VERSIONS = ["0.17.1", "0.18.2", "0.19.2", "0.20.3", "0.21.0"]

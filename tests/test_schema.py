@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from driftdoc import Space, debug
-from driftdoc.env.result import DriftFix, EnvResult
+from driftdoc.env.search.result import DriftFix, EnvResult
 from driftdoc.schema import SCHEMA_VERSION
 from support.schema import SCHEMA_PATH, assert_valid
 
@@ -56,7 +56,7 @@ def test_schema_is_versioned_and_documented() -> None:
 
 def test_every_classification_is_explained() -> None:
     """Each verdict kind the search can report is a documented classification value."""
-    from driftdoc.env import verdict
+    from driftdoc.env.validation import verdict
 
     kinds = {v for k, v in vars(verdict).items() if k.isupper() and isinstance(v, str)
              and k not in ("LAYOUT",)}

@@ -3,7 +3,7 @@
 from typing import Any
 
 from driftdoc.api import debug
-from driftdoc.env.result import DriftFix, EnvResult
+from driftdoc.env.search.result import DriftFix, EnvResult
 from driftdoc.environments import Validation, explain, infer, run, validate
 from driftdoc.errors import DriftdocError, InputError
 from driftdoc.model import (
@@ -44,7 +44,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     """``Explanation`` loads with the environment search, on first use."""
     if name == "Explanation":
-        from driftdoc.env.explain import Explanation
+        from driftdoc.env.emit.explain import Explanation
 
         return Explanation
     raise AttributeError(f"module 'driftdoc' has no attribute {name!r}")

@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from driftdoc import limits
-from driftdoc.env.result import EnvResult
+from driftdoc.env.search.result import EnvResult
 from driftdoc.errors import InputError
 from driftdoc.events import Reporter, null_reporter
 from driftdoc.schema import stamped
 
 if TYPE_CHECKING:
-    from driftdoc.env.classify import Classification
-    from driftdoc.env.explain import Explanation
-    from driftdoc.env.records import ValidationRecord
+    from driftdoc.env.emit.explain import Explanation
+    from driftdoc.env.validation.classify import Classification
+    from driftdoc.env.validation.records import ValidationRecord
     from driftdoc.store import Store
 
 DEFAULT_BUDGET = limits.BUDGET
@@ -41,7 +41,7 @@ def _date(value: dt.date | str | None) -> dt.date | None:
 def _python(version: str | None) -> str | None:
     if version is None:
         return None
-    from driftdoc.env.interpreters import find
+    from driftdoc.env.host.interpreters import find
 
     return find(version).version
 
@@ -57,7 +57,7 @@ def run(snippet: str | Path, *, python: str | None = None,
     ``store`` keeps every validation as provenance (and answers repeats); without one they
     are kept in memory for this call only.
     """
-    from driftdoc.env.runner import run_snippet
+    from driftdoc.env.search.runner import run_snippet
 
     path = Path(snippet)
     if not path.is_file():
@@ -100,8 +100,8 @@ def validate(snippet: str | Path, python: str, requirements: Sequence[str] = (),
              sandbox: str = "bwrap", reporter: Reporter = null_reporter) -> Validation:
     """Resolve ``requirements`` (and ``requirement_files``, read as pip reads them) for
     Python ``python``, build or reuse the environment, and run ``snippet`` in the sandbox."""
-    from driftdoc.env.classify import classify
-    from driftdoc.env.validate import validate_requirements
+    from driftdoc.env.validation.classify import classify
+    from driftdoc.env.validation.validate import validate_requirements
     from driftdoc.events import Note
     from driftdoc.reqfile import read_requirements
 
@@ -129,9 +129,9 @@ def explain(snippet: str | Path, *, python: str | None = None,
     Without ``environment`` it first runs ``run`` for one; releases that do not install
     here are unknown, never failures.
     """
-    from driftdoc.env.explain import explain_result
-    from driftdoc.env.runner import AttemptMemo, IndexReleases, memo_experiment
-    from driftdoc.env.validator import SandboxValidator
+    from driftdoc.env.emit.explain import explain_result
+    from driftdoc.env.search.runner import AttemptMemo, IndexReleases, memo_experiment
+    from driftdoc.env.validation.validator import SandboxValidator
     from driftdoc.store import Store
 
     path = Path(snippet)

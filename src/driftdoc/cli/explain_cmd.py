@@ -32,7 +32,7 @@ from driftdoc.errors import InputError
 from driftdoc.store import DEFAULT_PATH, Store
 
 if TYPE_CHECKING:
-    from driftdoc.env.explain import Explanation
+    from driftdoc.env.emit.explain import Explanation
 
 
 @app.command("explain")
@@ -83,7 +83,7 @@ def explain_command(
         store.close()
     doc = explanation.to_json()
     if output is not None:
-        from driftdoc.env.emit import write_outputs
+        from driftdoc.env.emit.files import write_outputs
         from driftdoc.report import render_explain
 
         written = write_outputs(result, output, index_url=index_url)

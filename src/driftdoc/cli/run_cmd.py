@@ -31,9 +31,9 @@ from driftdoc.cli.options import (
     VerboseOpt,
     check_limits,
 )
-from driftdoc.env.emit import FORMATS, render, write_outputs
-from driftdoc.env.result import EnvResult
-from driftdoc.env.search import DEFAULT_BUDGET
+from driftdoc.env.emit.files import FORMATS, render, write_outputs
+from driftdoc.env.search.repair import DEFAULT_BUDGET
+from driftdoc.env.search.result import EnvResult
 from driftdoc.errors import InputError
 from driftdoc.events import Event, Note
 from driftdoc.schema import stamped
@@ -84,8 +84,8 @@ class RunReporter:
         if self.quiet:
             return
         text = event.describe()
-        from driftdoc.env.runner import ValidationFinished
-        from driftdoc.env.search import Tried, Trying
+        from driftdoc.env.search.repair import Tried, Trying
+        from driftdoc.env.search.runner import ValidationFinished
 
         if isinstance(event, Trying) and self._status is not None:
             self._status.update(Text(self.status_line(text, upcoming=len(event.moves))))
@@ -136,7 +136,7 @@ def run_command(
     if not target.exists():
         raise InputError(f"{target} does not exist")
     if python is not None:
-        from driftdoc.env.interpreters import find
+        from driftdoc.env.host.interpreters import find
 
         python = find(python).version
     if target.is_dir():
@@ -149,12 +149,12 @@ def run_command(
         from driftdoc.sandbox import check_bwrap
 
         check_bwrap()
-    from driftdoc.env.runner import run_snippet
+    from driftdoc.env.search.runner import run_snippet
 
     store = Store(store_path)
     save = None
     if checkpoint is not None:
-        from driftdoc.env.batch import write_atomic
+        from driftdoc.env.search.batch import write_atomic
 
         def save(partial: EnvResult) -> None:
             write_atomic(checkpoint, partial.to_json())
@@ -186,7 +186,7 @@ def report_result(result: EnvResult, fmt: str, output: Path | None, *, quiet: bo
     if fmt == "json":
         out.print(json.dumps(result.to_json(), indent=2), markup=False, highlight=False)
     elif fmt in ("pylock", "requirements") and result.python and (fmt == "pylock" or hashes):
-        from driftdoc.env.artifacts import IndexArtifacts
+        from driftdoc.env.emit.artifacts import IndexArtifacts
 
         lookup = IndexArtifacts(result.python, index_url)
         out.print(render(result, fmt, lookup, hashes=hashes, index_url=lookup.index_url),
@@ -214,7 +214,7 @@ def report_result(result: EnvResult, fmt: str, output: Path | None, *, quiet: bo
 
 def batch_json(root: Path, results: dict[str, dict[str, object]]) -> dict[str, object]:
     """A batch as one JSON document: counts, rates and every snippet's result."""
-    from driftdoc.env.batch import env_ok
+    from driftdoc.env.search.batch import env_ok
 
     counts: dict[str, int] = {}
     for r in results.values():
@@ -244,7 +244,7 @@ def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, pyt
            as_of: str | None, budget: int, timeout: float, index_url: str | None,
            sandbox: str, verbose: bool, quiet: bool, memory_mb: int, fmt: str,
            hashes: bool) -> None:
-    from driftdoc.env.batch import SnippetDone, env_ok, find_snippets, run_batch
+    from driftdoc.env.search.batch import SnippetDone, env_ok, find_snippets, run_batch
 
     if not find_snippets(root):
         raise InputError(f"no snippets (*.py, *.ipynb or */snippet.py) in {root}")
@@ -260,6 +260,10 @@ def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, pyt
         child += ["--index-url", index_url]
     if hashes:
         child.append("--hashes")
+    def writer(folder: Path, result: dict[str, object]) -> None:
+        write_outputs(EnvResult.from_json(result), folder, index_url=index_url, hashes=hashes,
+                      reporter=reporter)
+
     progress = Progress(TextColumn("[bold blue]snippets"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
                         console=err, disable=quiet)
@@ -276,7 +280,7 @@ def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, pyt
 
     with progress:
         summary = run_batch(root, out_dir, jobs=jobs, time_limit=time_limit, child_args=child,
-                            reporter=reporter)
+                            reporter=reporter, write_outputs=writer)
     table = Table("outcome", "snippets", title=f"driftdoc run {root}")
     for key, n in summary.counts().items():
         table.add_row(Text(key), str(n))

@@ -20,8 +20,8 @@ from driftdoc.cli.options import (
     check_limits,
 )
 from driftdoc.cli.run_cmd import parse_date
-from driftdoc.env.classify import classify
-from driftdoc.env.records import ValidationRecord
+from driftdoc.env.validation.classify import classify
+from driftdoc.env.validation.records import ValidationRecord
 from driftdoc.errors import InputError
 from driftdoc.events import Event, Note
 from driftdoc.reqfile import read_requirements

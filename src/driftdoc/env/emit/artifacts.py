@@ -21,7 +21,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from driftdoc.env.index import DistFile, IndexClient
+from driftdoc.env.knowledge.index import DistFile, IndexClient
 from driftdoc.errors import DriftdocError
 
 # (name, version) -> the files to list for it, wheels first

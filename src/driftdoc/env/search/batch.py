@@ -16,13 +16,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from driftdoc.env.cache import cache_root
-from driftdoc.env.result import EnvResult
+from driftdoc.env.host.cache import cache_root
+from driftdoc.env.search.result import EnvResult
 from driftdoc.errors import DriftdocError, InputError
 from driftdoc.events import Event, Note, Reporter, null_reporter
 
@@ -128,16 +128,6 @@ def _child_argv(job: Job, args: list[str]) -> list[str]:
             "--quiet", "--checkpoint", str(job.partial), "--output", str(job.outputs), *args]
 
 
-def _write_outputs(job: Job, result: dict[str, Any], reporter: Reporter) -> None:
-    """Every format for a snippet whose child wrote none (killed, crashed, bad input)."""
-    from driftdoc.env.emit import write_outputs
-
-    try:
-        write_outputs(EnvResult.from_json(result), job.outputs, reporter=reporter)
-    except (DriftdocError, OSError) as exc:
-        reporter(Note(f"{job.name}: outputs not written: {exc}", level="warning"))
-
-
 def _failure(job: Job, why: str, seconds: float, classification: str) -> dict[str, Any]:
     """The result of a snippet whose run produced none (bad input, crash, killed)."""
     return EnvResult(snippet=str(job.path), status="unresolved", python=None, requirements=[],
@@ -210,7 +200,7 @@ this many seconds."""
 def _reclaim(reporter: Reporter) -> None:
     """Make room before giving up on a low disk: remove environments no running snippet
     uses (they rebuild from the package caches in seconds) and let uv drop what they held."""
-    from driftdoc.env.cache import reclaim
+    from driftdoc.env.toolchain.store import reclaim
 
     result = reclaim(RECLAIM_AGE)
     reporter(Note(f"low disk: removed {len(result.removed)} environment(s) unused for "
@@ -218,10 +208,17 @@ def _reclaim(reporter: Reporter) -> None:
                   level="warning"))
 
 
+OutputWriter = Callable[[Path, dict[str, Any]], None]
+
+
 def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 120.0,
-              child_args: list[str] | None = None,
-              reporter: Reporter = null_reporter) -> BatchSummary:
-    """Run every unfinished snippet under ``root``; results land in ``out_dir``."""
+              child_args: list[str] | None = None, reporter: Reporter = null_reporter,
+              write_outputs: OutputWriter | None = None) -> BatchSummary:
+    """Run every unfinished snippet under ``root``; results land in ``out_dir``.
+
+    Each child writes its snippet's files into ``out_dir/snippets/NAME``; for one that
+    wrote none (killed, crashed, bad input) ``write_outputs(folder, result)`` does.
+    """
     todo, done = plan_jobs(root, out_dir)
     if not todo and not done:
         raise InputError(f"no snippets (*.py, *.ipynb or */snippet.py) in {root}")
@@ -274,8 +271,12 @@ def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 1
                 _proc, job, _started = running.pop(pid)
                 write_atomic(job.result, result)
                 job.partial.unlink(missing_ok=True)
-                if not has_outputs:
-                    _write_outputs(job, result, reporter)
+                if not has_outputs and write_outputs is not None:
+                    try:
+                        write_outputs(job.outputs, result)
+                    except (DriftdocError, OSError) as exc:
+                        reporter(Note(f"{job.name}: outputs not written: {exc}",
+                                      level="warning"))
                 summary.results[job.name] = result
                 passed += env_ok(result)
                 reporter(SnippetDone(job.name, result, len(summary.results), total, passed))

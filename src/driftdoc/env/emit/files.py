@@ -17,9 +17,9 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from driftdoc.env.artifacts import ArtifactLookup
-from driftdoc.env.index import DistFile
-from driftdoc.env.result import EnvResult
+from driftdoc.env.emit.artifacts import ArtifactLookup
+from driftdoc.env.knowledge.index import DistFile
+from driftdoc.env.search.result import EnvResult
 from driftdoc.errors import DriftdocError, InputError
 from driftdoc.events import Note, Reporter, null_reporter
 
@@ -214,7 +214,7 @@ def write_outputs(result: EnvResult, directory: Path, *, index_url: str | None =
     A lock needs the index's hashes; when it cannot give them the lock is left out and
     a warning says why, and the other files are still written.
     """
-    from driftdoc.env.artifacts import IndexArtifacts
+    from driftdoc.env.emit.artifacts import IndexArtifacts
     from driftdoc.report import render_run
 
     artifacts = IndexArtifacts(result.python, index_url) if result.python else None
@@ -251,7 +251,7 @@ def write_all(result: EnvResult, directory: Path, artifacts: ArtifactLookup | No
                         encoding="utf-8")
         written.append(path)
     if result.python and Path(result.snippet).suffix == ".ipynb":
-        from driftdoc.env.snippet import read_snippet
+        from driftdoc.env.snippet.read import read_snippet
 
         script = directory / script_name(result.snippet)
         script.write_text(read_snippet(result.snippet).source, encoding="utf-8")

@@ -20,9 +20,9 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from driftdoc.env.result import EnvResult
-from driftdoc.env.runner import AttemptMemo
-from driftdoc.env.verdict import INSTALL, TIMEOUT, Attempt, ReleaseSource, Verdict
+from driftdoc.env.search.result import EnvResult
+from driftdoc.env.search.runner import AttemptMemo
+from driftdoc.env.validation.verdict import INSTALL, TIMEOUT, Attempt, ReleaseSource, Verdict
 from driftdoc.errors import InputError
 from driftdoc.events import Note, Reporter, null_reporter
 from driftdoc.schema import stamped
