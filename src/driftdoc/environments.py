@@ -130,7 +130,8 @@ def explain(snippet: str | Path, *, python: str | None = None,
     here are unknown, never failures.
     """
     from driftdoc.env.emit.explain import explain_result
-    from driftdoc.env.search.runner import AttemptMemo, IndexReleases, memo_experiment
+    from driftdoc.env.knowledge.releases import IndexReleases
+    from driftdoc.env.search.runner import AttemptMemo, memo_experiment
     from driftdoc.env.validation.validator import SandboxValidator
     from driftdoc.store import Store
 

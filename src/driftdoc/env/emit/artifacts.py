@@ -21,7 +21,8 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from driftdoc.env.knowledge.index import DistFile, IndexClient
+from driftdoc.env.knowledge.distfiles import DistFile
+from driftdoc.env.knowledge.releases import IndexReleases
 from driftdoc.errors import DriftdocError
 
 # (name, version) -> the files to list for it, wheels first
@@ -71,10 +72,10 @@ class IndexArtifacts:
     """An ``ArtifactLookup`` over the index the environment was resolved from."""
 
     def __init__(self, python: str, index_url: str | None = None,
-                 client: IndexClient | None = None) -> None:
+                 provider: IndexReleases | None = None) -> None:
         self.python = python
-        self.client = client if client is not None else IndexClient(index_url)
-        self.index_url = self.client.index_url
+        self.provider = provider if provider is not None else IndexReleases(index_url=index_url)
+        self.index_url = self.provider.index_url + "/"
         self._seen: dict[tuple[str, str], list[DistFile]] = {}
 
     def __call__(self, name: str, version: str) -> list[DistFile]:
@@ -83,15 +84,9 @@ class IndexArtifacts:
         return self._seen[(name, version)]
 
     def _lookup(self, name: str, version: str) -> list[DistFile]:
-        try:
-            want = Version(version)
-        except InvalidVersion:
-            want = None
-        for release in self.client.releases(name):
-            try:
-                same = Version(release.version) == want if want else release.version == version
-            except InvalidVersion:
-                same = release.version == version
+        want = _version(version)
+        for release in self.provider.releases(name):
+            same = _version(release.version) == want if want else release.version == version
             if same:
                 files = installable(release.files, self.python)
                 if files:
@@ -100,3 +95,10 @@ class IndexArtifacts:
         raise MissingArtifacts(
             f"{canonicalize_name(name)} {version}: the index lists no file with a sha256 that "
             f"installs on Python {self.python} here, so it cannot be locked or hashed")
+
+
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None

@@ -20,9 +20,10 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from driftdoc.env.knowledge.releases import ReleaseProvider
 from driftdoc.env.search.result import EnvResult
 from driftdoc.env.search.runner import AttemptMemo
-from driftdoc.env.validation.verdict import INSTALL, TIMEOUT, Attempt, ReleaseSource, Verdict
+from driftdoc.env.validation.verdict import INSTALL, TIMEOUT, Attempt, Verdict
 from driftdoc.errors import InputError
 from driftdoc.events import Note, Reporter, null_reporter
 from driftdoc.schema import stamped
@@ -257,7 +258,7 @@ def _side(package: str, anchor: str, versions: list[str], judge: Judge,
 
 
 def explain_result(snippet: Path, result: EnvResult, *, memo: AttemptMemo,
-                   releases: ReleaseSource, budget: int = 40,
+                   releases: ReleaseProvider, budget: int = 40,
                    reporter: Reporter = null_reporter) -> Explanation:
     """Bisect each direct dependency around the working environment for its boundaries."""
     def done(status: str, message: str, prober: _Prober | None = None,

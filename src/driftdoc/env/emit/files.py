@@ -18,7 +18,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from driftdoc.env.emit.artifacts import ArtifactLookup
-from driftdoc.env.knowledge.index import DistFile
+from driftdoc.env.knowledge.distfiles import DistFile
 from driftdoc.env.search.result import EnvResult
 from driftdoc.errors import DriftdocError, InputError
 from driftdoc.events import Note, Reporter, null_reporter
