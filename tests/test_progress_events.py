@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from packaging.version import Version
 
+from driftdoc.env.knowledge.distfiles import DistFile, Release
 from driftdoc.env.search.repair import Dep, RepairSearch, State, Tried, Trying
 from driftdoc.env.validation.verdict import IMPORT, SUCCESS, Attempt, Verdict
 from driftdoc.events import EventLog
@@ -23,6 +24,25 @@ class Releases:
         return name == "skfake"
 
     def upload_date(self, name: str, version: str) -> dt.date | None:
+        return None
+
+    # a world with no file facts (the full ReleaseProvider protocol)
+    def prereleases(self, name: str, python: str) -> list[str]:
+        return []
+
+    def wheel_pythons(self, name: str, version: str, pythons: Sequence[str]) -> list[str] | None:
+        return None
+
+    def ships(self, name: str, version: str, module: str) -> bool | None:
+        return None
+
+    def releases(self, name: str) -> list[Release]:
+        return []
+
+    def files(self, name: str) -> list[DistFile]:
+        return []
+
+    def metadata(self, file: DistFile) -> bytes | None:
         return None
 
 
