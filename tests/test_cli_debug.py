@@ -10,6 +10,7 @@ import pytest
 
 from driftdoc.cli import main
 from driftdoc.store import Store
+from support.schema import assert_valid
 
 ORACLE = '''
 def check(cfg):
@@ -34,6 +35,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_debug_json_output(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["debug", "space.json", "--oracle", "myoracle:check", "--format", "json"])
     data = json.loads(capsys.readouterr().out)
+    assert_valid(data, "debug")
     assert rc == 0
     assert data["causes"] == [[["lr", ">=", 0.1], ["optimizer", "==", "adam"]]]
     assert data["text"] == ["lr >= 0.1 AND optimizer == adam"]

@@ -147,6 +147,9 @@ def debug_command(
         "the spec's last search, a new experiment starts, said on stderr); snapshot: "
         "continue that last experiment on its own snapshot")] = "live",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show every run")] = False,
+    report: Annotated[Path | None, typer.Option(
+        metavar="FILE.html", help="write an HTML report: the causes, the runs behind each, "
+        "and the decision tree over every run")] = None,
 ) -> None:
     """Find the minimal root causes of failure, using as few runs as possible."""
     if algorithm is not None:
@@ -161,6 +164,8 @@ def debug_command(
         raise InputError("--repeats must be 1 or more")
     if recheck is not None and recheck < 0:
         raise InputError("--recheck must be 0 or more")
+    if report is not None and not report.resolve().parent.is_dir():
+        raise InputError(f"cannot write the report {report}: its folder does not exist")
     if target is None:
         target = Path("driftdoc.toml")
         if not target.exists():
@@ -220,6 +225,8 @@ def debug_command(
             diag = debug(space, func, algorithm=algorithm, mode=mode, budget=budget,
                          store=store, executor=run_executor, experiment=experiment,
                          recheck=recheck, repeats=repeats, reporter=reporter)
+        if report is not None:
+            write_report(report, store, experiment, space, diag)
     finally:
         if run_executor is not None:
             run_executor.close()
@@ -238,6 +245,23 @@ def debug_command(
     code = exit_code(diag)
     if code:
         raise typer.Exit(code)
+
+
+def write_report(path: Path, store: Store, experiment: str, space: Space,
+                 diag: Diagnosis) -> None:
+    """The debug report from the diagnosis and every run the store holds for it."""
+    from driftdoc.report import render_debug
+
+    runs = [{"id": r.id, "params": r.params, "succeeded": r.outcome.succeeded,
+             "category": r.outcome.category, "message": r.outcome.message,
+             "duration": r.outcome.duration}
+            for r in store.runs(store.experiment(experiment, space))]
+    try:
+        path.write_text(render_debug(experiment, diag.summary(), space.to_json(), runs),
+                        encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write the report {path}: {exc.strerror or exc}") from None
+    say(err, f"report: {path}", style="dim")
 
 
 def _workers(target: Path, space: Space, executor: str, oracle: str | None,
