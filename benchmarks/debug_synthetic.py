@@ -72,7 +72,8 @@ def history(p: Problem, witnesses: bool) -> dict[Instance, bool]:
     return p.start(witnesses)
 
 
-def run_driftdoc(p: Problem, algorithm: str, mode: str, witnesses: bool) -> tuple[list[Conjunction], int, int]:
+def run_driftdoc(p: Problem, algorithm: str, mode: str,
+                 witnesses: bool) -> tuple[list[Conjunction], int, int]:
     store = Store.memory()
     exp = store.experiment("bench", p.space)
     for inst, ok in history(p, witnesses).items():
