@@ -12,7 +12,7 @@ from driftdoc.algorithms.synthetic import FAMILIES, generate_family
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-import debug_synthetic  # noqa: E402
+import debug_synthetic
 
 
 @pytest.mark.parametrize("family", FAMILIES)
