@@ -138,6 +138,20 @@ def _cause(items: list[list[Any]]) -> Conjunction:
 
 def run_bugdoc(python: str, p: Problem, algorithm: str, mode: str,
                witnesses: bool) -> tuple[list[Conjunction], int, int]:
+    for _attempt in range(4):  # a free port can be taken between choosing and binding it
+        try:
+            return _run_bugdoc(python, p, algorithm, mode, witnesses)
+        except PortTaken:
+            continue
+    raise SystemExit("BugDoc's dispatcher could not bind a loopback port four times")
+
+
+class PortTaken(Exception):
+    """BugDoc's dispatcher found its port in use."""
+
+
+def _run_bugdoc(python: str, p: Problem, algorithm: str, mode: str,
+                witnesses: bool) -> tuple[list[Conjunction], int, int]:
     worker = TruthWorker(p)
     try:
         rows = [[*inst.values_list(), ok] for inst, ok in history(p, witnesses).items()]
@@ -148,6 +162,8 @@ def run_bugdoc(python: str, p: Problem, algorithm: str, mode: str,
                               capture_output=True, timeout=900, check=False)
     finally:
         worker.close()
+    if done.returncode != 0 and "Address already in use" in done.stderr:
+        raise PortTaken
     if done.returncode != 0:
         raise SystemExit(f"BugDoc's {algorithm} failed on {p.shape} seed {p.seed}:\n"
                          f"{done.stderr[-2000:]}")
