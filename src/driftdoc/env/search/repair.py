@@ -1211,4 +1211,5 @@ def _step(move: Move, verdict: Verdict, *, kept: bool) -> dict[str, object]:
     return {"move": move.kind, "why": move.why, "python": move.state.python,
             "as_of": move.state.as_of.isoformat() if move.state.as_of else None,
             "requirements": list(move.state.attempt().requirements),
-            "result": verdict.kind, "detail": _describe(verdict), "kept": kept}
+            "result": verdict.kind, "detail": _describe(verdict), "kept": kept,
+            "seconds": round(verdict.seconds, 3)}
