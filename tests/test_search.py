@@ -12,18 +12,11 @@ from collections.abc import Callable, Sequence
 from packaging.version import Version
 
 from driftdoc.env.knowledge.distfiles import DistFile, Release
-from driftdoc.env.search.repair import Dep, RepairSearch, State, version_ladder
-from driftdoc.env.validation.verdict import (
-    DRIFT,
-    IMPORT,
-    INSTALL,
-    SNIPPET,
-    SNIPPET_ATTR,
-    SUCCESS,
-    SYNTAX,
-    Attempt,
-    Verdict,
-)
+from driftdoc.env.search.context import version_ladder
+from driftdoc.env.search.repair import RepairSearch
+from driftdoc.env.search.state import Dep, State
+from driftdoc.env.validation.failure import Kind
+from driftdoc.env.validation.verdict import Attempt, Verdict
 
 World = Callable[[str, dict[str, str]], Verdict]
 
@@ -79,7 +72,7 @@ class FakeValidator:
             for req in att.requirements:
                 name, _, version = req.partition("==")
                 if not self.releases.exists(name):
-                    out.append(Verdict(INSTALL, failed_requirement=name))
+                    out.append(Verdict(Kind.INSTALL, failed_requirement=name))
                     break
                 env[name.lower()] = version or self.releases.versions(name, att.python, None)[-1]
             else:
@@ -111,16 +104,16 @@ def test_removed_submodule_needs_older_minor_then_name_error_is_reported() -> No
 
     def world(py: str, env: dict[str, str]) -> Verdict:
         if Version(env["scikit-learn"]) >= Version("0.20"):
-            return Verdict(IMPORT, exception_name="ModuleNotFoundError",
+            return Verdict(Kind.IMPORT, exception_name="ModuleNotFoundError",
                            exception_message="No module named 'sklearn.cross_validation'",
                            missing_module="sklearn.cross_validation", line=4)
-        return Verdict(SNIPPET, exception_name="NameError", line=27, imports_completed=True,
+        return Verdict(Kind.SNIPPET, exception_name="NameError", line=27, imports_completed=True,
                        exception_message="name 'labeled_sample' is not defined")
 
     start = State("3.7", None, (Dep(("sklearn",), ("scikit-learn",)),))
     rs, _ = search(start, releases, world, lookup={}, imports={"sklearn"})
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SNIPPET
+    assert out.verdict is not None and out.verdict.kind == Kind.SNIPPET
     # the newest release that still has the submodule, found by bisection and narrowing
     assert [(d.package, d.from_version, d.to_version) for d in out.drift] == [
         ("scikit-learn", "0.21.0", "0.19.2")]
@@ -145,24 +138,24 @@ def test_older_major_plus_backend() -> None:
         major = Version(env["keras"]).major
         if major >= 2:
             if "tensorflow" not in env:
-                return Verdict(IMPORT, exception_name="ModuleNotFoundError",
+                return Verdict(Kind.IMPORT, exception_name="ModuleNotFoundError",
                                exception_message="No module named 'tensorflow'",
                                missing_module="tensorflow", line=3, in_package=True,
                                responsible="keras")
-            return Verdict(SNIPPET_ATTR, exception_name="AttributeError", line=10,
+            return Verdict(Kind.SNIPPET_ATTR, exception_name="AttributeError", line=10,
                            imports_completed=True,
                            exception_message="module 'keras.layers' has no attribute 'Conv'")
         if "theano" not in env:
-            return Verdict(IMPORT, exception_name="ModuleNotFoundError",
+            return Verdict(Kind.IMPORT, exception_name="ModuleNotFoundError",
                            exception_message="No module named 'theano'",
                            missing_module="theano", line=3, in_package=True, responsible="keras")
-        return Verdict(SUCCESS, imports_completed=True)
+        return Verdict(Kind.SUCCESS, imports_completed=True)
 
     start = State("3.7", None, (Dep(("keras",), ("keras",)),))
     rs, _ = search(start, releases, world, imports={"keras"},
                    lookup={"tensorflow": ["tensorflow"], "theano": ["Theano"]})
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS, out.steps
     assert resolved(out.verdict, "keras").major == 1
     assert any(p.startswith("theano==") for p in out.verdict.pins)
     assert any(d.package == "keras" and d.to_version == "1.2.2" for d in out.drift)
@@ -173,14 +166,14 @@ def test_python2_only_snippet_switches_interpreter() -> None:
 
     def world(py: str, env: dict[str, str]) -> Verdict:
         if py.startswith("3"):
-            return Verdict(SYNTAX, exception_name="SyntaxError", line=5,
+            return Verdict(Kind.SYNTAX, exception_name="SyntaxError", line=5,
                            exception_message="Missing parentheses in call to 'print'")
-        return Verdict(SUCCESS, imports_completed=True)
+        return Verdict(Kind.SUCCESS, imports_completed=True)
 
     start = State("3.7", None, (Dep(("six",), ("six",)),))
     rs, _ = search(start, releases, world, lookup={}, imports={"six"}, pythons=("3.7", "2.7"))
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS
     assert out.state.python == "2.7" and out.validations == 2
 
 
@@ -189,14 +182,14 @@ def test_wrong_distribution_falls_back_to_next_candidate() -> None:
 
     def world(py: str, env: dict[str, str]) -> Verdict:
         if "pyserial" in env:
-            return Verdict(SUCCESS, imports_completed=True)
-        return Verdict(IMPORT, exception_name="AttributeError", missing_module="serial",
+            return Verdict(Kind.SUCCESS, imports_completed=True)
+        return Verdict(Kind.IMPORT, exception_name="AttributeError", missing_module="serial",
                        exception_message="No module named 'serial'", line=1)
 
     start = State("3.7", None, (Dep(("serial",), ("serial", "pyserial")),))
     rs, _ = search(start, releases, world, lookup={}, imports={"serial"})
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS
     assert out.state.deps[0].dist == "pyserial"
 
 
@@ -204,7 +197,7 @@ def test_unrepairable_drift_stops_within_budget() -> None:
     releases = Releases({"numpy": [f"1.{i}.0" for i in range(10, 25)]})
 
     def world(py: str, env: dict[str, str]) -> Verdict:
-        return Verdict(DRIFT, exception_name="TypeError", exception_message="nope", line=3,
+        return Verdict(Kind.DRIFT, exception_name="TypeError", exception_message="nope", line=3,
                        in_package=True, responsible="numpy")
 
     start = State("3.7", None, (Dep(("numpy",), ("numpy",)),))
@@ -222,10 +215,10 @@ def test_module_from_another_pythons_stdlib_switches_python() -> None:
 
     def world(py: str, env: dict[str, str]) -> Verdict:
         if py.startswith("3"):
-            return Verdict(IMPORT, exception_name="ModuleNotFoundError", line=1,
+            return Verdict(Kind.IMPORT, exception_name="ModuleNotFoundError", line=1,
                            exception_message="No module named 'urllib2'",
                            missing_module="urllib2")
-        return Verdict(SUCCESS, imports_completed=True)
+        return Verdict(Kind.SUCCESS, imports_completed=True)
 
     start = State("3.8", None, (Dep(("requests",), ("requests",)),))
     validator = FakeValidator(releases, world)
@@ -234,7 +227,7 @@ def test_module_from_another_pythons_stdlib_switches_python() -> None:
                       pythons=("3.8", "2.7"), stdlib_in=lambda m, py: m == "urllib2" and
                       py == "2.7")
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS
     assert out.state.python == "2.7" and out.validations == 2
     assert not any("urllib2" in r for a in validator.seen for r in a.requirements)
 
@@ -244,15 +237,15 @@ def test_syntax_error_inside_a_python2_package_switches_python_first() -> None:
 
     def world(py: str, env: dict[str, str]) -> Verdict:
         if py.startswith("3"):
-            return Verdict(SYNTAX, exception_name="SyntaxError", line=1, in_package=True,
+            return Verdict(Kind.SYNTAX, exception_name="SyntaxError", line=1, in_package=True,
                            responsible="webapp2", exception_message="invalid syntax")
-        return Verdict(SUCCESS, imports_completed=True)
+        return Verdict(Kind.SUCCESS, imports_completed=True)
 
     start = State("3.8", None, (Dep(("webapp2",), ("webapp2",)),))
     rs, validator = search(start, releases, world, lookup={}, imports={"webapp2"},
                            pythons=("3.8", "2.7"))
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS
     assert out.state.python == "2.7" and len(validator.seen) == 2
 
 
@@ -265,18 +258,18 @@ def test_old_release_is_retried_on_the_python_of_its_time() -> None:
     def world(py: str, env: dict[str, str]) -> Verdict:
         v = Version(env["scikit-learn"])
         if v >= Version("0.20"):
-            return Verdict(IMPORT, exception_name="ModuleNotFoundError", line=3,
+            return Verdict(Kind.IMPORT, exception_name="ModuleNotFoundError", line=3,
                            missing_module="sklearn.cross_validation",
                            exception_message="No module named 'sklearn.cross_validation'")
         if py in ("3.8", "3.9"):
-            return Verdict(INSTALL, failed_requirement="scikit-learn")
-        return Verdict(SUCCESS, imports_completed=True)
+            return Verdict(Kind.INSTALL, failed_requirement="scikit-learn")
+        return Verdict(Kind.SUCCESS, imports_completed=True)
 
     start = State("3.8", None, (Dep(("sklearn",), ("scikit-learn",)),))
     rs, _ = search(start, releases, world, lookup={}, imports={"sklearn"},
                    pythons=("3.8", "3.7", "3.6", "3.9"))
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS, out.steps
     assert out.state.python == "3.7"  # the newest Python released before 0.19.2
     assert resolved(out.verdict, "scikit-learn") == Version("0.19.2")
 
@@ -288,17 +281,17 @@ def test_bisection_finds_newest_working_release_despite_uninstallable_old_ones()
     def world(py: str, env: dict[str, str]) -> Verdict:
         v = Version(env["scikit-learn"])
         if v < Version("0.15"):
-            return Verdict(INSTALL, failed_requirement="scikit-learn")  # no wheels
+            return Verdict(Kind.INSTALL, failed_requirement="scikit-learn")  # no wheels
         if v >= Version("0.20"):
-            return Verdict(IMPORT, exception_name="ModuleNotFoundError", line=5,
+            return Verdict(Kind.IMPORT, exception_name="ModuleNotFoundError", line=5,
                            missing_module="sklearn.cross_validation",
                            exception_message="No module named 'sklearn.cross_validation'")
-        return Verdict(SUCCESS, imports_completed=True)
+        return Verdict(Kind.SUCCESS, imports_completed=True)
 
     start = State("3.7", None, (Dep(("sklearn",), ("scikit-learn",)),))
     rs, _ = search(start, releases, world, lookup={}, imports={"sklearn"}, budget=12)
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS, out.steps
     assert resolved(out.verdict, "scikit-learn") == Version("0.19.1")
     assert out.drift[-1].to_version == "0.19.1" and out.validations <= 10
 
@@ -312,21 +305,21 @@ def test_bisection_treats_another_failure_as_too_old() -> None:
     def world(py: str, env: dict[str, str]) -> Verdict:
         v = Version(env["mongoengine"])
         if v >= Version("0.12"):
-            return Verdict(IMPORT, exception_name="ImportError", line=5,
+            return Verdict(Kind.IMPORT, exception_name="ImportError", line=5,
                            exception_message="cannot import name PY3",
                            record={"execution": {
                                "exception_line": "from mongoengine.python_support import PY3"}})
         if v < Version("0.10"):
-            return Verdict(IMPORT, exception_name="ImportError", line=5, in_package=True,
+            return Verdict(Kind.IMPORT, exception_name="ImportError", line=5, in_package=True,
                            responsible="mongoengine",
                            exception_message="cannot import name Connection")
-        return Verdict(SUCCESS, imports_completed=True)
+        return Verdict(Kind.SUCCESS, imports_completed=True)
 
     start = State("2.7", None, (Dep(("mongoengine",), ("mongoengine",)),))
     rs, _ = search(start, releases, world, lookup={}, imports={"mongoengine"},
                    pythons=("2.7",), budget=12)
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS, out.steps
     assert resolved(out.verdict, "mongoengine") == Version("0.11.0")
 
 
@@ -340,20 +333,20 @@ def test_bisection_goes_older_when_the_snippet_misses_another_api() -> None:
     def world(py: str, env: dict[str, str]) -> Verdict:
         v = Version(env["tensorflow"])
         if v >= Version("2"):
-            return Verdict(SNIPPET_ATTR, exception_name="AttributeError", line=10,
+            return Verdict(Kind.SNIPPET_ATTR, exception_name="AttributeError", line=10,
                            responsible="tensorflow",
                            exception_message="'module' object has no attribute 'Session'")
         if v >= Version("1.0"):
-            return Verdict(SNIPPET_ATTR, exception_name="AttributeError", line=7,
+            return Verdict(Kind.SNIPPET_ATTR, exception_name="AttributeError", line=7,
                            responsible="tensorflow",
                            exception_message="'module' object has no attribute 'select'")
-        return Verdict(SUCCESS, imports_completed=True)
+        return Verdict(Kind.SUCCESS, imports_completed=True)
 
     start = State("2.7", None, (Dep(("tensorflow",), ("tensorflow",)),))
     rs, _ = search(start, releases, world, lookup={}, imports={"tensorflow"},
                    pythons=("2.7",), budget=16)
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS, out.steps
     assert resolved(out.verdict, "tensorflow") == Version("0.12.1")
 
 
@@ -366,14 +359,14 @@ def test_an_alternative_distribution_is_walked_back_too() -> None:
     def world(py: str, env: dict[str, str]) -> Verdict:
         ok = "path.py" in env and Version(env["path.py"]) < Version("10")
         if ok:
-            return Verdict(SUCCESS, imports_completed=True)
-        return Verdict(IMPORT, exception_name="ImportError", line=6,
+            return Verdict(Kind.SUCCESS, imports_completed=True)
+        return Verdict(Kind.IMPORT, exception_name="ImportError", line=6,
                        exception_message="cannot import name 'path' from 'path'")
 
     start = State("3.8", None, (Dep(("path",), ("path", "path.py")),))
     rs, _ = search(start, releases, world, lookup={}, imports={"path"}, pythons=("3.8",))
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS, out.steps
     assert resolved(out.verdict, "path.py") == Version("9.0")
 
 
@@ -384,14 +377,14 @@ def test_a_package_that_does_not_parse_here_gives_way_to_the_next_candidate() ->
 
     def world(py: str, env: dict[str, str]) -> Verdict:
         if "codedjson" in env:
-            return Verdict(SYNTAX, exception_name="SyntaxError", line=25, in_package=True,
+            return Verdict(Kind.SYNTAX, exception_name="SyntaxError", line=25, in_package=True,
                            responsible="codedjson", exception_message="invalid syntax")
-        return Verdict(SUCCESS, imports_completed=True)
+        return Verdict(Kind.SUCCESS, imports_completed=True)
 
     start = State("2.7", None, (Dep(("cjson",), ("codedjson", "python-cjson")),))
     rs, _ = search(start, releases, world, lookup={}, imports={"cjson"}, pythons=("2.7",))
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS, out.steps
     assert out.state.deps[0].dist == "python-cjson"
 
 
@@ -402,18 +395,18 @@ def test_old_release_steps_down_pythons_until_one_has_wheels() -> None:
 
     def world(py: str, env: dict[str, str]) -> Verdict:
         if Version(env["tensorflow"]).major >= 2:
-            return Verdict(SNIPPET_ATTR, exception_name="AttributeError", line=4,
+            return Verdict(Kind.SNIPPET_ATTR, exception_name="AttributeError", line=4,
                            imports_completed=True,
                            exception_message="module 'tensorflow' has no attribute 'contrib'")
         if py not in ("3.6", "3.7"):
-            return Verdict(INSTALL, failed_requirement="tensorflow")
-        return Verdict(SUCCESS, imports_completed=True)
+            return Verdict(Kind.INSTALL, failed_requirement="tensorflow")
+        return Verdict(Kind.SUCCESS, imports_completed=True)
 
     start = State("3.10", None, (Dep(("tensorflow",), ("tensorflow",)),))
     rs, _ = search(start, releases, world, lookup={}, imports={"tensorflow"},
                    pythons=("3.10", "3.9", "3.8", "3.7", "3.6"))
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS, out.steps
     assert out.state.python == "3.7"
     assert out.drift[0].package == "tensorflow" and out.drift[0].to_version == "1.15.5"
 
@@ -424,12 +417,12 @@ def test_python2_attribute_error_is_blamed_through_the_alias_on_the_line() -> No
 
     def world(py: str, env: dict[str, str]) -> Verdict:
         if Version(env["tensorflow"]).major >= 2:
-            return Verdict(SNIPPET_ATTR, exception_name="AttributeError", line=51,
+            return Verdict(Kind.SNIPPET_ATTR, exception_name="AttributeError", line=51,
                            imports_completed=True,
                            exception_message="'module' object has no attribute 'random_normal'",
                            record={"execution": {
                                "exception_line": "w = tf.random_normal([3, 3])"}})
-        return Verdict(SUCCESS, imports_completed=True)
+        return Verdict(Kind.SUCCESS, imports_completed=True)
 
     start = State("2.7", None, (Dep(("tensorflow",), ("tensorflow",)),))
     validator = FakeValidator(releases, world)
@@ -437,7 +430,7 @@ def test_python2_attribute_error_is_blamed_through_the_alias_on_the_line() -> No
                       lookup=lambda m: [], snippet_imports=frozenset({"tensorflow"}),
                       pythons=("2.7",), aliases={"tf": "tensorflow"})
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS, out.steps
     assert out.drift[0].package == "tensorflow" and out.drift[0].to_version == "1.15.0"
 
 
@@ -447,19 +440,19 @@ def test_undeclared_dependency_of_an_old_release_is_added() -> None:
 
     def world(py: str, env: dict[str, str]) -> Verdict:
         if Version(env["scikit-learn"]) >= Version("0.20"):
-            return Verdict(IMPORT, exception_name="ImportError", line=15,
+            return Verdict(Kind.IMPORT, exception_name="ImportError", line=15,
                            exception_message="cannot import name 'cross_validation' from "
                                              "'sklearn'")
         if "numpy" not in env:
-            return Verdict(IMPORT, exception_name="ModuleNotFoundError", line=1,
+            return Verdict(Kind.IMPORT, exception_name="ModuleNotFoundError", line=1,
                            missing_module="numpy", exception_message="No module named 'numpy'")
-        return Verdict(SUCCESS, imports_completed=True)
+        return Verdict(Kind.SUCCESS, imports_completed=True)
 
     start = State("3.6", None, (Dep(("sklearn",), ("scikit-learn",)),))
     rs, _ = search(start, releases, world, lookup={"numpy": ["numpy"]},
                    imports={"sklearn", "numpy"})
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS, out.steps
     assert any(p.startswith("numpy==") for p in out.verdict.pins)
 
 
@@ -470,21 +463,21 @@ def test_several_undeclared_dependencies_are_added_in_one_move() -> None:
 
     def world(py: str, env: dict[str, str]) -> Verdict:
         if Version(env["scikit-learn"]) >= Version("0.20"):
-            return Verdict(IMPORT, exception_name="ImportError", line=15,
+            return Verdict(Kind.IMPORT, exception_name="ImportError", line=15,
                            exception_message="cannot import name 'cross_validation' from "
                                              "'sklearn'")
         for need in ("numpy", "scipy"):
             if need not in env:
-                return Verdict(IMPORT, exception_name="ModuleNotFoundError", line=1,
+                return Verdict(Kind.IMPORT, exception_name="ModuleNotFoundError", line=1,
                                missing_module=need, in_package=True, responsible="sklearn",
                                exception_message=f"No module named '{need}'")
-        return Verdict(SUCCESS, imports_completed=True)
+        return Verdict(Kind.SUCCESS, imports_completed=True)
 
     start = State("3.6", None, (Dep(("sklearn",), ("scikit-learn",)),))
     rs, _ = search(start, releases, world, lookup={"numpy": ["numpy"], "scipy": ["scipy"]},
                    imports={"sklearn"})
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS, out.steps
     assert {p.split("==")[0] for p in out.verdict.pins} == {"scikit-learn", "numpy", "scipy"}
 
 
@@ -494,14 +487,14 @@ def test_project_local_module_is_dropped_and_never_re_added() -> None:
     releases = Releases({"flask": ["0.10.1", "1.1.1"]})
 
     def world(py: str, env: dict[str, str]) -> Verdict:
-        return Verdict(IMPORT, exception_name="ImportError", missing_module="jiffy.admin",
+        return Verdict(Kind.IMPORT, exception_name="ImportError", missing_module="jiffy.admin",
                        exception_message="No module named jiffy.admin", line=13)
 
     start = State("2.7", None, (Dep(("flask",), ("flask",)), Dep(("jiffy",), ("jiffy",))))
     rs, validator = search(start, releases, world, lookup={"jiffy": ["jiffy"]},
                            imports={"flask", "jiffy"}, pythons=("2.7", "3.7"))
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == IMPORT
+    assert out.verdict is not None and out.verdict.kind == Kind.IMPORT
     assert [d.dist for d in out.state.deps] == ["flask"]
     assert out.verdict.pins == ["flask==1.1.1"]
     assert out.reason is not None and "no installable distribution provides jiffy" in out.reason
@@ -515,14 +508,14 @@ def test_lazily_imported_uninstallable_package_is_dropped_and_the_snippet_runs()
     releases = Releases({"mysqlclient": ["1.3.14", "1.4.6"], "requests": ["2.22.0"]})
 
     def world(py: str, env: dict[str, str]) -> Verdict:
-        return Verdict(SNIPPET, exception_name="IndexError", line=20, imports_completed=True)
+        return Verdict(Kind.SNIPPET, exception_name="IndexError", line=20, imports_completed=True)
 
     class NoBuild(FakeValidator):
         def evaluate(self, attempts: Sequence[Attempt]) -> list[Verdict | None]:
             out: list[Verdict | None] = []
             for a in attempts:
                 if any(r.startswith("mysqlclient") for r in a.requirements):
-                    out.append(Verdict(INSTALL, failed_requirement="mysqlclient"))
+                    out.append(Verdict(Kind.INSTALL, failed_requirement="mysqlclient"))
                 else:
                     out += super().evaluate([a])
             return out
@@ -549,8 +542,8 @@ def test_package_without_releases_for_this_python_moves_to_one_that_has_them() -
 
     def world(py: str, env: dict[str, str]) -> Verdict:
         if "bpy" in env:
-            return Verdict(SNIPPET, exception_name="KeyError", line=34, imports_completed=True)
-        return Verdict(SNIPPET_ATTR, exception_name="AttributeError", line=34,
+            return Verdict(Kind.SNIPPET, exception_name="KeyError", line=34, imports_completed=True)
+        return Verdict(Kind.SNIPPET_ATTR, exception_name="AttributeError", line=34,
                        exception_message="module 'bpy' has no attribute 'data'")
 
     class PyAware(FakeValidator):
@@ -558,7 +551,7 @@ def test_package_without_releases_for_this_python_moves_to_one_that_has_them() -
             out: list[Verdict | None] = []
             for a in attempts:
                 if "bpy" in a.requirements and a.python != "3.11":
-                    out.append(Verdict(INSTALL, failed_requirement="bpy"))
+                    out.append(Verdict(Kind.INSTALL, failed_requirement="bpy"))
                 else:
                     out += super().evaluate([a])
             return out
@@ -581,10 +574,10 @@ def test_transitive_package_that_drifted_is_promoted_and_stepped_down() -> None:
     def world(py: str, env: dict[str, str]) -> Verdict:
         flask = Version(env.get("flask", "1.1.2"))
         if flask >= Version("1.0"):
-            return Verdict(IMPORT, exception_name="ModuleNotFoundError", line=2,
+            return Verdict(Kind.IMPORT, exception_name="ModuleNotFoundError", line=2,
                            missing_module="flask.ext",
                            exception_message="No module named 'flask.ext'")
-        return Verdict(SNIPPET, exception_name="RuntimeError", line=9, imports_completed=True)
+        return Verdict(Kind.SNIPPET, exception_name="RuntimeError", line=9, imports_completed=True)
 
     class WithFlask(FakeValidator):
         def evaluate(self, attempts: Sequence[Attempt]) -> list[Verdict | None]:
@@ -611,16 +604,16 @@ def test_python2_cannot_import_name_is_blamed_through_the_from_line() -> None:
 
     def world(py: str, env: dict[str, str]) -> Verdict:
         if Version(env["scikit-learn"]) >= Version("0.17"):
-            return Verdict(IMPORT, exception_name="ImportError", line=5,
+            return Verdict(Kind.IMPORT, exception_name="ImportError", line=5,
                            exception_message="cannot import name Bootstrap",
                            record={"execution": {"exception_line":
                                    "from sklearn.cross_validation import Bootstrap"}})
-        return Verdict(SUCCESS, imports_completed=True)
+        return Verdict(Kind.SUCCESS, imports_completed=True)
 
     start = State("2.7", None, (Dep(("sklearn",), ("scikit-learn",)),))
     rs, _ = search(start, releases, world, lookup={}, imports={"sklearn"}, pythons=("2.7",))
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS
     assert "scikit-learn==0.16.1" in out.state.attempt().requirements
 
 
@@ -629,8 +622,8 @@ def test_import_error_naming_what_a_package_requires_adds_it() -> None:
 
     def world(py: str, env: dict[str, str]) -> Verdict:
         if "pyzmq" in env:
-            return Verdict(SUCCESS, imports_completed=True)
-        return Verdict(IMPORT, exception_name="ImportError", line=21, in_package=True,
+            return Verdict(Kind.SUCCESS, imports_completed=True)
+        return Verdict(Kind.IMPORT, exception_name="ImportError", line=21, in_package=True,
                        responsible="ipython",
                        exception_message="IPython.zmq requires pyzmq >= 2.1.4")
 
@@ -638,7 +631,7 @@ def test_import_error_naming_what_a_package_requires_adds_it() -> None:
     rs, _ = search(start, releases, world, lookup={"pyzmq": ["pyzmq"]}, imports={"IPython"},
                    pythons=("2.7",))
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS
     assert any(d.dist == "pyzmq" for d in out.state.deps)
 
 
@@ -655,9 +648,9 @@ def test_python_move_leaves_out_packages_without_releases_for_that_python() -> N
 
     def world(py: str, env: dict[str, str]) -> Verdict:
         if py.startswith("3"):
-            return Verdict(SYNTAX, exception_name="SyntaxError", line=1, in_package=True,
+            return Verdict(Kind.SYNTAX, exception_name="SyntaxError", line=1, in_package=True,
                            responsible="webapp2")
-        return Verdict(SNIPPET, exception_name="NameError", line=30, imports_completed=True)
+        return Verdict(Kind.SNIPPET, exception_name="NameError", line=30, imports_completed=True)
 
     def deps_for(py: str) -> tuple[Dep, ...]:
         return (Dep(("webapp2",), ("webapp2",)),
@@ -682,8 +675,9 @@ def test_python3_port_that_never_left_beta_is_tried() -> None:
 
     def world(py: str, env: dict[str, str]) -> Verdict:
         if env["webapp2"] == "3.0.0b1":
-            return Verdict(SNIPPET, exception_name="TypeError", line=40, imports_completed=True)
-        return Verdict(SYNTAX, exception_name="SyntaxError", line=1, in_package=True,
+            return Verdict(Kind.SNIPPET, exception_name="TypeError", line=40,
+                           imports_completed=True)
+        return Verdict(Kind.SYNTAX, exception_name="SyntaxError", line=1, in_package=True,
                        responsible="webapp2")
 
     start = State("3.8", None, (Dep(("webapp2",), ("webapp2",)),))
@@ -711,15 +705,15 @@ def test_old_release_gets_its_dependencies_as_of_its_own_time() -> None:
                 flask = dict(r.partition("==")[::2] for r in a.requirements).get("flask") \
                     or "2.3.3"
                 if Version(flask) >= Version("1.0"):
-                    v = Verdict(IMPORT, exception_name="ModuleNotFoundError", line=2,
+                    v = Verdict(Kind.IMPORT, exception_name="ModuleNotFoundError", line=2,
                                 missing_module="flask.ext",
                                 exception_message="No module named 'flask.ext'")
                 elif a.as_of is None or a.as_of > dt.date(2021, 6, 1):  # Jinja2 3 around
-                    v = Verdict(IMPORT, exception_name="ImportError", line=1, in_package=True,
+                    v = Verdict(Kind.IMPORT, exception_name="ImportError", line=1, in_package=True,
                                 responsible="flask",
                                 exception_message="cannot import name 'Markup' from 'jinja2'")
                 else:
-                    v = Verdict(SNIPPET, exception_name="RuntimeError", line=9,
+                    v = Verdict(Kind.SNIPPET, exception_name="RuntimeError", line=9,
                                 imports_completed=True)
                 v.pins = [f"flask=={flask}"]
                 out.append(v)
@@ -753,19 +747,19 @@ def test_undeclared_dependencies_of_an_old_release_come_of_its_time() -> None:
                 sk = reqs.get("scikit-learn") or "0.24.2"
                 new_scipy = a.as_of is None or a.as_of > dt.date(2019, 5, 1)
                 if Version(sk) >= Version("0.20"):
-                    v = Verdict(IMPORT, exception_name="ModuleNotFoundError", line=3,
+                    v = Verdict(Kind.IMPORT, exception_name="ModuleNotFoundError", line=3,
                                 missing_module="sklearn.cross_validation",
                                 exception_message="No module named 'sklearn.cross_validation'")
                 elif "scipy" not in reqs:
-                    v = Verdict(IMPORT, exception_name="ModuleNotFoundError", line=3,
+                    v = Verdict(Kind.IMPORT, exception_name="ModuleNotFoundError", line=3,
                                 in_package=True, missing_module="scipy",
                                 exception_message="No module named 'scipy'")
                 elif new_scipy:
-                    v = Verdict(DRIFT, exception_name="AttributeError", line=3, in_package=True,
-                                responsible="scikit-learn",
+                    v = Verdict(Kind.DRIFT, exception_name="AttributeError", line=3,
+                                in_package=True, responsible="scikit-learn",
                                 exception_message="module 'scipy.misc' has no attribute 'comb'")
                 else:
-                    v = Verdict(SUCCESS, imports_completed=True)
+                    v = Verdict(Kind.SUCCESS, imports_completed=True)
                 v.pins = [f"scikit-learn=={sk}"]
                 out.append(v)
             return out
@@ -775,7 +769,7 @@ def test_undeclared_dependencies_of_an_old_release_come_of_its_time() -> None:
     rs, _ = search(start, releases, world, lookup={"scipy": ["scipy"]},
                    imports={"sklearn"}, pythons=("3.6",), validator=validator)
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS, out.steps
     assert out.state.as_of is not None and out.state.as_of < dt.date(2019, 5, 1)
     # no validation went to the old release with today's dependencies but without scipy
     assert not any(a.as_of is not None and "scipy" not in " ".join(a.requirements)
@@ -786,7 +780,7 @@ def test_every_dependency_missing_from_the_index_is_dropped_in_one_move() -> Non
     releases = Releases({"numpy": ["1.16.6"]})
 
     def world(py: str, env: dict[str, str]) -> Verdict:
-        return Verdict(IMPORT, exception_name="ImportError", missing_module="gisutils",
+        return Verdict(Kind.IMPORT, exception_name="ImportError", missing_module="gisutils",
                        exception_message="No module named gisutils", line=3)
 
     start = State("2.7", None, (Dep(("gisutils",), ("gisutils",)), Dep(("numpy",), ("numpy",)),
@@ -805,32 +799,32 @@ def test_name_missing_from_the_standard_library_moves_python() -> None:
 
     def world(py: str, env: dict[str, str]) -> Verdict:
         if py.startswith("2."):
-            return Verdict(IMPORT, exception_name="ImportError", line=3, in_package=True,
+            return Verdict(Kind.IMPORT, exception_name="ImportError", line=3, in_package=True,
                            exception_message="cannot import name getoutput",
                            record={"execution": {
                                "exception_line": "from subprocess import getoutput"}})
-        return Verdict(SUCCESS)
+        return Verdict(Kind.SUCCESS)
 
     rs, _ = search(State("2.7", None, (Dep(("pymaps",), ("pymaps",)),)), releases, world,
                    lookup={}, imports={"pymaps"}, pythons=("2.7", "3.8"))
-    rs.stdlib_in = lambda module, py: module == "subprocess"
+    rs.context.stdlib_in = lambda module, py: module == "subprocess"
     found = rs.run()
     assert found.state.python == "3.8" and found.verdict is not None
-    assert found.verdict.kind == SUCCESS
+    assert found.verdict.kind == Kind.SUCCESS
 
 
 def test_losing_the_module_a_name_was_imported_from_is_not_progress() -> None:
-    from driftdoc.env.search.repair import _moved_on
+    from driftdoc.env.search.engine import moved_on
 
-    before = Verdict(IMPORT, exception_name="ImportError", line=1,
+    before = Verdict(Kind.IMPORT, exception_name="ImportError", line=1,
                      missing_module="django.conf.urls",
                      exception_message="cannot import name 'patterns' from 'django.conf.urls'")
-    gone = Verdict(IMPORT, exception_name="ModuleNotFoundError", line=1,
+    gone = Verdict(Kind.IMPORT, exception_name="ModuleNotFoundError", line=1,
                    missing_module="django.conf", exception_message="No module named 'django.conf'")
-    further = Verdict(IMPORT, exception_name="ModuleNotFoundError", line=2,
+    further = Verdict(Kind.IMPORT, exception_name="ModuleNotFoundError", line=2,
                       missing_module="six", exception_message="No module named 'six'")
-    assert not _moved_on(before, gone)
-    assert _moved_on(before, further)
+    assert not moved_on(before.failure, gone.failure)
+    assert moved_on(before.failure, further.failure)
 
 
 def test_release_without_a_wheel_for_this_python_goes_to_one_it_has_wheels_for() -> None:
@@ -848,18 +842,18 @@ def test_release_without_a_wheel_for_this_python_goes_to_one_it_has_wheels_for()
     def world(py: str, env: dict[str, str]) -> Verdict:
         v = Version(env["scikit-learn"])
         if v >= Version("0.20"):
-            return Verdict(IMPORT, exception_name="ModuleNotFoundError", line=3,
+            return Verdict(Kind.IMPORT, exception_name="ModuleNotFoundError", line=3,
                            missing_module="sklearn.cross_validation",
                            exception_message="No module named 'sklearn.cross_validation'")
         if py == "3.8":
-            return Verdict(INSTALL, failed_requirement="scikit-learn")  # a source build
-        return Verdict(SUCCESS, imports_completed=True)
+            return Verdict(Kind.INSTALL, failed_requirement="scikit-learn")  # a source build
+        return Verdict(Kind.SUCCESS, imports_completed=True)
 
     start = State("3.8", None, (Dep(("sklearn",), ("scikit-learn",)),))
     rs, validator = search(start, releases, world, lookup={}, imports={"sklearn"},
                            pythons=("3.8", "3.7", "3.6"))
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS, out.steps
     assert out.state.python == "3.7" and resolved(out.verdict, "scikit-learn") == Version("0.19.2")
     # no old release was ever tried where it has no wheel
     assert not any(a.python == "3.8" and any(r.startswith("scikit-learn==0.1") for r in
@@ -910,12 +904,12 @@ def _moved_world(good: Callable[[Version], bool]) -> World:
     def world(py: str, env: dict[str, str]) -> Verdict:
         v = Version(env["pandas"])
         if v >= Version("0.19"):
-            return Verdict(IMPORT, exception_name="ImportError", line=4,
+            return Verdict(Kind.IMPORT, exception_name="ImportError", line=4,
                            missing_module="pandas.io.data",
                            exception_message="No module named data")
         if not good(v):
-            return Verdict(INSTALL, failed_requirement="pandas")
-        return Verdict(SUCCESS, imports_completed=True)
+            return Verdict(Kind.INSTALL, failed_requirement="pandas")
+        return Verdict(Kind.SUCCESS, imports_completed=True)
 
     return world
 
@@ -928,7 +922,7 @@ def test_bisection_tries_releases_with_wheels_before_source_builds() -> None:
     rs, validator = search(start, releases, _moved_world(lambda v: True), lookup={},
                            imports={"pandas"}, pythons=("2.7",))
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS, out.steps
     assert resolved(out.verdict, "pandas") == Version("0.18.0")
     tried = {r for a in validator.seen for r in a.requirements}
     assert not any(Version(r.partition("==")[2] or "99") < Version("0.18") for r in tried
@@ -943,7 +937,7 @@ def test_bisection_goes_on_to_releases_without_wheels_when_all_with_wheels_fail(
     rs, _ = search(start, releases, _moved_world(lambda v: v >= Version("0.10")), lookup={},
                    imports={"pandas"}, pythons=("2.7",), budget=24)
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS, out.steps
     assert resolved(out.verdict, "pandas") == Version("0.18.0")
 
 
@@ -956,19 +950,19 @@ def test_bisection_reads_a_stub_saying_the_module_moved_as_too_new() -> None:
     def world(py: str, env: dict[str, str]) -> Verdict:
         v = Version(env["pandas"])
         if v >= Version("0.21"):
-            return Verdict(IMPORT, exception_name="ImportError", line=4,
+            return Verdict(Kind.IMPORT, exception_name="ImportError", line=4,
                            missing_module="pandas.io.data",
                            exception_message="No module named data")
         if v >= Version("0.17"):
-            return Verdict(IMPORT, exception_name="ImportError", line=4, in_package=True,
+            return Verdict(Kind.IMPORT, exception_name="ImportError", line=4, in_package=True,
                            exception_message="The pandas.io.data module is moved to a "
                                              "separate package (pandas-datareader).")
-        return Verdict(SUCCESS, imports_completed=True)
+        return Verdict(Kind.SUCCESS, imports_completed=True)
 
     start = State("2.7", None, (Dep(("pandas",), ("pandas",)),))
     rs, _ = search(start, releases, world, lookup={}, imports={"pandas"}, pythons=("2.7",))
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS, out.steps
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS, out.steps
     assert resolved(out.verdict, "pandas") == Version("0.16.0")
 
 def test_package_that_builds_only_past_the_cutoff_gets_its_newer_release() -> None:
@@ -988,9 +982,9 @@ def test_package_that_builds_only_past_the_cutoff_gets_its_newer_release() -> No
 
     def world(py: str, env: dict[str, str]) -> Verdict:
         if "fakerpigpio" in env:
-            return Verdict(SNIPPET_ATTR, exception_name="AttributeError", line=100,
+            return Verdict(Kind.SNIPPET_ATTR, exception_name="AttributeError", line=100,
                            exception_message="'module' object has no attribute 'BOTH'")
-        return Verdict(SNIPPET, exception_name="RuntimeError", line=5,
+        return Verdict(Kind.SNIPPET, exception_name="RuntimeError", line=5,
                        imports_completed=False)
 
     class OldBuildsFail(FakeValidator):
@@ -999,7 +993,7 @@ def test_package_that_builds_only_past_the_cutoff_gets_its_newer_release() -> No
             for a in attempts:
                 if any(r.lower() in ("rpi.gpio", "rpi.gpio==0.7.0", "rpi.gpio==0.6.5")
                        for r in a.requirements):
-                    out.append(Verdict(INSTALL, failed_requirement="RPi.GPIO"))
+                    out.append(Verdict(Kind.INSTALL, failed_requirement="RPi.GPIO"))
                 else:
                     out += super().evaluate([a])
             return out
@@ -1029,8 +1023,8 @@ class _Shipping(Releases):
 
 def _pygson_world(py: str, env: dict[str, str]) -> Verdict:
     if env["httpie"] == "0.2.0":
-        return Verdict(SUCCESS)
-    return Verdict(IMPORT, exception_name="ImportError", line=25,
+        return Verdict(Kind.SUCCESS)
+    return Verdict(Kind.IMPORT, exception_name="ImportError", line=25,
                    exception_message="No module named pygson",
                    missing_module="httpie.pygson")
 
@@ -1057,10 +1051,15 @@ def test_holder_oracle_stays_quiet_when_the_release_in_use_has_the_module() -> N
     rs, _ = search(start, releases, _pygson_world, lookup={}, imports={"httpie"},
                    pythons=("2.7",))
     dep_state = start
-    verdict = Verdict(IMPORT, exception_name="ImportError", line=25,
+    verdict = Verdict(Kind.IMPORT, exception_name="ImportError", line=25,
                       exception_message="No module named pygson",
                       missing_module="httpie.pygson", pins=["httpie==1.0.3"])
-    assert rs._holder_moves(dep_state, 0, "httpie.pygson", verdict, "why") == []
+    from driftdoc.env.search.context import Target
+    from driftdoc.env.search.rules import holder
+
+    target = Target(dep_state, verdict.failure, tuple(verdict.pins), "why", index=0,
+                    module="httpie.pygson")
+    assert holder.propose(rs.context, target) == []
     assert releases.asked == ["1.0.3"]
 
 
@@ -1071,8 +1070,8 @@ def test_submodule_no_release_ever_shipped_points_to_another_distribution() -> N
 
     def world(py: str, env: dict[str, str]) -> Verdict:
         if "tulip-proto" in env:
-            return Verdict(SUCCESS)
-        return Verdict(IMPORT, exception_name="ModuleNotFoundError", line=22,
+            return Verdict(Kind.SUCCESS)
+        return Verdict(Kind.IMPORT, exception_name="ModuleNotFoundError", line=22,
                        exception_message="No module named 'tulip.events'",
                        missing_module="tulip.events")
 
@@ -1093,8 +1092,8 @@ def test_submodule_named_in_cannot_import_name_jumps_to_a_release_that_ships_it(
 
     def world(py: str, env: dict[str, str]) -> Verdict:
         if Version(env["oauth2client"]) < Version("2"):
-            return Verdict(SUCCESS)
-        return Verdict(IMPORT, exception_name="ImportError", line=8,
+            return Verdict(Kind.SUCCESS)
+        return Verdict(Kind.IMPORT, exception_name="ImportError", line=8,
                        exception_message="cannot import name 'appengine' from 'oauth2client'")
 
     start = State("3.8", None, (Dep(("oauth2client",), ("oauth2client",)),))
@@ -1110,7 +1109,7 @@ def test_a_class_named_in_cannot_import_name_is_not_looked_up_as_a_module() -> N
     releases = _Shipping({"scikit-learn": ["0.16.1", "0.17.1"]}, holders=set())
 
     def world(py: str, env: dict[str, str]) -> Verdict:
-        return Verdict(IMPORT, exception_name="ImportError", line=5,
+        return Verdict(Kind.IMPORT, exception_name="ImportError", line=5,
                        exception_message="cannot import name 'Bootstrap' from "
                                          "'sklearn.cross_validation'")
 
@@ -1129,13 +1128,13 @@ def test_old_release_needing_python2_stdlib_is_retried_on_27_with_the_same_relea
 
     def world(py: str, env: dict[str, str]) -> Verdict:
         if env["scrapy"] == "1.8.0":
-            return Verdict(IMPORT, exception_name="ImportError", line=1,
+            return Verdict(Kind.IMPORT, exception_name="ImportError", line=1,
                            exception_message="cannot import name 'log' from 'scrapy'")
         if py.startswith("3"):
-            return Verdict(IMPORT, exception_name="ModuleNotFoundError", line=1,
+            return Verdict(Kind.IMPORT, exception_name="ModuleNotFoundError", line=1,
                            exception_message="No module named 'sgmllib'",
                            missing_module="sgmllib", in_package=True, responsible="scrapy")
-        return Verdict(SUCCESS, imports_completed=True)
+        return Verdict(Kind.SUCCESS, imports_completed=True)
 
     start = State("3.8", None, (Dep(("scrapy",), ("Scrapy",)),))
     validator = FakeValidator(releases, world)
@@ -1144,7 +1143,7 @@ def test_old_release_needing_python2_stdlib_is_retried_on_27_with_the_same_relea
                       pythons=("3.8", "2.7"), budget=3,
                       stdlib_in=lambda m, py: m == "sgmllib" and py == "2.7")
     out = rs.run()
-    assert out.verdict is not None and out.verdict.kind == SUCCESS
+    assert out.verdict is not None and out.verdict.kind == Kind.SUCCESS
     assert out.state.python == "2.7"
     assert out.state.attempt().requirements == ("Scrapy==0.22.2",)
 
@@ -1156,7 +1155,7 @@ def test_a_function_named_in_cannot_import_name_costs_two_file_lists() -> None:
     releases = _Shipping({"django": versions}, holders=set())
 
     def world(py: str, env: dict[str, str]) -> Verdict:
-        return Verdict(IMPORT, exception_name="ImportError", line=21,
+        return Verdict(Kind.IMPORT, exception_name="ImportError", line=21,
                        exception_message="cannot import name 'ugettext_lazy' from "
                                          "'django.utils.translation'")
 

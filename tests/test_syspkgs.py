@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 
 from driftdoc.env.emit.files import dockerfile, requirements_txt
-from driftdoc.env.search.repair import Dep, State
 from driftdoc.env.search.result import EnvResult
+from driftdoc.env.search.state import Dep, State
 from driftdoc.env.toolchain import syspkgs
 from driftdoc.env.toolchain.syspkgs import SystemPackagesError, ensure_root, needed_for
-from driftdoc.env.validation.verdict import IMPORT, INSTALL, SUCCESS, Attempt, Verdict
+from driftdoc.env.validation.failure import Kind
+from driftdoc.env.validation.verdict import Attempt, Verdict
 from test_search import FakeValidator, Releases, search
 
 needs_dpkg = pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="needs dpkg-deb")
@@ -145,20 +146,20 @@ def test_search_builds_with_the_library_a_package_needs() -> None:
             for att in attempts:
                 self.seen.append(att)
                 if "default-libmysqlclient-dev" not in att.system:
-                    out.append(Verdict(INSTALL, failed_requirement="mysqlclient"))
+                    out.append(Verdict(Kind.INSTALL, failed_requirement="mysqlclient"))
                 else:
-                    out.append(Verdict(SUCCESS, pins=["mysqlclient==1.4.6"]))
+                    out.append(Verdict(Kind.SUCCESS, pins=["mysqlclient==1.4.6"]))
             return out
 
     start = State("2.7", None, (Dep(("MySQLdb",), ("mysqlclient",)),))
     def unused(py: str, env: dict[str, str]) -> Verdict:
-        return Verdict(SUCCESS)
+        return Verdict(Kind.SUCCESS)
 
     rs, _ = search(start, releases, unused, lookup={}, imports={"MySQLdb"},
                    validator=WithLibraries(releases, unused))
-    rs.system_packages = needed_for
+    rs.context.system_packages = needed_for
     found = rs.run()
-    assert found.verdict is not None and found.verdict.kind == SUCCESS
+    assert found.verdict is not None and found.verdict.kind == Kind.SUCCESS
     assert found.state.system == ("default-libmysqlclient-dev", "pkg-config")
     assert [s["move"] for s in found.steps] == ["start", "system"]
     # without the knowledge (or apt on the machine) there is no such move
@@ -179,25 +180,25 @@ def test_a_candidate_that_needs_a_library_is_tried_with_it() -> None:
                 self.seen.append(att)
                 names = [r.split("==")[0] for r in att.requirements]
                 if "rtmidi" in names:
-                    out.append(Verdict(INSTALL, failed_requirement="rtmidi"))
+                    out.append(Verdict(Kind.INSTALL, failed_requirement="rtmidi"))
                 elif "python-rtmidi" in names and "libasound2-dev" not in att.system:
-                    out.append(Verdict(INSTALL, failed_requirement="python-rtmidi"))
+                    out.append(Verdict(Kind.INSTALL, failed_requirement="python-rtmidi"))
                 elif "python-rtmidi" in names:
-                    out.append(Verdict(SUCCESS, pins=["python-rtmidi==1.3.1"]))
+                    out.append(Verdict(Kind.SUCCESS, pins=["python-rtmidi==1.3.1"]))
                 else:
-                    out.append(Verdict(IMPORT, exception_name="ImportError", line=3,
+                    out.append(Verdict(Kind.IMPORT, exception_name="ImportError", line=3,
                                        missing_module="rtmidi"))
             return out
 
     def unused(py: str, env: dict[str, str]) -> Verdict:
-        return Verdict(SUCCESS)
+        return Verdict(Kind.SUCCESS)
 
     start = State("2.7", None, (Dep(("rtmidi",), ("rtmidi", "python-rtmidi")),))
     rs, _ = search(start, releases, unused, lookup={"rtmidi": ["rtmidi", "python-rtmidi"]},
                    imports={"rtmidi"}, pythons=("2.7",), validator=Alsa(releases, unused))
-    rs.system_packages = needed_for
+    rs.context.system_packages = needed_for
     found = rs.run()
-    assert found.verdict is not None and found.verdict.kind == SUCCESS
+    assert found.verdict is not None and found.verdict.kind == Kind.SUCCESS
     assert found.state.deps[0].dist == "python-rtmidi"
     assert "libasound2-dev" in found.state.system
 
@@ -207,8 +208,8 @@ def test_missing_shared_library_at_import_asks_for_its_package() -> None:
 
     def world_for(att: Attempt) -> Verdict:
         if "portaudio19-dev" in att.system:
-            return Verdict(SUCCESS)
-        return Verdict(IMPORT, exception_name="ImportError", responsible="PyAudio",
+            return Verdict(Kind.SUCCESS)
+        return Verdict(Kind.IMPORT, exception_name="ImportError", responsible="PyAudio",
                        in_package=True, line=1,
                        exception_message="libportaudio.so.2: cannot open shared object file: "
                                          "No such file or directory")
@@ -219,10 +220,10 @@ def test_missing_shared_library_at_import_asks_for_its_package() -> None:
             return [world_for(a) for a in attempts]
 
     start = State("3.8", None, (Dep(("pyaudio",), ("PyAudio",)),))
-    rs, seen = search(start, releases, lambda py, env: Verdict(SUCCESS), lookup={},
+    rs, seen = search(start, releases, lambda py, env: Verdict(Kind.SUCCESS), lookup={},
                       imports={"pyaudio"}, pythons=("3.8",),
-                      validator=Libs(releases, lambda py, env: Verdict(SUCCESS)))
-    rs.system_packages = needed_for
+                      validator=Libs(releases, lambda py, env: Verdict(Kind.SUCCESS)))
+    rs.context.system_packages = needed_for
     found = rs.run()
     assert found.state.system == ("portaudio19-dev",) and found.validations == 2
     # the attempt's key says which packages were there, so the memo tells them apart
@@ -249,21 +250,21 @@ def test_libraries_of_several_packages_are_added_one_build_failure_at_a_time() -
                 self.seen.append(att)
                 names = [r.split("==")[0] for r in att.requirements]
                 lacking = [n for n in names if needs[n] not in att.system]
-                out.append(Verdict(INSTALL, failed_requirement=lacking[0]) if lacking
-                           else Verdict(SUCCESS))
+                out.append(Verdict(Kind.INSTALL, failed_requirement=lacking[0]) if lacking
+                           else Verdict(Kind.SUCCESS))
             return out
 
     def unused(py: str, env: dict[str, str]) -> Verdict:
-        return Verdict(SUCCESS)
+        return Verdict(Kind.SUCCESS)
 
     start = State("3.8", None, tuple(Dep((m,), (d,)) for m, d in
                                      (("cairo", "pycairo"), ("dbus", "dbus-python"),
                                       ("gi", "pygobject"))))
     rs, _ = search(start, releases, unused, lookup={}, imports={"cairo", "dbus", "gi"},
                    pythons=("3.8",), validator=Builds(releases, unused))
-    rs.system_packages = needed_for
+    rs.context.system_packages = needed_for
     found = rs.run()
-    assert found.verdict is not None and found.verdict.kind == SUCCESS
+    assert found.verdict is not None and found.verdict.kind == Kind.SUCCESS
     assert set(needs.values()) <= set(found.state.system)
     assert found.validations == 4
 
@@ -272,12 +273,12 @@ def test_missing_typelib_asks_for_the_package_that_holds_it() -> None:
     """PyGObject installs, then ``from gi.repository import Notify`` finds no typelib: only
     the Debian package of libnotify has it, whatever PyGObject release is tried."""
     releases = Releases({"pygobject": ["3.36.1", "3.48.2"]})
-    missing = Verdict(IMPORT, exception_name="ImportError", line=2,
+    missing = Verdict(Kind.IMPORT, exception_name="ImportError", line=2,
                       exception_message="cannot import name Notify, introspection typelib "
                                         "not found")
 
     def world_for(att: Attempt) -> Verdict:
-        return Verdict(SUCCESS) if "gir1.2-notify-0.7" in att.system else missing
+        return Verdict(Kind.SUCCESS) if "gir1.2-notify-0.7" in att.system else missing
 
     class Typelibs(FakeValidator):
         def evaluate(self, attempts: Sequence[Attempt]) -> list[Verdict | None]:
@@ -285,12 +286,12 @@ def test_missing_typelib_asks_for_the_package_that_holds_it() -> None:
             return [world_for(a) for a in attempts]
 
     start = State("3.8", None, (Dep(("gi",), ("pygobject",)),), ("libgirepository1.0-dev",))
-    rs, _ = search(start, releases, lambda py, env: Verdict(SUCCESS), lookup={},
+    rs, _ = search(start, releases, lambda py, env: Verdict(Kind.SUCCESS), lookup={},
                    imports={"gi"}, pythons=("3.8",),
-                   validator=Typelibs(releases, lambda py, env: Verdict(SUCCESS)))
-    rs.typelib_packages = syspkgs.typelib_packages
+                   validator=Typelibs(releases, lambda py, env: Verdict(Kind.SUCCESS)))
+    rs.context.typelib_packages = syspkgs.typelib_packages
     found = rs.run()
-    assert found.verdict is not None and found.verdict.kind == SUCCESS
+    assert found.verdict is not None and found.verdict.kind == Kind.SUCCESS
     assert found.state.system == ("gir1.2-notify-0.7", "libgirepository1.0-dev")
     assert [s["move"] for s in found.steps] == ["start", "system"]
     assert syspkgs.typelib_packages("NoSuchNamespace") == ()

@@ -79,8 +79,8 @@ class RunReporter:
         if self.quiet:
             return
         text = event.describe()
-        from driftdoc.env.search.repair import Tried
         from driftdoc.env.search.runner import ValidationFinished
+        from driftdoc.env.search.state import Tried
 
         if isinstance(event, Tried):
             self.count += 1

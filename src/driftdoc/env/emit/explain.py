@@ -105,7 +105,7 @@ class ValidationExecutor:
             start = time.perf_counter()
             verdict = self.memo([self._attempt(inst)])[0]
             assert verdict is not None
-            return inst, Outcome(verdict.ok and verdict.passes, verdict.kind,
+            return inst, Outcome(verdict.ok and verdict.passes, verdict.kind.value,
                                  verdict.exception_message or "", time.perf_counter() - start,
                                  {"pins": verdict.pins, "line": verdict.line})
 
