@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from driftdoc.env.search.result import DriftFix
-from driftdoc.env.search.state import Move, MoveKind, SearchOutcome, State, Tried, step
+from driftdoc.env.search.state import (
+    Move,
+    MoveKind,
+    SearchOutcome,
+    State,
+    Tried,
+    Trying,
+    step,
+)
 from driftdoc.env.search.trials import Trials
 from driftdoc.env.validation.failure import Failure, Kind
 from driftdoc.env.validation.verdict import Verdict
@@ -107,7 +115,11 @@ class Engine:
 
     def _run(self, moves: Sequence[Move]) -> list[Tested]:
         prepared = [self.domain.prepare(m) for m in moves]
-        verdicts = self.trials.run([m.state.attempt() for m in prepared])
+
+        def starting(indices: list[int]) -> None:
+            self.reporter(Trying(tuple(prepared[i].why for i in indices)))
+
+        verdicts = self.trials.run([m.state.attempt() for m in prepared], starting)
         out = []
         for move, verdict in zip(prepared, verdicts, strict=True):
             if verdict is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from driftdoc import limits
 from driftdoc.env.knowledge.releases import ReleaseProvider
 from driftdoc.env.search.context import Context, DepsForPython, ModuleLookup
 from driftdoc.env.search.engine import Engine
@@ -19,7 +20,7 @@ from driftdoc.env.search.state import SearchOutcome, State
 from driftdoc.env.search.trials import Evaluate, Trials
 from driftdoc.events import Reporter, null_reporter
 
-DEFAULT_BUDGET = 24
+DEFAULT_BUDGET = limits.BUDGET
 """Most validations per snippet: most snippets need a few; old ones bisect several packages
 (a probe may take two: one on its own Python), and 16 cut off 8 of 300 HG2.9K gists."""
 

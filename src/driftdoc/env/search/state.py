@@ -110,6 +110,17 @@ class Move:
 
 
 @dataclass(frozen=True)
+class Trying(Event):
+    """Moves about to be validated (one batch), so a progress line can name the step."""
+
+    moves: tuple[str, ...]
+
+    def describe(self) -> str:
+        more = f" (+{len(self.moves) - 1} in parallel)" if len(self.moves) > 1 else ""
+        return f"trying {self.moves[0]}{more}" if self.moves else "trying"
+
+
+@dataclass(frozen=True)
 class Tried(Event):
     """A move was validated."""
 

@@ -30,9 +30,11 @@ class Trials:
     def exhausted(self) -> bool:
         return self.validations >= self.budget or not self.time_left()
 
-    def run(self, attempts: Sequence[Attempt]) -> list[Verdict | None]:
+    def run(self, attempts: Sequence[Attempt],
+            starting: Callable[[list[int]], None] | None = None) -> list[Verdict | None]:
         """A verdict per attempt, in order; None for one not run (tried before in this
-        search, past the budget, or past the deadline)."""
+        search, past the budget, or past the deadline). ``starting`` hears which of them
+        are about to run."""
         fresh: list[int] = []
         for i, attempt in enumerate(attempts):
             if attempt not in self._seen:
@@ -42,6 +44,8 @@ class Trials:
         out: list[Verdict | None] = [None] * len(attempts)
         if not fresh or not self.time_left():
             return out
+        if starting is not None:
+            starting(fresh)
         verdicts = self.evaluate([attempts[i] for i in fresh])
         for i, verdict in zip(fresh, verdicts, strict=True):
             if verdict is not None:
