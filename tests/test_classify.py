@@ -73,7 +73,7 @@ CASES = [
 def test_classify(record: ValidationRecord, category: Kind, env_ok: bool,
                   responsible: str | None) -> None:
     got = classify(record)
-    assert (got.kind, got.env_ok, got.responsible) == (category, env_ok, responsible)
+    assert (got.category, got.env_ok, got.responsible) == (category, env_ok, responsible)
     assert got.reason
 
 
@@ -117,7 +117,7 @@ def test_reads_a_v2_record_from_the_seed() -> None:
                         "exception_stack": [["/data/x.py", 5, "<module>", "from keras import a"]]},
           "validations": 4}
     got = classify(ValidationRecord.from_v2_json(v2))
-    assert got.kind is Kind.IMPORT and got.responsible == "tensorflow"
+    assert got.category is Kind.IMPORT and got.responsible == "tensorflow"
 
 
 def test_failure_reads_the_names_a_message_gives() -> None:

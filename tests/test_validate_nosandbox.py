@@ -29,5 +29,5 @@ def test_records_without_sandbox(tmp_path: Path, fake_index: LocalIndex,
     rec = validate(snippet, env, sandbox="none", timeout=20)
     assert rec.execution.stdout_tail.strip() == "neighbour"
     verdict = classify(rec)
-    assert verdict.kind is Kind.DRIFT and verdict.responsible == "drift-pkg"
+    assert verdict.category is Kind.DRIFT and verdict.responsible == "drift-pkg"
     assert rec.execution.exception_stack[0][0].endswith("/s.py")

@@ -31,7 +31,7 @@ def _render(record: ValidationRecord) -> None:
     verdict = classify(record)
     ex = record.execution
     colour = "green" if verdict.env_ok else "red"
-    say(out, f"({verdict.kind.value}) on Python {record.python} in {record.seconds:.2f}s",
+    say(out, f"({verdict.category.value}) on Python {record.python} in {record.seconds:.2f}s",
         label="environment OK" if verdict.env_ok else "environment FAILED",
         label_style=f"bold {colour}")
     if not ex.exception_name or verdict.env_ok:

@@ -106,13 +106,13 @@ def drift_like(name: str | None, message: str | None) -> bool:
 class Classification:
     """One record's class, whether the environment works, and who is responsible."""
 
-    kind: Kind
+    category: Kind
     env_ok: bool
     responsible: str | None = None
     reason: str = ""
 
     def to_json(self) -> dict[str, object]:
-        return {"category": self.kind.value, "env_ok": self.env_ok,
+        return {"category": self.category.value, "env_ok": self.env_ok,
                 "responsible": self.responsible, "reason": self.reason}
 
 
@@ -199,7 +199,7 @@ def verdict_fields(record: ValidationRecord, cls: Classification,
     worth older releases; a package error that is not drift-like wants configuration),
     the blamed distribution with its evidence, the snippet line, the full missing module."""
     ex = record.execution
-    kind = cls.kind
+    kind = cls.category
     if kind is Kind.CRASH:
         kind = Kind.SNIPPET if ex.imports_completed else Kind.DRIFT
     if kind is Kind.SNIPPET and ex.exception_name == "AttributeError":
@@ -219,7 +219,7 @@ def verdict_fields(record: ValidationRecord, cls: Classification,
         responsible = cls.responsible
         evidence = {Kind.INSTALL: "the installer's output",
                     Kind.IMPORT: "the module that failed to import"}.get(
-            cls.kind, "the failing frame's module")
+            cls.category, "the failing frame's module")
     else:
         responsible, evidence = ex.raising_module, "the failing frame's module"
     return {
