@@ -149,4 +149,5 @@ def step(move: Move, verdict: Verdict, *, kept: bool) -> dict[str, object]:
     return {"move": move.kind.value, "why": move.why, "python": move.state.python,
             "as_of": move.state.as_of.isoformat() if move.state.as_of else None,
             "requirements": list(move.state.attempt().requirements),
-            "result": verdict.kind.value, "detail": verdict.failure.describe(), "kept": kept}
+            "result": verdict.kind.value, "detail": verdict.failure.describe(), "kept": kept,
+            "seconds": round(verdict.seconds, 3)}
