@@ -10,6 +10,7 @@ import pytest
 
 from driftdoc.cli import main
 from driftdoc.store import Store
+from support.schema import assert_valid
 
 ORACLE = '''
 def check(cfg):
@@ -34,6 +35,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_debug_json_output(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["debug", "space.json", "--oracle", "myoracle:check", "--format", "json"])
     data = json.loads(capsys.readouterr().out)
+    assert_valid(data, "debug")
     assert rc == 0
     assert data["causes"] == [[["lr", ">=", 0.1], ["optimizer", "==", "adam"]]]
     assert data["text"] == ["lr >= 0.1 AND optimizer == adam"]
@@ -53,7 +55,7 @@ def test_history_list_show_export_import(project: Path,
     assert set(run["params"]) == {"lr", "optimizer", "seed"} and "succeeded" in run
     assert main(["history", "show", "1"]) == 0
     assert "[bold]" not in capsys.readouterr().out
-    assert main(["history", "export", name, "-o", "runs.jsonl"]) == 0
+    assert main(["history", "export", name, "--format", "bugdoc", "-o", "runs.jsonl"]) == 0
     lines = (project / "runs.jsonl").read_text().splitlines()
     assert len(lines) == exps[0]["runs"] and "result" in json.loads(lines[0])
     assert main(["history", "import", "runs.jsonl", "--experiment", "copy",

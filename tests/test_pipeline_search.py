@@ -15,6 +15,7 @@ from driftdoc.model import Instance, Outcome
 from driftdoc.pipeline.cli_glue import prepare_pipeline
 from driftdoc.session import RunFinished, Session
 from driftdoc.store import Store
+from support.schema import assert_valid
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "pipeline"
 HAS_ALGORITHMS = importlib.util.find_spec("driftdoc.algorithms.registry") is not None
@@ -111,6 +112,7 @@ def test_cli_debug_example_finds_the_cause(tmp_path: Path,
                        str(tmp_path / "s.db"), "--workers", "2", "--format", "json"], capsys)
     assert rc == 0
     summary = json.loads(out)
+    assert_valid(summary, "debug")
     assert summary["text"] == ["lr >= 0.1 AND optimizer == adam"]
 
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from packaging.version import InvalidVersion, Version
 
 from driftdoc.errors import InputError
+from driftdoc.schema import stamped
 
 Value = str | int | float | bool
 Kind = Literal["categorical", "ordered"]
@@ -396,8 +397,8 @@ class Diagnosis:
         return [c.to_json(self.param_order) for c in self.causes]
 
     def summary(self) -> dict[str, Any]:
-        """Everything a report needs, JSON-serialisable."""
-        return {
+        """Everything a report needs, JSON-serialisable (``debug`` in the results schema)."""
+        return stamped("debug", {
             "status": self.status,
             "causes": self.to_json(),
             "text": [c.text(self.param_order) for c in self.causes],
@@ -408,4 +409,4 @@ class Diagnosis:
             "budget": self.budget,
             "message": self.message,
             "nondeterministic": [dict(i) for i in self.nondeterministic],
-        }
+        })

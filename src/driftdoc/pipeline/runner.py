@@ -1,4 +1,4 @@
-"""Run one configuration of a pipeline: snapshot inputs, run sandboxed, evaluate, record.
+"""Run one configuration of a pipeline: on the experiment's snapshot, sandboxed; evaluate.
 
 ``PipelineRunner(spec)`` is a picklable callable ``Instance -> Outcome | RunError`` that
 never raises. Failure categories of a verdict: ``timeout``, ``memory``, ``disk`` (limits),
@@ -6,7 +6,11 @@ never raises. Failure categories of a verdict: ``timeout``, ``memory``, ``disk``
 exit), ``evaluation`` (the run finished but the evaluation said no), ``evaluation-error``
 (the evaluation itself failed). A run that could not be started (no work dir, a sandbox
 that did not come up) is a ``RunError`` of kind ``sandbox``: it says nothing about the
-configuration.
+configuration. So is a snapshot that is missing on this worker (kind ``snapshot``).
+
+Every run sees the experiment's snapshot of the inputs (``pipeline/snapshot.py``), never
+the live files: as symlinks into the snapshot's read-only trees under the bwrap sandbox,
+or as private copies with ``--sandbox none`` or ``writable_inputs = true``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import os
 import socket
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,7 +33,7 @@ from driftdoc.executors.base import RunError
 from driftdoc.model import Outcome, Value
 from driftdoc.pipeline.digests import file_sha256, walk_files
 from driftdoc.pipeline.evaluation import evaluate
-from driftdoc.pipeline.snapshot import remove_tree, snapshot
+from driftdoc.pipeline.snapshot import Snapshot, SnapshotMissing, SnapshotStore, remove_tree
 from driftdoc.pipeline.spec import PipelineSpec
 from driftdoc.sandbox import Limits, Policy, SandboxResult, describe, run_sandboxed, scrubbed_env
 
@@ -72,14 +77,37 @@ def _under_tmp(path: Path) -> bool:
     return path.resolve().parts[:2] == ("/", "tmp")
 
 
-class PipelineRunner:
-    """The per-instance job of a pipeline search; ship it to any worker (it pickles)."""
+_taking = threading.Lock()
 
-    def __init__(self, spec: PipelineSpec, *, runs_dir: Path | None = None,
-                 worker: str | None = None) -> None:
+
+class PipelineRunner:
+    """The per-instance job of a pipeline search; ship it to any worker (it pickles).
+
+    ``snapshot`` is the experiment's snapshot of the inputs; without one, the runner
+    takes one of the live inputs at its first run (and keeps it for every later run).
+    """
+
+    def __init__(self, spec: PipelineSpec, *, snapshot: Snapshot | None = None,
+                 runs_dir: Path | None = None, worker: str | None = None) -> None:
         self.spec = spec
+        self.snapshot = snapshot
         self.runs_dir = runs_dir
         self.worker = worker
+
+    def ensure_snapshot(self) -> Snapshot:
+        """The snapshot every run uses, taken now if none was given."""
+        if self.snapshot is None:
+            with _taking:
+                if self.snapshot is None:
+                    self.snapshot = SnapshotStore().take(self.spec.base, self.spec.snapshots)
+        return self.snapshot
+
+    @property
+    def inputs_mode(self) -> str:
+        """``link`` (read-only, free) needs the sandbox to keep runs off the snapshot."""
+        if self.spec.writable_inputs or self.spec.sandbox != "bwrap":
+            return "copy"
+        return "link"
 
     def __repr__(self) -> str:
         return f"PipelineRunner({self.spec.name!r})"
@@ -90,6 +118,8 @@ class PipelineRunner:
         """bwrap hides the host /tmp: expose what the run needs from there, read-only."""
         needed = {self.spec.base, SHIM.parent, Path(sys.prefix), Path(sys.base_prefix),
                   Path(sys.executable).parent}
+        if self.snapshot is not None and self.inputs_mode == "link":
+            needed.add(self.snapshot.root / "trees")  # what the input symlinks point into
         ro = tuple(sorted(p for p in needed if _under_tmp(p)))
         return Policy(mode=self.spec.sandbox, network=self.spec.network,  # type: ignore[arg-type]
                       ro_binds=ro)
@@ -114,7 +144,6 @@ class PipelineRunner:
         start = time.perf_counter()
         details: dict[str, Any] = {
             "params": params,
-            "inputs": _inputs_summary(self.spec.input_digests),
             "worker": {"host": socket.gethostname(), "pid": os.getpid()},
         }
         if self.worker:
@@ -122,8 +151,13 @@ class PipelineRunner:
         workdir: Path | None = None
         outcome: Outcome | RunError
         try:
+            snap = self.ensure_snapshot()
+            details["snapshot"] = snap.id
+            details["inputs"] = _inputs_summary(tuple(sorted(snap.digests(params).items())))
             workdir = self._workdir()
             outcome = self._run(params, workdir, details)
+        except SnapshotMissing as exc:
+            outcome = RunError("snapshot", str(exc))
         except DriftdocError as exc:
             outcome = RunError("sandbox", str(exc))
         except Exception as exc:  # the machinery failed (a full disk, a bug): no verdict
@@ -146,7 +180,8 @@ class PipelineRunner:
     def _run(self, params: dict[str, Value], workdir: Path, details: dict[str, Any]
              ) -> Outcome | RunError:
         spec = self.spec
-        snapshot(spec.base, spec.inputs, workdir)
+        assert self.snapshot is not None
+        self.snapshot.materialise(workdir, params, mode=self.inputs_mode)
         if spec.callable is not None:
             (workdir / PARAMS_FILE).write_text(json.dumps(params))
         before = _state(workdir)
@@ -178,7 +213,11 @@ class PipelineRunner:
             details["value"] = _small(shim["value"])
         failed = self._failure(res, shim)
         if failed is not None:
-            return Outcome(False, failed[0], failed[1], res.duration)
+            message = failed[1]
+            if self.inputs_mode == "link" and b"Read-only file system" in res.stderr_tail:
+                message += (" (inputs are the experiment's read-only snapshot; set "
+                            "writable_inputs = true if the pipeline writes into them)")
+            return Outcome(False, failed[0], message, res.duration)
 
         outputs = {
             "params": params,

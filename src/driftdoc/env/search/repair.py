@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 
 from packaging.version import InvalidVersion, Version
 
+from driftdoc import limits
+from driftdoc.env.knowledge.releases import ReleaseProvider
 from driftdoc.env.search.result import DriftFix
 from driftdoc.env.validation.verdict import (
     DRIFT,
@@ -30,7 +32,6 @@ from driftdoc.env.validation.verdict import (
     TIMEOUT,
     TIMEOUT_IMPORTS,
     Attempt,
-    ReleaseSource,
     Verdict,
 )
 from driftdoc.events import Event, Note, Reporter, null_reporter
@@ -111,6 +112,17 @@ class Move:
 
 
 @dataclass(frozen=True)
+class Trying(Event):
+    """Moves about to be validated (one batch), so a progress line can name the step."""
+
+    moves: tuple[str, ...]
+
+    def describe(self) -> str:
+        more = f" (+{len(self.moves) - 1} in parallel)" if len(self.moves) > 1 else ""
+        return f"trying {self.moves[0]}{more}" if self.moves else "trying"
+
+
+@dataclass(frozen=True)
 class Tried(Event):
     """A move was validated."""
 
@@ -139,7 +151,7 @@ HOLDER_PROBES = 40
 HOLDER_SECONDS = 20.0
 """And for at most this long: beyond it, bisecting builds is as cheap."""
 
-DEFAULT_BUDGET = 24
+DEFAULT_BUDGET = limits.BUDGET
 """Most validations per snippet: most snippets need a few; old ones bisect several packages
 (a probe may take two: one on its own Python), and 16 cut off 8 of 300 HG2.9K gists."""
 
@@ -232,7 +244,7 @@ class RepairSearch:
         start: State,
         *,
         evaluate: Evaluate,
-        releases: ReleaseSource,
+        releases: ReleaseProvider,
         lookup: ModuleLookup,
         snippet_imports: frozenset[str],
         pythons: Sequence[str],
@@ -296,6 +308,7 @@ class RepairSearch:
         fresh = fresh[: max(0, room)]
         if not fresh or not self._time_left():
             return []
+        self.reporter(Trying(tuple(m.why for m in fresh)))
         verdicts = self.evaluate([m.state.attempt() for m in fresh])
         out = []
         for m, v in zip(fresh, verdicts, strict=True):
@@ -432,12 +445,9 @@ class RepairSearch:
         A release without wheels is a source build: minutes of the time limit, often a
         failure (pandas 0.12 on 2.7), while a release with wheels answers in seconds.
         """
-        lookup = getattr(self.releases, "wheel_pythons", None)
-        if lookup is None:
-            return [ladder]
         major = python.split(".")[0]
         pythons = [py for py in self.pythons if py.split(".")[0] == major]
-        has = [lookup(dist, v, pythons) for v in ladder]
+        has = [self.releases.wheel_pythons(dist, v, pythons) for v in ladder]
         if any(h is None for h in has):
             return [ladder]  # a pure or source-only project: every release builds alike
         wheeled = [v for v, h in zip(ladder, has, strict=True) if h]
@@ -591,12 +601,11 @@ class RepairSearch:
         limit and usually fails (scikit-learn 0.18 on 3.8), only to be retried on the
         Python of its time anyway (``_on_its_python``).
         """
-        lookup = getattr(self.releases, "wheel_pythons", None)
-        if self.python_pinned or lookup is None or move.kind not in ("older", "bisect") \
+        if self.python_pinned or move.kind not in ("older", "bisect") \
                 or not move.package or not move.to_version:
             return move
         python = move.state.python
-        fits: Sequence[str] | None = lookup(move.package, move.to_version, self.pythons)
+        fits = self.releases.wheel_pythons(move.package, move.to_version, self.pythons)
         if fits is None or python in fits:
             return move  # no compiled wheels at all: nothing to gain elsewhere
         major = python.split(".")[0]
@@ -893,12 +902,11 @@ class RepairSearch:
     def _prerelease_moves(self, state: State, index: int, verdict: Verdict,
                           why: str) -> list[Move]:
         """A newer pre-release of a package whose last final release is Python 2 only."""
-        prereleases = getattr(self.releases, "prereleases", None)
         dep = state.deps[index]
-        if prereleases is None or dep.version is not None:
+        if dep.version is not None:
             return []
         current = _version(resolved_version(verdict, dep.dist) or "")
-        newer = [v for v in prereleases(dep.dist, state.python)
+        newer = [v for v in self.releases.prereleases(dep.dist, state.python)
                  if current is None or (_version(v) or current) > current]
         if not newer:
             return []
@@ -1009,12 +1017,11 @@ class RepairSearch:
         ``maybe_module``: "cannot import name x from pkg", where x may be a function as
         well as a submodule: only one release per minor is read, and a module no release
         ever shipped says nothing about the distribution."""
-        ships: Callable[[str, str, str], bool | None] | None = \
-            getattr(self.releases, "ships", None)
+        ships = self.releases.ships
         dep = state.deps[index]
         current = dep.version or resolved_version(verdict, dep.dist)
         cur = _version(current) if current else None
-        if ships is None or cur is None or ships(dep.dist, str(current), module) is not False:
+        if cur is None or ships(dep.dist, str(current), module) is not False:
             return []  # the release in use has it (or nobody knows): the failure is elsewhere
         older = [v for v in self.releases.versions(dep.dist, state.python, state.as_of)
                  if (p := _version(v)) is not None and p < cur and not p.is_prerelease]
