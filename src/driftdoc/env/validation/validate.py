@@ -40,7 +40,7 @@ from packaging.utils import canonicalize_name
 from driftdoc.env.snippet.encoding import python2_encoding_problem
 from driftdoc.env.snippet.read import read_snippet
 from driftdoc.env.toolchain.blame import failing_requirement
-from driftdoc.env.toolchain.build import BuiltEnv, ensure_env
+from driftdoc.env.toolchain.build import BuiltEnv, using_env
 from driftdoc.env.toolchain.installer import InstallError
 from driftdoc.env.toolchain.resolve import resolve
 from driftdoc.env.validation.records import (
@@ -329,7 +329,7 @@ def validate_requirements(
     sandbox: str = "bwrap",
     reporter: Reporter = null_reporter,
 ) -> ValidationRecord:
-    """resolve -> ensure_env -> validate; resolution failures become install failures."""
+    """resolve -> using_env -> validate; resolution failures become install failures."""
     start = time.perf_counter()
     read_snippet(snippet)  # bad input fails fast, before any resolution or build
     resolution = resolve(python, requirements, as_of=as_of, index_url=index_url,
@@ -344,9 +344,9 @@ def validate_requirements(
             pins=[], snippet=str(snippet))
         rec.seconds = time.perf_counter() - start
         return rec
-    env = ensure_env(python, resolution.pins, index_url=index_url, reporter=reporter)
-    reporter(Note(f"running {Path(snippet).name} in the sandbox"))
-    rec = validate(snippet, env, timeout=timeout, grace=grace, memory_mb=memory_mb,
-                   sandbox=sandbox)
+    with using_env(python, resolution.pins, index_url=index_url, reporter=reporter) as env:
+        reporter(Note(f"running {Path(snippet).name} in the sandbox"))
+        rec = validate(snippet, env, timeout=timeout, grace=grace, memory_mb=memory_mb,
+                       sandbox=sandbox)
     rec.seconds = time.perf_counter() - start
     return rec
