@@ -38,11 +38,13 @@ class CacheWarden:
         self._notes: list[Note] = []
         self._thread = threading.Thread(target=self._run, name="cache-bound", daemon=True)
         self._last: tuple[int, int, int] = (0, 0, 0)  # cache bytes, free bytes, limit
+        self._pending: list[str] = []
         self.evicted = 0
         self.started = time.time()
 
     def start(self) -> CacheWarden:
-        self._sample("start", "")
+        self._sample()
+        self._row("start", "")
         self._thread.start()
         return self
 
@@ -53,7 +55,9 @@ class CacheWarden:
         self._wake.set()
         if final:
             self._thread.join(timeout=600)
-            self._sample("end", "")
+            self.tick(check=False)
+            self._sample()
+            self._row("end", "")
 
     def notes(self) -> list[Note]:
         """Notes for the batch's reporter (drained: each is returned once)."""
@@ -62,9 +66,10 @@ class CacheWarden:
         return out
 
     def snippet_done(self, name: str) -> None:
-        """Log the cache's size and check the bound now: a finished snippet may have added
-        gigabytes."""
-        self._row("snippet", name)
+        """Check the bound now and log the cache's size after ``name``: a finished snippet
+        may have added gigabytes."""
+        with self._lock:
+            self._pending.append(name)
         self._wake.set()
 
     def _run(self) -> None:
@@ -75,19 +80,28 @@ class CacheWarden:
                 return
             self.tick()
 
-    def tick(self) -> None:
-        """One check of the bound (also called directly by tests)."""
-        try:
-            done = bound.check()
-        except Exception as exc:  # a failing check must not kill the batch
+    def tick(self, *, check: bool = True) -> None:
+        """One check of the bound, and rows for the snippets finished since the last one."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+            known_free = self._last[1]
+        done = None
+        if check:
+            try:
+                done = bound.check()
+            except Exception as exc:  # a failing check must not kill the batch
+                with self._lock:
+                    self._notes.append(Note(f"cache bound not checked: {exc}", level="warning"))
+        if done is not None:
             with self._lock:
-                self._notes.append(Note(f"cache bound not checked: {exc}", level="warning"))
-            return
+                self._last = (done.before, self._last[1], done.limit)
+        elif pending or abs(shutil.disk_usage(cache_root()).free - known_free) > RESAMPLE:
+            self._sample()
+        for name in pending:
+            self._row("snippet", name)
         if done is None:
-            with self._lock:
-                known_free = self._last[1]
-            if abs(shutil.disk_usage(cache_root()).free - known_free) > RESAMPLE:
-                self._sample("sample", "")  # the disk changed: measure for the log
+            if not pending and self._last[1] != known_free:
+                self._row("sample", "")
             return
         with self._lock:
             self._last = (done.after, bound.Ledger.load(cache_root()).free, done.limit)
@@ -100,7 +114,8 @@ class CacheWarden:
         if done.removed:
             self._row("evict", "")
 
-    def _sample(self, event: str, name: str) -> None:
+    def _sample(self) -> None:
+        """Measure the cache for the log."""
         try:
             usage = bound.measure()
             cap = bound.limit(usage.total, usage.free)
@@ -108,7 +123,6 @@ class CacheWarden:
             return
         with self._lock:
             self._last = (usage.total, usage.free, cap)
-        self._row(event, name)
 
     def _row(self, event: str, name: str) -> None:
         if self.log is None:
