@@ -15,7 +15,7 @@ from driftdoc.env.host.interpreters import discover
 from driftdoc.env.knowledge.pyversion import compile_check
 from driftdoc.env.snippet.encoding import python2_encoding_problem
 from driftdoc.env.toolchain.build import BuiltEnv
-from driftdoc.env.validation.classify import Category, classify
+from driftdoc.env.validation.failure import Kind, classify
 from driftdoc.env.validation.validate import _python2_refuses, validate
 from support.fixtures import *  # noqa: F403
 from support.fixtures import has_python
@@ -85,7 +85,7 @@ def test_validation_on_27_refuses_before_running(tmp_path: Path) -> None:
     assert rec.execution.exception_name == "SyntaxError"
     assert rec.execution.exception_line_number == 2
     verdict = classify(rec)
-    assert verdict.category is Category.SYNTAX_ERROR and not verdict.env_ok
+    assert verdict.category is Kind.SYNTAX and not verdict.env_ok
     # the same bytes with a coding line go on to run; so does a notebook's text (cells
     # are text to IPython) and anything on Python 3 (compile() decodes as python3 does)
     assert _python2_refuses(snippet, "py", "3.8") is None
