@@ -54,7 +54,7 @@ def _median(values: list[float]) -> float:
 
 def bench_driftdoc(python: str, snippet: Path, cache_dir: Path, repeat: int) -> dict[str, float]:
     os.environ["DRIFTDOC_CACHE_DIR"] = str(cache_dir)
-    from driftdoc.env.validation.classify import classify
+    from driftdoc.env.validation.failure import classify
     from driftdoc.env.validation.validate import validate_requirements
 
     def once() -> float:

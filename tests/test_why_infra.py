@@ -148,6 +148,13 @@ def run(cfg):
 """
 
 
+def _listening(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
 class DaskCluster:
     """A real ``dask scheduler`` and worker processes without a nanny."""
 
@@ -166,6 +173,7 @@ class DaskCluster:
              "--no-dashboard"], env=self.env, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL))
         self.workers: list[subprocess.Popen[bytes]] = []
+        assert wait_until(lambda: _listening(port), 60), "the scheduler did not start"
 
     def add_workers(self, n: int) -> None:
         for _ in range(n):
@@ -176,6 +184,8 @@ class DaskCluster:
         from distributed import Client
 
         alive = sum(w.poll() is None for w in self.workers)
+        if not alive:
+            return
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -287,3 +297,20 @@ def test_sandbox_that_fails_to_start_is_retried_elsewhere(tmp_path: Path, procs:
     with Store(tmp_path / "s.db") as store:
         assert {e.kind for e in store.errors()} == {"sandbox"}
         assert all("No space left" in e.message for e in store.errors())
+
+
+def test_dask_without_workers_says_so_and_stops(tmp_path: Path, procs: Procs) -> None:
+    (tmp_path / "dask_pipeline.py").write_text(DASK_PIPELINE)
+    (tmp_path / "space.json").write_text(json.dumps(SPACE))
+    cluster = DaskCluster(tmp_path, procs)
+    cluster.add_workers(0)
+    start = time.monotonic()
+    proc = driftdoc_cli("debug", "space.json", "--executor", f"dask://{cluster.address}?wait=6",
+                        "--oracle", "dask_pipeline:run", "--store", "s.db", cwd=tmp_path)
+    out, err = proc.communicate(timeout=120)
+    flat = " ".join(err.split())
+    assert proc.returncode == 1, (out, err)
+    assert f"no Dask worker in the cluster at {cluster.address} after 3 s" in flat
+    assert f"no Dask worker joined the cluster at {cluster.address} within 6 s" in flat
+    assert 6 <= time.monotonic() - start < 60
+    assert assert_no_verdict_from_errors(tmp_path / "s.db") == (0, 0)
