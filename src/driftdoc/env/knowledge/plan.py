@@ -231,8 +231,9 @@ def inspect_snippet(
     locals_ = local_modules(snippet)
     code = None
     if compile_check:
+        # a notebook's cells are text, not a file Python 2 reads as ASCII: the BOM says so
         code = (snippet.path.read_bytes() if snippet.kind == "py"
-                else snippet.source.encode("utf-8"))
+                else snippet.source.encode("utf-8-sig"))
     candidates = infer_versions(scan, interpreters=pool, code=code, pinned=python,
                                 local_names=locals_)
     if not candidates:

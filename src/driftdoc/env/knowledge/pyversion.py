@@ -25,6 +25,7 @@ from driftdoc.env.host import tables
 from driftdoc.env.host.cache import cache_root
 from driftdoc.env.host.interpreters import Interpreter
 from driftdoc.env.knowledge import stdlib
+from driftdoc.env.snippet.encoding import python2_encoding_problem
 from driftdoc.env.snippet.imports import ImportScan, RawImport
 
 # A mild prior among versions that all fit: the ones most old gists' dependencies have wheels for.
@@ -114,6 +115,12 @@ def compile_check(code: bytes, interpreters: Sequence[Interpreter],
             tmp.replace(cache_file)
         except OSError:
             pass
+    problem = python2_encoding_problem(code, "<snippet>")
+    if problem is not None:  # compile() skips the check that python2 FILE makes
+        for version in results:
+            if version.startswith("2."):
+                results[version] = (False, f"SyntaxError on Python {version} (line "
+                                           f"{problem.line}): {problem.message}")
     return results
 
 
