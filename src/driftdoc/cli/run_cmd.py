@@ -171,7 +171,7 @@ def run_command(
         store.close()
     report_result(result, fmt, output, quiet=quiet, index_url=index_url, hashes=hashes)
     if checkpoint is None:  # a batch's own children leave the bound to the batch
-        bound.check()
+        bound.check(force=True)
     raise typer.Exit(0 if result.resolved else 1)
 
 

@@ -69,6 +69,8 @@ MIN_AGE = 120.0
 """Entries used this recently stay, leased or not (a download between resolve and build)."""
 REMEASURE = 60.0
 """Measure at most this often unless the estimate is well over the bound."""
+STALE = 300.0
+"""Measure at least this often when asked to check."""
 LEDGER = "ledger.json"
 SMALL_CACHES = ("resolve", "index", "members", "compile")
 UV_LOCK_WAIT = 120
@@ -465,11 +467,14 @@ def check(*, bound: int | None = None, force: bool = False,
     ledger = Ledger.load(root)
     free = _free(root)
     if not force and ledger.at:
+        # other writers on the disk make this an overestimate, but one freeing space there
+        # hides the cache's growth: past STALE seconds the estimate is not trusted
         estimate = ledger.total + max(0, ledger.free - free)
         cap = bound if bound is not None else limit(estimate, free)
-        if estimate <= cap:
+        age = time.time() - ledger.at
+        if estimate <= cap and age < STALE:
             return None
-        if time.time() - ledger.at < REMEASURE and estimate <= cap * 1.25:
+        if age < REMEASURE and estimate <= cap * 1.25:
             return None
     with locked("cache-bound", blocking=False) as got:
         if not got:
