@@ -156,15 +156,54 @@ def test_rerun_reuses_validations(tmp_path: Path, drift_index: LocalIndex,
                                   driftdoc_cache: Path,  # noqa: F811
                                   capsys: pytest.CaptureFixture[str]) -> None:
     snippet = write(tmp_path, "from skfake.cross_validation import split\n")
-    run_json(snippet, drift_index, capsys)
+    _rc, first = run_json(snippet, drift_index, capsys)
     from driftdoc.store import Store
 
     with Store(tmp_path / "store.db") as store:
         before = len(store.runs())
-    rc, _data = run_json(snippet, drift_index, capsys)
+    assert before == first["validations"]  # one run per validation, in one experiment
+    rc, data = run_json(snippet, drift_index, capsys)
     with Store(tmp_path / "store.db") as store:
         after = len(store.runs())
     assert rc == 0 and after == before  # every validation answered from the store
+    assert (data["validations"], data["requirements"], data["steps"] and len(data["steps"])) \
+        == (first["validations"], first["requirements"], len(first["steps"]))
+    # the validations are ordinary runs of an experiment named by the snippet
+    assert main(["history", "list", "--store", str(tmp_path / "store.db"),
+                 "--format", "json"]) == 0
+    (exp,) = json.loads(capsys.readouterr().out)
+    assert exp["title"] == f"snippet {snippet}" and exp["runs"] == first["validations"]
+    assert main(["history", "list", exp["name"], "--store", str(tmp_path / "store.db"),
+                 "--format", "json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert len(runs) == before and all(r["source"] == "run" for r in runs)
+
+
+def test_validations_on_a_dask_cluster_answer_as_local_ones(
+        tmp_path: Path, drift_index: LocalIndex, driftdoc_cache: Path,  # noqa: F811
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``--executor dask`` runs each validation as a task on Dask worker processes; the
+    search, its answer and its count are those of the local executor."""
+    pytest.importorskip("distributed")
+    text = "import kerasfake\nlayer = kerasfake.Convolution2D(3)\nprint(layer.n)\n"
+    local_dir, dask_dir = tmp_path / "local", tmp_path / "dask"
+    local_dir.mkdir()
+    dask_dir.mkdir()
+    rc1, local = run_json(write(local_dir, text), drift_index, capsys, "--jobs", "2")
+    rc2, remote = run_json(write(dask_dir, text), drift_index, capsys, "--jobs", "2",
+                           "--executor", "dask?processes=1")
+    assert rc1 == rc2 == 0
+    for key in ("status", "python", "requirements", "validations", "drift", "direct"):
+        assert remote[key] == local[key], key
+    assert [(s["move"], s["requirements"], s["result"]) for s in remote["steps"]] == \
+        [(s["move"], s["requirements"], s["result"]) for s in local["steps"]]
+    from driftdoc.store import Store
+
+    with Store(dask_dir / "store.db") as store:
+        workers = {r.worker for r in store.runs()}
+    import os
+
+    assert workers and f"{os.uname().nodename}:{os.getpid()}" not in workers  # not here
 
 
 @pytest.mark.parametrize("case", ["missing", "directory", "binary", "python"])

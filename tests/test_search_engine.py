@@ -7,6 +7,7 @@ rule, from the search's former single test file.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from driftdoc.env.search.state import Dep, State
 from driftdoc.env.validation.failure import Kind
@@ -54,10 +55,68 @@ def test_trials_never_run_an_attempt_twice_and_keep_to_the_budget() -> None:
         return [Verdict(Kind.SUCCESS) for _ in attempts]
 
     a, b, c = (Attempt("3.8", (f"p=={i}",)) for i in range(3))
-    trials = Trials(evaluate, budget=2, deadline=None)
+    trials = Trials.of(evaluate, budget=2, deadline=None)
     assert [v is not None for v in trials.run([a, a, b])] == [True, False, True]
     assert trials.run([a, c]) == [None, None]  # a: tried; c: past the budget
     assert ran == [a, b] and trials.exhausted()
+
+
+def test_trials_record_each_validation_once_in_the_store_and_reuse_it(tmp_path: Path) -> None:
+    """The seam is the Session: one run per validation in the snippet's experiment, known
+    attempts answered from the store for free (not against the budget), and an old
+    store's validation rows (source 'validation') read as ordinary runs."""
+    from driftdoc.env.search.trials import AttemptExecutor, Trials
+    from driftdoc.env.validation.task import attempt_instance, verdict_outcome
+    from driftdoc.model import Instance
+    from driftdoc.session import Session
+    from driftdoc.store import Store
+
+    ran: list[Attempt] = []
+
+    def evaluate(attempts: Sequence[Attempt]) -> list[Verdict | None]:
+        ran.extend(attempts)
+        return [Verdict(Kind.IMPORT if "p==1" in x.requirements else Kind.SUCCESS,
+                        exception_name="ImportError" if "p==1" in x.requirements else None)
+                for x in attempts]
+
+    a, b, c = (Attempt("3.8", (f"p=={i}",)) for i in range(3))
+    old = Attempt("3.8", ("q==9",))
+    path = tmp_path / "store.db"
+    with Store(path) as store:  # what the memo of an older version left behind
+        exp = store.experiment("run:x", None)
+        store.record(exp, attempt_instance(old), verdict_outcome(Verdict(Kind.SUCCESS)),
+                     source="validation")
+    with Store(path) as store:
+        session = Session(None, AttemptExecutor(evaluate), store=store, experiment="run:x",
+                          budget=2, search={"s": 1}, meta={"snippet": "x.py"})
+        trials = Trials(session)
+        verdicts = trials.run([a, b, old])
+        assert [v.kind if v else None for v in verdicts] == [Kind.SUCCESS, Kind.IMPORT,
+                                                             Kind.SUCCESS]
+        assert ran == [a, b] and trials.validations == 3 and session.runs == 2
+        assert trials.exhausted() and trials.run([c]) == [None]
+        rows = store.runs(exp)
+        assert [r.source for r in rows] == ["run", "run", "run"]
+        assert [Instance(r.params.items()) for r in rows] == [
+            attempt_instance(x) for x in (old, a, b)]
+        assert store.experiment_meta(exp)["snippet"] == "x.py"
+    with Store(path) as store:  # the same search again: replayed, nothing re-run
+        again = Trials(Session(None, AttemptExecutor(evaluate), store=store,
+                               experiment="run:x", budget=2, search={"s": 1}))
+        assert [v is not None for v in again.run([a, b, c])] == [True, True, False]
+        assert ran == [a, b] and again.validations == 2
+
+
+def test_an_attempt_travels_as_its_key() -> None:
+    import datetime as dt
+
+    att = Attempt("2.7", ("Flask==0.10", "six", "numpy==1.16.6"), dt.date(2015, 3, 1),
+                  ("libfoo-dev", "gir1.2-gtk-3.0"))
+    back = Attempt.from_key(att.key())
+    assert back.key() == att.key()
+    assert back == Attempt("2.7", ("flask==0.10", "numpy==1.16.6", "six"),
+                           dt.date(2015, 3, 1), ("gir1.2-gtk-3.0", "libfoo-dev"))
+    assert Attempt.from_key(Attempt("3.9", ()).key()) == Attempt("3.9", ())
 
 
 def test_every_situation_orders_known_rules_and_every_rule_is_ordered() -> None:

@@ -137,12 +137,14 @@ def test_a_poisoned_store_is_cleaned_on_open(tmp_path: Path) -> None:
                                             "cluster in time", 0.0, {"executor": "dask"}))
         store.record(exp, insts[2], Outcome(False, "timeout", "killed after 5 s"),
                      source="run")  # a real time limit is a verdict and stays
-        store.record(exp, insts[1], Outcome(False, "sandbox", "env half"), source="validation")
+        # a validation an older version recorded outside the Session: an ordinary run now
+        store.record(exp, insts[1], Outcome(False, "import-error", "env half"),
+                     source="validation")
     with Store(path) as store:
         runs = store.runs(exp)
         errors = store.errors(exp)
     assert [(r.outcome.category, r.source) for r in runs] == [
-        ("", "run"), ("exit-status", "run"), ("timeout", "run"), ("sandbox", "validation")]
+        ("", "run"), ("exit-status", "run"), ("timeout", "run"), ("import-error", "run")]
     assert [(e.kind, e.params) for e in errors] == [
         ("worker-lost", dict(insts[2])), ("sandbox", dict(insts[3])),
         ("dispatch-timeout", dict(insts[3]))]

@@ -50,12 +50,13 @@ def run(snippet: str | Path, *, python: str | None = None,
         as_of: dt.date | str | None = None, budget: int = DEFAULT_BUDGET,
         time_limit: float | None = None, timeout: float = limits.TIMEOUT,
         memory_mb: int = limits.MEMORY_MB, jobs: int = 1, store: Store | None = None,
-        index_url: str | None = None, sandbox: str = "bwrap",
+        index_url: str | None = None, sandbox: str = "bwrap", executor: str | None = None,
         reporter: Reporter = null_reporter) -> EnvResult:
     """Infer, validate and repair the environment ``snippet`` needs (``driftdoc run``).
 
     ``store`` keeps every validation as provenance (and answers repeats); without one they
-    are kept in memory for this call only.
+    are kept in memory for this call only. ``executor`` names where validations run
+    (``local``, ``dask`` or ``dask://HOST:PORT``), ``jobs`` at a time.
     """
     from driftdoc.env.search.runner import run_snippet
 
@@ -69,7 +70,7 @@ def run(snippet: str | Path, *, python: str | None = None,
     return run_snippet(path, python=_python(python), as_of=_date(as_of), budget=budget,
                        time_limit=time_limit, jobs=jobs, store=store, index_url=index_url,
                        run_timeout=timeout, sandbox=sandbox, memory_mb=memory_mb,
-                       reporter=reporter)
+                       executor=executor, reporter=reporter)
 
 
 infer = run
@@ -122,17 +123,17 @@ def explain(snippet: str | Path, *, python: str | None = None,
             explain_budget: int = limits.EXPLAIN_BUDGET, time_limit: float | None = None,
             timeout: float = limits.TIMEOUT, memory_mb: int = limits.MEMORY_MB, jobs: int = 1,
             store: Store | None = None, index_url: str | None = None, sandbox: str = "bwrap",
-            environment: EnvResult | None = None,
+            environment: EnvResult | None = None, executor: str | None = None,
             reporter: Reporter = null_reporter) -> Explanation:
     """The version boundaries where the snippet's behaviour changes (``driftdoc explain``).
 
     Without ``environment`` it first runs ``run`` for one; releases that do not install
     here are unknown, never failures.
     """
-    from driftdoc.env.emit.explain import explain_result
+    from driftdoc.env.emit.explain import direct_pins, explain_result
     from driftdoc.env.knowledge.releases import IndexReleases
-    from driftdoc.env.search.runner import AttemptMemo, memo_experiment
-    from driftdoc.env.validation.validator import SandboxValidator
+    from driftdoc.env.search.runner import validation_executor, validation_session
+    from driftdoc.env.search.trials import Trials
     from driftdoc.store import Store
 
     path = Path(snippet)
@@ -142,13 +143,22 @@ def explain(snippet: str | Path, *, python: str | None = None,
             environment = run(path, python=python, as_of=as_of, budget=budget,
                               time_limit=time_limit, timeout=timeout, memory_mb=memory_mb,
                               jobs=jobs, store=db, index_url=index_url, sandbox=sandbox,
-                              reporter=reporter)
-        validator = SandboxValidator(path, index_url=index_url, timeout=timeout,
-                                     sandbox=sandbox, memory_mb=memory_mb)
-        memo = AttemptMemo(db, memo_experiment(path, index_url), validator, jobs=jobs)
-        return explain_result(path, environment, memo=memo,
-                              releases=IndexReleases(index_url=index_url),
-                              budget=explain_budget, reporter=reporter)
+                              executor=executor, reporter=reporter)
+        runs = validation_executor(executor, path, jobs=jobs, index_url=index_url,
+                                   timeout=timeout, sandbox=sandbox, memory_mb=memory_mb,
+                                   reporter=reporter)
+        try:
+            settings = {"search": "explain", "budget": explain_budget,
+                        "python": environment.python,
+                        "around": sorted(direct_pins(environment).items())}
+            session = validation_session(path, runs, store=db, index_url=index_url,
+                                         budget=explain_budget, search=settings,
+                                         reporter=reporter)
+            return explain_result(path, environment, trials=Trials(session, reporter=reporter),
+                                  releases=IndexReleases(index_url=index_url),
+                                  reporter=reporter)
+        finally:
+            runs.close()
     finally:
         if store is None:
             db.close()

@@ -9,6 +9,10 @@ A run that yields no verdict because the machinery failed (a ``RunError``: lost 
 dispatch time-out, sandbox that did not start) is recorded as an error, never as a
 verdict, and retried; if it keeps failing the search stops with ``InfrastructureError``
 (exit 1), and a rerun resumes from every verdict recorded so far.
+
+A session searches a finite ``Space`` (the debugging half) or an open one (``space=None``:
+the environment half, whose parameters grow as the repair search learns which packages
+matter); instances are keyed by their canonical mapping either way.
 """
 
 from __future__ import annotations
@@ -19,10 +23,10 @@ from collections import Counter, deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from driftdoc.errors import InputError
+from driftdoc.errors import DriftdocError, InputError
 from driftdoc.events import Event, Note, Reporter, null_reporter
 from driftdoc.executors.base import Executor, InfrastructureError, RunError
-from driftdoc.model import Instance, Outcome, Space
+from driftdoc.model import Instance, Outcome, Space, Value
 from driftdoc.store import Store
 
 
@@ -99,11 +103,16 @@ class Session:
     the budget. ``search`` names the search (its settings): runs recorded after such a
     search began are replayed, not re-run, when it is started again, so an interrupted
     search resumes to the answer an uninterrupted one gives.
+
+    ``space=None`` opens the space: any mapping is an instance. ``meta`` names the
+    experiment for people (``driftdoc history``); ``exclusive=False`` skips the claim on
+    the experiment, for searches that may share one harmlessly (two snippets with the same
+    content in one batch record the same verdicts).
     """
 
     def __init__(
         self,
-        space: Space,
+        space: Space | None,
         executor: Executor,
         *,
         store: Store | None = None,
@@ -113,6 +122,8 @@ class Session:
         repeats: int = 1,
         search: Mapping[str, object] | None = None,
         error_retries: int = 2,
+        meta: Mapping[str, object] | None = None,
+        exclusive: bool = True,
     ) -> None:
         if budget is not None and budget < 0:
             raise InputError(f"the budget must be 0 or more, got {budget}")
@@ -122,8 +133,14 @@ class Session:
         self.executor = executor
         self.store = store if store is not None else Store.memory()
         self.experiment = experiment
-        self.store.claim(experiment)  # one searching process per experiment and store
-        self.experiment_id = self.store.experiment(experiment, space)
+        if exclusive:
+            self.store.claim(experiment)  # one searching process per experiment and store
+        self.experiment_id = self.store.experiment(experiment, space, meta)
+        if meta:
+            stored = self.store.experiment_meta(self.experiment_id)
+            missing = {k: v for k, v in meta.items() if k not in stored}
+            if missing:  # an experiment an older version created, unnamed
+                self.store.update_meta(self.experiment_id, missing)
         self.error_retries = error_retries
         self.errors = 0
         self.budget = budget
@@ -153,7 +170,7 @@ class Session:
         rechecks: list[tuple[Instance, Outcome]] = []
         for rec in self.store.runs(self.experiment_id):
             try:
-                inst = self._space.instance(rec.params)
+                inst = self.instance(rec.params)
             except InputError:
                 continue  # recorded under an older space; not part of this search
             kind = "recheck" if rec.source == "recheck" else "run" if rec.source in VOTES \
@@ -187,8 +204,16 @@ class Session:
 
     # -- Evaluator protocol -------------------------------------------------
 
+    def instance(self, params: Mapping[str, Value]) -> Instance:
+        """The instance for ``params``: checked against a finite space, else canonical."""
+        if self._space is None:
+            return Instance(params.items())
+        return self._space.instance(params)
+
     @property
     def space(self) -> Space:
+        if self._space is None:
+            raise DriftdocError("an open session has no finite space")
         return self._space
 
     @property

@@ -167,6 +167,7 @@ class Store:
                     db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)",
                                (str(SCHEMA_VERSION),))
                 _quarantine(db)
+                _adopt_validations(db)
                 return db
             except sqlite3.OperationalError as exc:
                 db.close()
@@ -479,6 +480,16 @@ def _quarantine(db: sqlite3.Connection) -> None:
         )
         db.execute(f"DELETE FROM runs WHERE {_POISONED}")
         db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
+
+
+def _adopt_validations(db: sqlite3.Connection) -> None:
+    """Validations that older versions recorded outside the Session (source
+    ``validation``) are ordinary runs of their experiment: same parameters (the attempt's
+    key), same verdict in ``details``, same validator version in the experiment's name."""
+    if db.execute("SELECT 1 FROM runs WHERE source = 'validation' LIMIT 1").fetchone() is None:
+        return
+    with db:
+        db.execute("UPDATE runs SET source = 'run' WHERE source = 'validation'")
 
 
 def _parse_result(value: Any, lineno: int) -> bool:

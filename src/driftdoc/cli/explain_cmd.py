@@ -13,6 +13,7 @@ from driftdoc.cli.app import app, err, out, say
 from driftdoc.cli.options import (
     AsOfOpt,
     BudgetOpt,
+    ExecutorOpt,
     IndexOpt,
     JobsOpt,
     MemoryOpt,
@@ -27,7 +28,7 @@ from driftdoc.cli.options import (
     check_limits,
 )
 from driftdoc.cli.render import ProgressReporter
-from driftdoc.cli.run_cmd import RunReporter
+from driftdoc.cli.run_cmd import RunReporter, check_executor
 from driftdoc.errors import InputError
 from driftdoc.store import DEFAULT_PATH, Store
 
@@ -48,6 +49,7 @@ def explain_command(
     timeout: TimeoutOpt = limits.TIMEOUT,
     memory_mb: MemoryOpt = limits.MEMORY_MB,
     jobs: JobsOpt = 1,
+    executor: ExecutorOpt = "local",
     fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="text or json.")]
     = "text",
     output: OutputOpt = None,
@@ -60,6 +62,7 @@ def explain_command(
     """Find the working environment, then explain the drift as a version boundary."""
     check_limits(budget=budget, jobs=jobs, timeout=timeout, memory_mb=memory_mb,
                  time_limit=time_limit, sandbox=sandbox)
+    check_executor(executor)
     if explain_budget < 1:
         raise InputError("--explain-budget must be 1 or more")
     if fmt not in ("text", "json"):
@@ -73,12 +76,14 @@ def explain_command(
         with RunReporter(verbose=verbose, quiet=quiet, budget=budget) as reporter:
             result = run(snippet, python=python, as_of=as_of, store=store, index_url=index_url,
                          sandbox=sandbox, timeout=timeout, memory_mb=memory_mb, budget=budget,
-                         time_limit=time_limit, jobs=jobs, reporter=reporter)
+                         time_limit=time_limit, jobs=jobs, executor=executor,
+                         reporter=reporter)
         with ProgressReporter(total=None, verbose=verbose, label="explaining",
                               quiet=quiet) as progress:
             explanation = explain(snippet, environment=result, explain_budget=explain_budget,
                                   timeout=timeout, memory_mb=memory_mb, jobs=jobs, store=store,
-                                  index_url=index_url, sandbox=sandbox, reporter=progress)
+                                  index_url=index_url, sandbox=sandbox, executor=executor,
+                                  reporter=progress)
     finally:
         store.close()
     doc = explanation.to_json()

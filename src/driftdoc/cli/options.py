@@ -35,6 +35,9 @@ OutputOpt = Annotated[Path | None, typer.Option(
 HashesOpt = Annotated[bool, typer.Option(
     "--hashes", help="Give each pin of requirements.txt its --hash lines (for pip "
     "--require-hashes).")]
+ExecutorOpt = Annotated[str, typer.Option(
+    metavar="SPEC", help="Where validations run (a batch: where snippets run): local, dask "
+    "(a cluster on this machine) or dask://HOST:PORT (a running scheduler; ?wait=SECONDS).")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show each validation.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
 

@@ -17,6 +17,7 @@ from driftdoc.cli.app import app, err, out, say
 from driftdoc.cli.options import (
     AsOfOpt,
     BudgetOpt,
+    ExecutorOpt,
     HashesOpt,
     IndexOpt,
     JobsOpt,
@@ -85,8 +86,8 @@ class RunReporter:
         if self.quiet:
             return
         text = event.describe()
-        from driftdoc.env.search.runner import ValidationFinished
         from driftdoc.env.search.state import Tried, Trying
+        from driftdoc.env.search.trials import ValidationFinished
 
         if isinstance(event, Trying) and self._status is not None:
             self._status.update(Text(self.status_line(text, upcoming=len(event.moves))))
@@ -119,6 +120,7 @@ def run_command(
     timeout: TimeoutOpt = limits.TIMEOUT,
     memory_mb: MemoryOpt = limits.MEMORY_MB,
     jobs: JobsOpt = 1,
+    executor: ExecutorOpt = "local",
     store_path: StoreOpt = DEFAULT_PATH,
     index_url: IndexOpt = None,
     sandbox: SandboxOpt = "bwrap",
@@ -133,6 +135,7 @@ def run_command(
         raise InputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     check_limits(budget=budget, jobs=jobs, timeout=timeout, memory_mb=memory_mb,
                  time_limit=time_limit, sandbox=sandbox)
+    check_executor(executor)
     when = parse_date(as_of)
     if not target.exists():
         raise InputError(f"{target} does not exist")
@@ -166,13 +169,23 @@ def run_command(
             result = run_snippet(target, python=python, as_of=when, budget=budget,
                                  time_limit=time_limit, jobs=jobs, store=store,
                                  index_url=index_url, run_timeout=timeout, sandbox=sandbox,
-                                 memory_mb=memory_mb, reporter=reporter, checkpoint=save)
+                                 memory_mb=memory_mb, reporter=reporter, checkpoint=save,
+                                 executor=executor)
     finally:
         store.close()
     report_result(result, fmt, output, quiet=quiet, index_url=index_url, hashes=hashes)
     if checkpoint is None:  # a batch's own children leave the bound to the batch
         bound.check(force=True)
     raise typer.Exit(0 if result.resolved else 1)
+
+
+def check_executor(spec: str) -> None:
+    """One line for an executor the environment half cannot use, before any work."""
+    from driftdoc.executors.factory import scheme
+
+    if scheme(spec) not in ("local", "dask"):
+        raise InputError(f"--executor {spec!r}: snippets and validations run on local, dask "
+                         "or dask://HOST:PORT")
 
 
 def report_result(result: EnvResult, fmt: str, output: Path | None, *, quiet: bool,

@@ -39,6 +39,15 @@ def _split(spec: str) -> tuple[str, str, dict[str, str]]:
     return scheme.strip().lower(), rest.strip(), opts
 
 
+def scheme(spec: str | None) -> str:
+    """``local``, ``zmq`` or ``dask``: which kind of executor ``spec`` names."""
+    kind = _split(spec or "local")[0]
+    if kind not in ("local", "zmq", "dask"):
+        raise InputError(f"unknown executor {spec!r}; use local, zmq, zmq://HOST:PUSH:PULL, "
+                         "dask or dask://HOST:PORT")
+    return kind
+
+
 def _port(text: str, spec: str) -> int:
     if not text.isdigit() or int(text) > 65535:
         raise InputError(f"bad port {text!r} in executor spec {spec!r}")

@@ -6,8 +6,8 @@ the newest release of each minor series, then the releases between the last that
 and the first that fails, so the answer is the exact boundary (``scikit-learn >= 0.20``)
 with the validations on each side as evidence. A release that does not install or build
 here says nothing about the snippet: it is *unknown*, set aside, and the bisection probes
-its neighbour instead. Every probe is a memoised validation (``AttemptMemo``), so what
-``run`` already validated costs nothing.
+its neighbour instead. Every probe is a validation through the snippet's ``Session``
+(the search's ``Trials``), so what ``run`` already validated costs nothing.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from packaging.version import InvalidVersion, Version
 
 from driftdoc.env.knowledge.releases import ReleaseProvider
 from driftdoc.env.search.result import EnvResult
-from driftdoc.env.search.runner import AttemptMemo
+from driftdoc.env.search.trials import Trials
 from driftdoc.env.validation.failure import Kind
+from driftdoc.env.validation.task import attempt_instance
 from driftdoc.env.validation.verdict import Attempt, Verdict
 from driftdoc.errors import InputError
 from driftdoc.events import Note, Reporter, null_reporter
@@ -147,13 +148,11 @@ def _outcome(verdict: Verdict) -> str:
 class _Prober:
     """Validates one package at one release, the rest of the environment as it worked."""
 
-    def __init__(self, result: EnvResult, memo: AttemptMemo, budget: int,
-                 reporter: Reporter) -> None:
+    def __init__(self, result: EnvResult, trials: Trials, reporter: Reporter) -> None:
         assert result.python is not None
         self.result = result
         self.python = result.python
-        self.memo = memo
-        self.budget = budget
+        self.trials = trials
         self.reporter = reporter
         self.pins = direct_pins(result)
         self.probes: list[Probe] = []
@@ -164,23 +163,20 @@ class _Prober:
                 name, version, PASS, result.classification or "success",
                 "the working environment run found", True)
 
-    def left(self) -> int:
-        return self.budget - self.fresh
-
     def __call__(self, package: str, version: str) -> Probe | None:
         key = (package, version)
         if key in self._seen:
             return self._seen[key]
-        if self.left() <= 0:
+        if self.trials.exhausted():
             return None
         reqs = tuple(f"{name}=={version if name == package else pinned}"
                      for name, pinned in self.pins.items())
         attempt = Attempt(self.python, reqs, None, tuple(self.result.system_packages))
-        before = self.memo.fresh
-        verdict = self.memo([attempt])[0]
+        session = self.trials.session
+        cached = attempt_instance(attempt) in session.known()
+        verdict = self.trials.run([attempt])[0]
         if verdict is None:
-            return None
-        cached = self.memo.fresh == before
+            return None  # past the budget
         self.fresh += 0 if cached else 1
         detail = verdict.exception_name or verdict.kind.value
         if verdict.exception_message:
@@ -258,10 +254,12 @@ def _side(package: str, anchor: str, versions: list[str], judge: Judge,
     return _bisect(between, good, bad, judge) if len(between) > 2 else pair
 
 
-def explain_result(snippet: Path, result: EnvResult, *, memo: AttemptMemo,
-                   releases: ReleaseProvider, budget: int = 40,
+def explain_result(snippet: Path, result: EnvResult, *, trials: Trials,
+                   releases: ReleaseProvider,
                    reporter: Reporter = null_reporter) -> Explanation:
-    """Bisect each direct dependency around the working environment for its boundaries."""
+    """Bisect each direct dependency around the working environment for its boundaries;
+    ``trials`` holds the budget (its session's) of new validations."""
+    budget = trials.budget or 0
     def done(status: str, message: str, prober: _Prober | None = None,
              boundaries: list[Boundary] | None = None) -> Explanation:
         return Explanation(str(snippet), status, result.python, boundaries or [],
@@ -271,7 +269,7 @@ def explain_result(snippet: Path, result: EnvResult, *, memo: AttemptMemo,
     if result.python is None or not result.resolved:
         return done("no-environment", f"no working environment to explain from: "
                     f"{result.reason or 'the search found none'}")
-    prober = _Prober(result, memo, budget, reporter)
+    prober = _Prober(result, trials, reporter)
     if not prober.pins:
         raise InputError("the snippet has no third-party packages, so there is no drift")
     boundaries: list[Boundary] = []

@@ -26,14 +26,20 @@ DEFAULT_BUDGET = limits.BUDGET
 
 
 class RepairSearch:
-    """Walks the environment space from a first plan towards a working environment."""
+    """Walks the environment space from a first plan towards a working environment.
+
+    Validations go through ``trials`` (a ``Session`` over the snippet's experiment and an
+    executor, with its budget); ``evaluate`` is the in-process shortcut for a fake
+    validator, run through a session in memory with ``budget`` and ``deadline``.
+    """
 
     def __init__(
         self,
         start: State,
         *,
-        evaluate: Evaluate,
         releases: ReleaseProvider,
+        trials: Trials | None = None,
+        evaluate: Evaluate | None = None,
         lookup: ModuleLookup,
         snippet_imports: frozenset[str],
         pythons: Sequence[str],
@@ -50,7 +56,11 @@ class RepairSearch:
         system_packages: Callable[[str], tuple[str, ...]] | None = None,
         typelib_packages: Callable[[str], tuple[str, ...]] | None = None,
     ) -> None:
-        self.trials = Trials(evaluate, budget=budget, deadline=deadline)
+        if trials is None:
+            if evaluate is None:
+                raise TypeError("RepairSearch needs trials (a Session) or an evaluate function")
+            trials = Trials.of(evaluate, budget=budget, deadline=deadline, reporter=reporter)
+        self.trials = trials
         self.context = Context(
             releases=releases, lookup=lookup,
             snippet_imports=frozenset(m.lower() for m in snippet_imports),

@@ -1,9 +1,10 @@
 """``driftdoc run`` for one snippet: inspect -> first plan -> repair search -> EnvResult.
 
 This module only wires pieces together: the plan comes from snippet analysis, the
-releases from the index client, validations from the sandboxed validator, and
-every validation is memoised in the provenance store, so a rerun on the same
-snippet answers known environments without building anything.
+releases from the index client, and validations from the sandboxed validator run as
+jobs of an executor (local threads or a Dask cluster) through the project's ``Session``:
+one memo, one budget and one provenance record per validation, in the snippet's
+experiment, so a rerun answers known environments without building anything.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -29,82 +28,15 @@ from driftdoc.env.knowledge.stdlib import is_stdlib
 from driftdoc.env.search.repair import DEFAULT_BUDGET, RepairSearch
 from driftdoc.env.search.result import EnvResult
 from driftdoc.env.search.state import Dep, SearchOutcome, State
+from driftdoc.env.search.trials import Trials
 from driftdoc.env.toolchain import syspkgs
 from driftdoc.env.validation.failure import Kind
-from driftdoc.env.validation.verdict import Attempt, Validator, Verdict
-from driftdoc.events import Event, Note, Reporter, null_reporter
-from driftdoc.model import Instance, Outcome
+from driftdoc.env.validation.task import SnippetBundle, ValidationTask
+from driftdoc.errors import InputError
+from driftdoc.events import Note, Reporter, null_reporter
+from driftdoc.executors.base import Executor
+from driftdoc.session import Session
 from driftdoc.store import Store
-
-
-@dataclass(frozen=True)
-class ValidationFinished(Event):
-    """A validation ran (or was answered from the store)."""
-
-    attempt: Attempt
-    verdict: Verdict
-    cached: bool
-
-    def describe(self) -> str:
-        reqs = " ".join(self.attempt.requirements) or "(no packages)"
-        src = "known" if self.cached else f"{self.verdict.seconds:.1f}s"
-        return f"python {self.attempt.python} {reqs}: {self.verdict.kind.value} [{src}]"
-
-
-class AttemptMemo:
-    """Answers attempts from the store, runs the rest in parallel, records each at once."""
-
-    def __init__(self, store: Store, experiment: str, validator: Validator, *,
-                 jobs: int = 1, reporter: Reporter = null_reporter) -> None:
-        self.store = store
-        self.experiment_id = store.experiment(experiment, None)
-        self.validator = validator
-        self.jobs = max(1, jobs)
-        self.reporter = reporter
-        self.fresh = 0
-        self._lock = threading.Lock()
-        self._known: dict[str, Verdict] = {}
-        for rec in store.runs(self.experiment_id):
-            data = rec.outcome.details.get("verdict")
-            if isinstance(data, dict) and "kind" in data:
-                self._known[Instance(sorted(rec.params.items())).key] = Verdict.from_json(data)
-
-    def _key(self, attempt: Attempt) -> str:
-        return Instance(sorted(attempt.key().items())).key
-
-    def _one(self, attempt: Attempt) -> Verdict:
-        start = time.time()
-        verdict = self.validator.check(attempt)
-        outcome = Outcome(verdict.ok, verdict.kind.value, verdict.exception_message or verdict.note,
-                          verdict.seconds, {"verdict": verdict.to_json()})
-        with self._lock:
-            self.store.record(self.experiment_id, Instance(sorted(attempt.key().items())),
-                              outcome, started=start, finished=time.time(), worker="local",
-                              source="validation")
-            self._known[self._key(attempt)] = verdict
-            self.fresh += 1
-        self.reporter(ValidationFinished(attempt, verdict, cached=False))
-        return verdict
-
-    def __call__(self, attempts: Sequence[Attempt]) -> list[Verdict | None]:
-        out: list[Verdict | None] = []
-        todo = []
-        for att in attempts:
-            known = self._known.get(self._key(att))
-            if known is not None:
-                self.reporter(ValidationFinished(att, known, cached=True))
-            else:
-                todo.append(att)
-        if len(todo) > 1 and self.jobs > 1:
-            with ThreadPoolExecutor(max_workers=min(self.jobs, len(todo))) as pool:
-                list(pool.map(self._one, todo))
-        else:
-            for att in todo:
-                self._one(att)
-        for att in attempts:
-            out.append(self._known.get(self._key(att)))
-        return out
-
 
 # Plug-in ecosystems whose packages are named "<framework>-<module>" on PyPI.
 SURE = 0.9
@@ -207,6 +139,38 @@ def memo_experiment(snippet: Path, index_url: str | None) -> str:
     return f"run:{snippet_digest(snippet)}:{index_url or 'default'}:v{VALIDATOR_VERSION}"
 
 
+def validation_executor(spec: str | None, snippet: Path, *, jobs: int = 1,
+                        index_url: str | None = None, timeout: float = 20.0,
+                        sandbox: str = "bwrap", memory_mb: int | None = 2048,
+                        deadline: float | None = None,
+                        reporter: Reporter = null_reporter) -> Executor:
+    """The executor named by ``spec`` (``local``, ``dask``, ``dask://HOST:PORT``) running
+    this snippet's validations, ``jobs`` at a time locally. ``deadline`` is
+    ``time.monotonic()``-based, as everywhere in one process."""
+    from driftdoc.executors.factory import make_executor, scheme
+
+    kind = scheme(spec)
+    if kind not in ("local", "dask"):
+        raise InputError(f"validations run on the local or a Dask executor, not {spec!r}")
+    wall = None if deadline is None else time.time() + (deadline - time.monotonic())
+    task = ValidationTask(str(snippet.resolve()), index_url=index_url, timeout=timeout,
+                          sandbox=sandbox, memory_mb=memory_mb, deadline=wall,
+                          bundle=SnippetBundle.of(snippet) if kind == "dask" else None)
+    return make_executor(spec, task, workers=jobs, timeout=None, reporter=reporter)
+
+
+def validation_session(snippet: Path, executor: Executor, *, store: Store,
+                       index_url: str | None, budget: int | None,
+                       search: Mapping[str, object],
+                       reporter: Reporter = null_reporter) -> Session:
+    """The Session over this snippet's experiment: known validations answered from the
+    store, new ones run by ``executor`` and recorded as ordinary runs, named by the
+    snippet in ``driftdoc history``."""
+    return Session(None, executor, store=store, experiment=memo_experiment(snippet, index_url),
+                   budget=budget, reporter=reporter, search=search, exclusive=False,
+                   meta={"kind": "environment", "snippet": str(snippet)})
+
+
 def _first_as_of(python: str, as_of: dt.date | None) -> dt.date | None:
     """Python 2 code wants releases from when 2.7 was alive; otherwise the newest."""
     if as_of is not None:
@@ -263,8 +227,8 @@ def run_snippet(
     time_limit: float | None = None,
     jobs: int = 1,
     store: Store | None = None,
-    validator: Validator | None = None,
     releases: ReleaseProvider | None = None,
+    executor: str | None = None,
     index_url: str | None = None,
     run_timeout: float = 20.0,
     sandbox: str = "bwrap",
@@ -272,7 +236,11 @@ def run_snippet(
     reporter: Reporter = null_reporter,
     checkpoint: Callable[[EnvResult], None] | None = None,
 ) -> EnvResult:
-    """Find a working environment for ``snippet`` or explain why there is none."""
+    """Find a working environment for ``snippet`` or explain why there is none.
+
+    ``executor`` names where validations run (``local``, ``dask``, ``dask://HOST:PORT``);
+    ``jobs`` is how many run at once.
+    """
     started = time.monotonic()
     deadline = started + time_limit if time_limit else None
     plan = inspect_snippet(snippet, python=python)
@@ -303,15 +271,13 @@ def run_snippet(
             deps_cache[py] = deps_from_uses(uses, source.exists)
         return deps_cache[py]
 
-    if validator is None:
-        from driftdoc.env.validation.validator import SandboxValidator
-
-        validator = SandboxValidator(snippet, index_url=index_url, timeout=run_timeout,
-                                     sandbox=sandbox, memory_mb=memory_mb, deadline=deadline)
     own_store = store is None
     db = store if store is not None else Store.memory()
-    memo = AttemptMemo(db, memo_experiment(snippet, index_url), validator,
-                       jobs=jobs, reporter=reporter)
+    runs = validation_executor(executor, snippet, jobs=jobs, index_url=index_url,
+                               timeout=run_timeout, sandbox=sandbox, memory_mb=memory_mb,
+                               deadline=deadline, reporter=reporter)
+    settings = {"search": "repair", "python": python, "budget": budget, "width": jobs,
+                "as_of": as_of.isoformat() if as_of else None}
     start = State(first_py, _first_as_of(first_py, as_of), deps_for(first_py))
 
     def on_kept(found: SearchOutcome) -> None:
@@ -322,20 +288,24 @@ def run_snippet(
                 partial.reason = "stopped early (time limit); best environment so far"
             checkpoint(partial)
 
-    search = RepairSearch(
-        start, evaluate=memo, releases=source,
-        lookup=_lookup(knowledge),
-        snippet_imports=frozenset(u.top for u in plan.imports),
-        pythons=[first_py] if python else pythons, python_pinned=python is not None,
-        as_of_pinned=as_of is not None, budget=budget, deadline=deadline, reporter=reporter,
-        width=jobs, deps_for_python=deps_for, on_kept=on_kept, stdlib_in=is_stdlib,
-        aliases=import_aliases(snippet),
-        system_packages=syspkgs.needed_for if syspkgs.available() else None,
-        typelib_packages=syspkgs.typelib_packages if syspkgs.available() else None,
-    )
-    found = search.run()
-    if own_store:
-        db.close()
+    try:
+        session = validation_session(snippet, runs, store=db, index_url=index_url,
+                                     budget=budget, search=settings, reporter=reporter)
+        found = RepairSearch(
+            start, trials=Trials(session, deadline=deadline, reporter=reporter),
+            releases=source, lookup=_lookup(knowledge),
+            snippet_imports=frozenset(u.top for u in plan.imports),
+            pythons=[first_py] if python else pythons, python_pinned=python is not None,
+            as_of_pinned=as_of is not None, reporter=reporter,
+            width=jobs, deps_for_python=deps_for, on_kept=on_kept, stdlib_in=is_stdlib,
+            aliases=import_aliases(snippet),
+            system_packages=syspkgs.needed_for if syspkgs.available() else None,
+            typelib_packages=syspkgs.typelib_packages if syspkgs.available() else None,
+        ).run()
+    finally:
+        runs.close()
+        if own_store:
+            db.close()
     result = _result(snippet, found, started)
     result.caveats = standin_caveats(plan, found.state.deps)
     return result

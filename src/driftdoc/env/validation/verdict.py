@@ -9,6 +9,7 @@ validator with a known ground truth, and the real one (resolve -> build -> sandb
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
@@ -37,6 +38,23 @@ class Attempt:
         if self.system:  # a prefix unpacked another way may build what failed before
             out["sys-layout"] = str(LAYOUT)
         return out
+
+    @classmethod
+    def from_key(cls, params: Mapping[str, object]) -> Attempt:
+        """The attempt a key stands for (names as the key has them: lower case, sorted),
+        so a validation can travel as the store's canonical instance and be rebuilt where
+        it runs; ``from_key(a.key()).key() == a.key()``."""
+        when = str(params.get("as_of", "latest"))
+        reqs: list[str] = []
+        system: list[str] = []
+        for name, value in params.items():
+            if name.startswith("pkg:"):
+                reqs.append(name[4:] if value == "latest" else f"{name[4:]}=={value}")
+            elif name.startswith("sys:"):
+                system.append(name[4:])
+        return cls(str(params["python"]), tuple(sorted(reqs, key=str.lower)),
+                   None if when == "latest" else dt.date.fromisoformat(when),
+                   tuple(sorted(system)))
 
 
 @dataclass
