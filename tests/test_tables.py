@@ -13,7 +13,7 @@ from driftdoc.env.host import tables
 from driftdoc.env.knowledge import stdlib
 
 SECTIONS = ("backports", "import_hooks", "frameworks", "py2_era_imports", "speedups_off",
-            "eras", "python_released")
+            "eras", "python_released", "heavy")
 
 
 def test_the_file_is_versioned_and_every_table_says_what_it_is() -> None:
@@ -57,3 +57,8 @@ def test_names_are_well_formed() -> None:
     for package, prefix in tables.import_hooks().items():
         assert re.fullmatch(r"[a-z_.]+", package) and prefix.endswith("_")
     assert all(why.strip() for why in tables.py2_era_imports().values())
+
+
+def test_heavy_weights_name_distributions_and_weigh_more_than_the_default() -> None:
+    for dist, weight in tables.heavy().items():
+        assert canonicalize_name(dist) == dist and weight > 1, dist

@@ -123,10 +123,24 @@ def is_jsonl(first_line: str) -> bool:
     return isinstance(obj, dict) and obj.get("format") == FORMAT
 
 
-def import_jsonl(store: Store, lines: Iterable[str], experiment: str | None = None) -> int:
+def export_lines(store: Store, exp: Experiment, *, after_run: int = 0,
+                 after_error: int = 0) -> list[str]:
+    """``exp`` as driftdoc-provenance lines, only runs and errors past the given ids: a
+    slice of a store that another one (a worker's, the batch client's) takes in."""
+    out = [json.dumps(header(exp), default=str)]
+    out += [json.dumps(run_line(r), default=str) for r in store.runs(exp.id) if r.id > after_run]
+    out += [json.dumps(error_line(e), default=str) for e in store.errors(exp.id)
+            if e.id > after_error]
+    return out
+
+
+def import_jsonl(store: Store, lines: Iterable[str], experiment: str | None = None, *,
+                 keep_ids: bool = False) -> int:
     """Load an exported experiment (runs and errors, all details) into ``store``.
 
     Runs already recorded there (same parameters, verdict and start) are not added twice.
+    ``keep_ids`` gives each row its exported id (into a store that has none of them), so the
+    places where searches began (``mark_search``, in the header's meta) still hold.
     """
     objs = list(read_jsonl(lines))
     head = objs[0]
@@ -146,14 +160,16 @@ def import_jsonl(store: Store, lines: Iterable[str], experiment: str | None = No
                                  v.get("message", ""), float(obj.get("duration") or 0),
                                  obj.get("details") or {}),
                          started=obj.get("started"), finished=obj.get("finished"),
-                         worker=obj.get("worker", ""), source=obj.get("source", "run"))
+                         worker=obj.get("worker", ""), source=obj.get("source", "run"),
+                         run_id=int(obj["id"]) if keep_ids else None)
             n += 1
         elif obj["type"] == "error":
             store.record_error(exp_id, obj["params"], obj["kind"], obj.get("message", ""),
                                attempts=int(obj.get("attempts") or 1),
                                details=obj.get("details") or {}, started=obj.get("started"),
                                finished=obj.get("finished"), worker=obj.get("worker", ""),
-                               source=obj.get("source", "run"))
+                               source=obj.get("source", "run"),
+                               error_id=int(obj["id"]) if keep_ids else None)
             n += 1
     return n
 

@@ -322,15 +322,17 @@ class Store:
         finished: float | None = None,
         worker: str = "",
         source: str = "run",
+        run_id: int | None = None,
     ) -> int:
-        """Persist one run atomically and return its id."""
+        """Persist one run atomically and return its id (``run_id`` keeps a copied run's)."""
         key = instance.key if isinstance(instance, Instance) else Instance(instance.items()).key
         with self._lock, self._db:
             cur = self._db.execute(
-                "INSERT INTO runs (experiment_id, key, params, succeeded, category, message,"
+                "INSERT INTO runs (id, experiment_id, key, params, succeeded, category, message,"
                 " duration, details, started, finished, worker, source)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
+                    run_id,
                     experiment_id,
                     key,
                     _json(dict(instance)),
@@ -360,15 +362,16 @@ class Store:
         finished: float | None = None,
         worker: str = "",
         source: str = "run",
+        error_id: int | None = None,
     ) -> int:
         """Persist one failure of the machinery (never a verdict) and return its id."""
         key = instance.key if isinstance(instance, Instance) else Instance(instance.items()).key
         with self._lock, self._db:
             cur = self._db.execute(
-                "INSERT INTO errors (experiment_id, key, params, kind, message, attempts,"
+                "INSERT INTO errors (id, experiment_id, key, params, kind, message, attempts,"
                 " details, started, finished, worker, source)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (experiment_id, key, _json(dict(instance)), kind, message, attempts,
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (error_id, experiment_id, key, _json(dict(instance)), kind, message, attempts,
                  _json(dict(details or {})), started, finished, worker, source),
             )
             return int(cur.lastrowid or 0)

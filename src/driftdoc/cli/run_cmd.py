@@ -147,7 +147,7 @@ def run_command(
         _batch(target, output, jobs=jobs, time_limit=time_limit or limits.BATCH_TIME_LIMIT,
                python=python, as_of=as_of, budget=budget, timeout=timeout, index_url=index_url,
                sandbox=sandbox, verbose=verbose, quiet=quiet, memory_mb=memory_mb, fmt=fmt,
-               hashes=hashes)
+               hashes=hashes, executor=executor)
         return
     if sandbox == "bwrap":
         from driftdoc.sandbox import check_bwrap
@@ -260,15 +260,16 @@ def write_batch_report(root: Path, out_dir: Path, results: dict[str, dict[str, o
 def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, python: str | None,
            as_of: str | None, budget: int, timeout: float, index_url: str | None,
            sandbox: str, verbose: bool, quiet: bool, memory_mb: int, fmt: str,
-           hashes: bool) -> None:
+           hashes: bool, executor: str = "local") -> None:
     from driftdoc.env.search.batch import SnippetDone, env_ok, find_snippets, run_batch
+    from driftdoc.executors.factory import scheme
 
     if not find_snippets(root):
         raise InputError(f"no snippets (*.py, *.ipynb or */snippet.py) in {root}")
     out_dir = output or (root / ".driftdoc-batch")
+    on_cluster = scheme(executor) == "dask"
     child: list[str] = ["--budget", str(budget), "--timeout", str(timeout),
-                        "--memory-mb", str(memory_mb),
-                        "--sandbox", sandbox, "--store", str(out_dir / "store.db")]
+                        "--memory-mb", str(memory_mb), "--sandbox", sandbox]
     if python:
         child += ["--python", python]
     if as_of:
@@ -277,6 +278,7 @@ def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, pyt
         child += ["--index-url", index_url]
     if hashes:
         child.append("--hashes")
+
     def writer(folder: Path, result: dict[str, object]) -> None:
         write_outputs(EnvResult.from_json(result), folder, index_url=index_url, hashes=hashes,
                       reporter=reporter)
@@ -296,8 +298,17 @@ def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, pyt
             say(progress.console, event.text, style="yellow")
 
     with progress:
-        summary = run_batch(root, out_dir, jobs=jobs, time_limit=time_limit, child_args=child,
-                            reporter=reporter, write_outputs=writer)
+        if on_cluster:  # each snippet a task on a worker; this client writes every file
+            from driftdoc.env.search.cluster import run_cluster_batch
+
+            summary = run_cluster_batch(root, out_dir, spec=executor, workers=jobs,
+                                        time_limit=time_limit, child_args=child,
+                                        index_url=index_url, reporter=reporter,
+                                        write_outputs=writer)
+        else:
+            child += ["--store", str(out_dir / "store.db")]
+            summary = run_batch(root, out_dir, jobs=jobs, time_limit=time_limit,
+                                child_args=child, reporter=reporter, write_outputs=writer)
     table = Table("outcome", "snippets", title=f"driftdoc run {root}")
     for key, n in summary.counts().items():
         table.add_row(Text(key), str(n))

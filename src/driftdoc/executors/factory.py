@@ -131,6 +131,19 @@ def make_executor(
     )
 
 
+def dask_target(spec: str) -> tuple[str | None, float | None]:
+    """(scheduler address or None for a cluster started here, seconds to wait for a worker
+    or None for ever) of a ``dask`` or ``dask://HOST:PORT[?wait=SECONDS]`` spec."""
+    kind, rest, opts = _split(spec)
+    if kind != "dask":
+        raise InputError(f"not a Dask executor spec: {spec!r}")
+    wait = _int_opt(opts, "wait", 300, spec)
+    _no_more(opts, spec)
+    if rest and (":" not in rest or not rest.rsplit(":", 1)[1].isdigit()):
+        raise InputError(f"use dask://HOST:PORT, got {spec!r}")
+    return (f"tcp://{rest}" if rest else None), (float(wait) if wait else None)
+
+
 def _no_more(opts: dict[str, str], spec: str) -> None:
     if opts:
         raise InputError(f"unknown option {sorted(opts)[0]!r} in executor spec {spec!r}")

@@ -77,3 +77,9 @@ def python_released() -> dict[str, dt.date]:
     """CPython "X.Y" -> the date it was first released."""
     return {str(k): dt.date.fromisoformat(v)
             for k, v in _data()["python_released"]["dates"].items()}
+
+
+@cache
+def heavy() -> dict[str, float]:
+    """Distribution (PEP 503 name) -> rough installed weight, for placing work on a cluster."""
+    return {str(k): float(v) for k, v in _data()["heavy"]["weights"].items()}

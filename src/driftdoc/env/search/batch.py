@@ -125,9 +125,11 @@ def env_ok(result: dict[str, Any]) -> bool:
         "snippet-error", "timeout-after-imports")
 
 
-def _child_argv(job: Job, args: list[str]) -> list[str]:
+def child_argv(job: Job, args: list[str], *, outputs: bool = True) -> list[str]:
+    """``driftdoc run`` for one snippet in a child process (its files too, if ``outputs``)."""
     return [sys.executable, "-m", "driftdoc.cli", "run", str(job.path), "--format", "json",
-            "--quiet", "--checkpoint", str(job.partial), "--output", str(job.outputs), *args]
+            "--quiet", "--checkpoint", str(job.partial),
+            *(["--output", str(job.outputs)] if outputs else []), *args]
 
 
 def _failure(job: Job, why: str, seconds: float, classification: str) -> dict[str, Any]:
@@ -139,7 +141,12 @@ def _failure(job: Job, why: str, seconds: float, classification: str) -> dict[st
 
 def _finish(proc: subprocess.Popen[bytes], job: Job, started: float) -> dict[str, Any]:
     out, err = proc.communicate()
-    seconds = time.monotonic() - started
+    return child_result(job, out, err, proc.returncode, time.monotonic() - started)
+
+
+def child_result(job: Job, out: bytes, err: bytes, returncode: int | None,
+                 seconds: float) -> dict[str, Any]:
+    """What a finished child says: its JSON result, or why it gave none."""
     try:
         data = json.loads(out.decode("utf-8", "replace") or "null")
     except json.JSONDecodeError:
@@ -147,12 +154,12 @@ def _finish(proc: subprocess.Popen[bytes], job: Job, started: float) -> dict[str
     if isinstance(data, dict) and "status" in data:
         return data
     tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
-    if proc.returncode == 2:
+    if returncode == 2:
         return _failure(job, f"not a usable snippet: {tail[0]}", seconds, "bad-input")
-    return _failure(job, f"driftdoc exited {proc.returncode}: {tail[0]}", seconds, "error")
+    return _failure(job, f"driftdoc exited {returncode}: {tail[0]}", seconds, "error")
 
 
-def _timed_out(job: Job, seconds: float) -> dict[str, Any]:
+def timed_out(job: Job, seconds: float) -> dict[str, Any]:
     """A killed child's best environment so far, if it checkpointed one."""
     try:
         data: dict[str, Any] = json.loads(job.partial.read_text(encoding="utf-8"))
@@ -163,7 +170,8 @@ def _timed_out(job: Job, seconds: float) -> dict[str, Any]:
     return data
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
+def kill(proc: subprocess.Popen[bytes]) -> None:
+    """The child and everything it started (it leads its own session)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -257,7 +265,7 @@ def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 1
                     exhausted = True
                     break
                 job = nxt
-                proc = subprocess.Popen(_child_argv(job, args), stdout=subprocess.PIPE,
+                proc = subprocess.Popen(child_argv(job, args), stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                                         start_new_session=True)
                 running[proc.pid] = (proc, job, time.monotonic())
@@ -269,8 +277,8 @@ def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 1
                     finished.append((pid, result, result.get("classification") not in
                                      ("bad-input", "error")))
                 elif time.monotonic() - started > hard_limit:
-                    _kill(proc)
-                    finished.append((pid, _timed_out(job, time.monotonic() - started), False))
+                    kill(proc)
+                    finished.append((pid, timed_out(job, time.monotonic() - started), False))
             for pid, result, has_outputs in finished:
                 _proc, job, _started = running.pop(pid)
                 write_atomic(job.result, result)
@@ -292,7 +300,7 @@ def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 1
     except KeyboardInterrupt:
         summary.interrupted = True
         for proc, _job, _started in running.values():
-            _kill(proc)
+            kill(proc)
     finally:
         warden.stop(final=not summary.interrupted)
     write_csv(summary, out_dir / "results.csv")
