@@ -1,10 +1,10 @@
 """Run one configuration of a pipeline: snapshot inputs, run sandboxed, evaluate, record.
 
 ``PipelineRunner(spec)`` is a picklable callable ``Instance -> Outcome`` that never raises.
-Failure categories: ``timeout``, ``memory``, ``disk`` (limits), ``crash`` (the callable
-raised or the process died of a signal), ``exit-status`` (non-zero exit), ``evaluation``
-(the run finished but the evaluation said no), ``evaluation-error`` (the evaluation itself
-failed), ``sandbox`` (the run could not be started).
+Failure categories: ``timeout``, ``memory``, ``disk``, ``processes`` (limits), ``crash``
+(the callable raised or the process died of a signal), ``exit-status`` (non-zero exit),
+``evaluation`` (the run finished but the evaluation said no), ``evaluation-error`` (the
+evaluation itself failed), ``sandbox`` (the run could not be started).
 """
 
 from __future__ import annotations
@@ -27,7 +27,15 @@ from driftdoc.pipeline.digests import file_sha256, walk_files
 from driftdoc.pipeline.evaluation import evaluate
 from driftdoc.pipeline.snapshot import remove_tree, snapshot
 from driftdoc.pipeline.spec import PipelineSpec
-from driftdoc.sandbox import Limits, Policy, SandboxResult, describe, run_sandboxed, scrubbed_env
+from driftdoc.sandbox import (
+    Limits,
+    Policy,
+    SandboxResult,
+    describe,
+    run_sandboxed,
+    sandbox_details,
+    scrubbed_env,
+)
 
 SHIM = Path(__file__).with_name("_shim.py")
 PARAMS_FILE = ".driftdoc-params.json"
@@ -65,10 +73,6 @@ def _inputs_summary(digests: tuple[tuple[str, str], ...]) -> dict[str, Any]:
     return {"files": len(digests), "combined_sha256": combined}
 
 
-def _under_tmp(path: Path) -> bool:
-    return path.resolve().parts[:2] == ("/", "tmp")
-
-
 class PipelineRunner:
     """The per-instance job of a pipeline search; ship it to any worker (it pickles)."""
 
@@ -84,12 +88,11 @@ class PipelineRunner:
     # -- pieces ------------------------------------------------------------
 
     def policy(self) -> Policy:
-        """bwrap hides the host /tmp: expose what the run needs from there, read-only."""
-        needed = {self.spec.base, SHIM.parent, Path(sys.prefix), Path(sys.base_prefix),
-                  Path(sys.executable).parent}
-        ro = tuple(sorted(p for p in needed if _under_tmp(p)))
+        """The sandbox shows the pipeline's own folder read-only (its code; driftdoc's
+        store, snapshots and runs in it stay hidden) and the shim; it finds the program."""
+        ro = (self.spec.base, SHIM) if self.spec.callable is not None else (self.spec.base,)
         return Policy(mode=self.spec.sandbox, network=self.spec.network,  # type: ignore[arg-type]
-                      ro_binds=ro)
+                      ro_binds=ro, hidden=(self.spec.base / ".driftdoc",))
 
     def argv(self, params: Mapping[str, Value], inside: str) -> list[str]:
         if self.spec.callable is not None:
@@ -150,9 +153,7 @@ class PipelineRunner:
         env["PYTHONPATH"] = os.pathsep.join([inside, str(spec.base)])
         limits = Limits(timeout=spec.timeout, memory_mb=spec.memory_mb, tail_bytes=64 * 1024)
         res = run_sandboxed(argv, workdir=workdir, policy=policy, limits=limits, env=env)
-        details["sandbox"] = {"mode": policy.mode, "network": policy.network,
-                              "startup": None if res.sandbox_startup is None
-                              else round(res.sandbox_startup, 6)}
+        details["sandbox"] = sandbox_details(res, policy)
         details["returncode"] = res.returncode
         details["stdout"] = _text(res.stdout_tail)
         details["stderr"] = _text(res.stderr_tail)
