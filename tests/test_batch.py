@@ -78,7 +78,7 @@ def test_batch_survives_hostile_snippets(tmp_path: Path, empty_index: LocalIndex
     (root / "data.csv").write_text("a,b\n1,2\n")
     (root / "blob.py").write_bytes(b"\x00\xff\x00binary" * 50)
     out = tmp_path / "out"
-    rc = main(["run", str(root), "--output", str(out), "--jobs", "2", "--run-timeout", "6",
+    rc = main(["run", str(root), "--output", str(out), "--jobs", "2", "--timeout", "6",
                "--memory-mb", "400",
                "--time-limit", "60", "--index-url", empty_index.url, "--quiet"])
     assert rc in (0, 1)

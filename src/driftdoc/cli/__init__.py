@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
-from driftdoc.cli.app import app, err
+from driftdoc.cli.app import app, err, say
+from driftdoc.cli.examples import attach
 from driftdoc.errors import DriftdocError
 
 # Each module registers its commands on ``app`` when imported.
@@ -23,12 +25,19 @@ _USAGE_ERROR: type[Exception] = next(
 )
 
 
+def command() -> Any:
+    """The click command tree, with an example attached to every help page."""
+    root = typer.main.get_command(app)
+    attach(root)
+    return root
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; bad input is one line on stderr with exit code 2, never a traceback."""
     try:
-        rc = app(args=argv, standalone_mode=False)
+        rc = command().main(args=argv, prog_name="driftdoc", standalone_mode=False)
     except DriftdocError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        say(err, str(exc), label="error:", label_style="bold red")
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
@@ -39,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         if not message:  # a group called without a command already printed its help
             return 2
-        err.print(f"[bold red]error:[/] {message}", highlight=False)
+        say(err, message, label="error:", label_style="bold red")
         return 2
     except BrokenPipeError:
         return 1

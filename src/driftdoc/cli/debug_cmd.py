@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from driftdoc.api import ALGORITHMS, MODES, debug
-from driftdoc.cli.app import app, err, out
+from driftdoc.cli.app import app, err, out, say
 from driftdoc.cli.loading import load_callable, load_space, read_text
 from driftdoc.cli.render import ProgressReporter
 from driftdoc.errors import InputError
@@ -30,22 +31,22 @@ def render_diagnosis(diag: Diagnosis) -> None:
     head = (f"{diag.algorithm}, find-{diag.mode}: {diag.runs} new run(s), "
             f"{diag.evaluated} configuration(s) known")
     if diag.status == "nondeterministic":
-        err.print(f"[bold yellow]warning:[/] {diag.message}", highlight=False)
+        say(err, str(diag.message), label="warning:", label_style="bold yellow")
     if not diag.causes:
-        out.print(f"[bold]No root cause:[/] {diag.message or 'nothing failed'}  [dim]({head})[/]",
-                  highlight=False)
+        say(out, f"{diag.message or 'nothing failed'}  ({head})", label="No root cause:",
+            label_style="bold")
         return
     table = Table(title=f"Root causes of failure ({head})", title_justify="left",
                   show_header=False, box=None)
     table.add_column("n", style="dim")
     table.add_column("cause", style="bold red")
     for i, cause in enumerate(diag.causes, 1):
-        table.add_row(f"{i}.", cause.text(diag.param_order))
+        table.add_row(f"{i}.", Text(cause.text(diag.param_order)))
     out.print(table)
     if diag.message:
-        out.print(f"[dim]{diag.message}[/]", highlight=False)
+        say(out, diag.message, style="dim")
     for inst in diag.nondeterministic:
-        out.print(f"[yellow]non-deterministic:[/] {dict(inst)}", highlight=False)
+        say(out, str(dict(inst)), label="non-deterministic:", label_style="yellow")
 
 
 def _seed_history(store: Store, experiment: str, space: Space, history: Path) -> int:
@@ -127,7 +128,7 @@ def debug_command(
     try:
         if history is not None:
             added = _seed_history(store, experiment, space, history)
-            err.print(f"[dim]imported {added} run(s) from {history}[/]", highlight=False)
+            say(err, f"imported {added} run(s) from {history}", style="dim")
         with ProgressReporter(total=budget, verbose=verbose) as reporter:
             diag = debug(space, func, algorithm=algorithm, mode=mode, budget=budget,
                          store=store, executor=run_executor, experiment=experiment,

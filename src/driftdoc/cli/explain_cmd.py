@@ -2,35 +2,66 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from driftdoc.cli.app import app, err, out
+from driftdoc import limits
+from driftdoc.cli.app import app, err, out, say
+from driftdoc.cli.options import (
+    AsOfOpt,
+    BudgetOpt,
+    IndexOpt,
+    JobsOpt,
+    MemoryOpt,
+    OutputOpt,
+    PythonOpt,
+    QuietOpt,
+    SandboxOpt,
+    StoreOpt,
+    TimeLimitOpt,
+    TimeoutOpt,
+    VerboseOpt,
+    check_limits,
+)
 from driftdoc.cli.render import ProgressReporter
 from driftdoc.cli.run_cmd import RunReporter, parse_date
+from driftdoc.env.search import DEFAULT_BUDGET
 from driftdoc.errors import InputError
 from driftdoc.store import DEFAULT_PATH, Store
 
 
 @app.command("explain")
 def explain_command(
-    snippet: Annotated[Path, typer.Argument(help="SNIPPET.py or .ipynb")],
-    python: Annotated[str | None, typer.Option(help="pin the Python version (X.Y)")] = None,
-    as_of: Annotated[str | None, typer.Option(help="resolve as of this date (YYYY-MM-DD)")]
-    = None,
-    budget: Annotated[int, typer.Option(help="most validations for the explanation")] = 40,
-    jobs: Annotated[int, typer.Option(help="parallel validations")] = 1,
-    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
-    store_path: Annotated[Path, typer.Option("--store", help="provenance store")] = DEFAULT_PATH,
-    index_url: Annotated[str | None, typer.Option(help="package index (PEP 691)")] = None,
-    sandbox: Annotated[str, typer.Option(help="bwrap or none")] = "bwrap",
-    run_timeout: Annotated[float, typer.Option(help="seconds per validation run")] = 20.0,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    snippet: Annotated[Path, typer.Argument(metavar="SNIPPET", help="SNIPPET.py or .ipynb")],
+    python: PythonOpt = None,
+    as_of: AsOfOpt = None,
+    budget: BudgetOpt = DEFAULT_BUDGET,
+    explain_budget: Annotated[int, typer.Option(
+        metavar="N", help="Most validations spent on the explanation, once an environment "
+        "works.")] = limits.EXPLAIN_BUDGET,
+    time_limit: TimeLimitOpt = None,
+    timeout: TimeoutOpt = limits.TIMEOUT,
+    memory_mb: MemoryOpt = limits.MEMORY_MB,
+    jobs: JobsOpt = 1,
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="text or json.")]
+    = "text",
+    output: OutputOpt = None,
+    store_path: StoreOpt = DEFAULT_PATH,
+    index_url: IndexOpt = None,
+    sandbox: SandboxOpt = "bwrap",
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Find the working environment, then explain the drift as root causes."""
+    """Find the working environment, then explain the drift as a version boundary."""
+    check_limits(budget=budget, jobs=jobs, timeout=timeout, memory_mb=memory_mb,
+                 time_limit=time_limit, sandbox=sandbox)
+    if explain_budget < 1:
+        raise InputError("--explain-budget must be 1 or more")
     if fmt not in ("text", "json"):
         raise InputError("--format must be text or json")
     if not snippet.is_file():
@@ -45,22 +76,33 @@ def explain_command(
 
     store = Store(store_path)
     try:
-        with RunReporter(verbose=verbose, quiet=False) as reporter:
+        with RunReporter(verbose=verbose, quiet=quiet, budget=budget) as reporter:
             result = run_snippet(snippet, python=python, as_of=parse_date(as_of), store=store,
-                                 index_url=index_url, sandbox=sandbox, run_timeout=run_timeout,
+                                 index_url=index_url, sandbox=sandbox, run_timeout=timeout,
+                                 memory_mb=memory_mb, budget=budget, time_limit=time_limit,
                                  jobs=jobs, reporter=reporter)
         if result.python is None or not result.requirements:
             raise InputError(f"nothing to explain: {result.reason or 'no packages'}")
-        validator = SandboxValidator(snippet, index_url=index_url, timeout=run_timeout,
-                                     sandbox=sandbox)
+        validator = SandboxValidator(snippet, index_url=index_url, timeout=timeout,
+                                     sandbox=sandbox, memory_mb=memory_mb)
         memo = AttemptMemo(store, memo_experiment(snippet, index_url),
                            validator, jobs=jobs)
-        with ProgressReporter(total=budget, verbose=verbose, label="explaining") as progress:
+        with ProgressReporter(total=explain_budget, verbose=verbose, label="explaining",
+                              quiet=quiet) as progress:
             space, diag = explain(snippet, result, memo=memo,
                                   releases=IndexReleases(index_url=index_url), store=store,
-                                  budget=budget, jobs=jobs, reporter=progress)
+                                  budget=explain_budget, jobs=jobs, reporter=progress)
     finally:
         store.close()
+    if output is not None:
+        from driftdoc.env.emit import write_all
+
+        written = write_all(result, output)
+        explanation = output / "explanation.json"
+        explanation.write_text(json.dumps({**diag.summary(), "space": space.to_json()}, indent=2)
+                               + "\n", encoding="utf-8")
+        if not quiet:
+            say(err, f"wrote {', '.join(str(p) for p in [*written, explanation])}")
     if fmt == "json":
         data = diag.summary()
         data["space"] = space.to_json()
@@ -69,13 +111,14 @@ def explain_command(
         return
     table = Table("parameter", "values explored", title="Version space around the environment")
     for p in space.parameters:
-        table.add_row(p.name, ", ".join(map(str, p.values)))
-    err.print(table)
+        table.add_row(Text(p.name), Text(", ".join(map(str, p.values))))
+    if not quiet:
+        err.print(table)
     if not diag.causes:
-        out.print(f"No drift found in this space: {diag.message or 'every version worked'} "
-                  f"({diag.runs} validation(s))", highlight=False)
+        say(out, f"No drift found in this space: {diag.message or 'every version worked'} "
+            f"({diag.runs} validation(s))")
         return
-    out.print(f"[bold]Drift, as root causes of failure[/] ({diag.runs} validation(s)):",
-              highlight=False)
+    say(out, f"({diag.runs} validation(s)):", label="Drift, as root causes of failure",
+        label_style="bold")
     for cause in diag.causes:
-        out.print(f"  [bold red]{cause.text(diag.param_order)}[/]", highlight=False)
+        say(out, f"  {cause.text(diag.param_order)}", style="bold red")

@@ -10,8 +10,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from driftdoc.cli.app import app, err, out
+from driftdoc.cli.app import app, err, out, say
 from driftdoc.cli.loading import load_space, read_text
 from driftdoc.errors import InputError
 from driftdoc.model import Space
@@ -106,22 +107,22 @@ def show_command(
     if fmt == "json":
         out.print_json(data=data)
         return
-    verdict = "[green]succeeded[/]" if rec.outcome.succeeded else "[red]failed[/]"
-    out.print(f"[bold]Run {rec.id}[/] of {rec.experiment}: {verdict}", highlight=False)
+    verdict = "succeeded" if rec.outcome.succeeded else "failed"
+    say(out, f"of {rec.experiment}: {verdict}", label=f"Run {rec.id}", label_style="bold")
     table = Table(show_header=False, box=None)
     table.add_column(style="bold")
     table.add_column()
     for name, value in rec.params.items():
-        table.add_row(f"  {name}", repr(value))
-    table.add_row("category", rec.outcome.category or "-")
-    table.add_row("message", rec.outcome.message or "-")
+        table.add_row(Text(f"  {name}"), Text(repr(value)))
+    table.add_row("category", Text(rec.outcome.category or "-"))
+    table.add_row("message", Text(rec.outcome.message or "-"))
     table.add_row("duration", f"{rec.outcome.duration:.3f} s")
     table.add_row("started", _when(rec.started))
-    table.add_row("worker", rec.worker or "-")
+    table.add_row("worker", Text(rec.worker or "-"))
     table.add_row("source", rec.source)
     out.print(table)
     for key, value in rec.outcome.details.items():
-        out.print(f"[bold]{key}[/]:", highlight=False)
+        say(out, f"{key}:", style="bold")
         if key in ("stdout_tail", "stderr_tail") and isinstance(value, str):
             out.print(value.rstrip() or "(empty)", markup=False, highlight=False)
         else:

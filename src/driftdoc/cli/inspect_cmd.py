@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from driftdoc.cli.app import app, out
+from driftdoc.cli.app import app, out, say
 from driftdoc.errors import InputError
 
 if TYPE_CHECKING:
@@ -22,8 +23,8 @@ _KIND_STYLE = {"stdlib": "dim", "local": "cyan", "thirdparty": "green", "platfor
 
 def render_plan(plan: Plan) -> None:
     """Rich tables: Python candidates, then imports with their distributions."""
-    out.print(f"[bold]{plan.snippet}[/] ({plan.source_kind}, parsed with {plan.parser})",
-              highlight=False)
+    say(out, f"({plan.source_kind}, parsed with {plan.parser})", label=str(plan.snippet),
+        label_style="bold")
     py = Table(title="Python candidates", title_justify="left")
     py.add_column("#", style="dim")
     py.add_column("python", style="bold")
@@ -34,12 +35,13 @@ def render_plan(plan: Plan) -> None:
     for i, c in enumerate(shown, 1):
         reasons = c.reasons[:3] + ([f"(+{len(c.reasons) - 3} more)"] if len(c.reasons) > 3 else [])
         py.add_row(str(i), c.version, f"{c.score:.1f}",
-                   str(c.interpreter) if c.interpreter else "-", "; ".join(reasons) or "-")
+                   Text(str(c.interpreter) if c.interpreter else "-"),
+                   Text("; ".join(reasons) or "-"))
     out.print(py)
     rest = plan.python_candidates[SHOWN_PYTHONS:]
     if rest:
-        out.print("[dim]also ranked: " + ", ".join(f"{c.version} ({c.score:.1f})" for c in rest)
-                  + " (--format json shows every reason)[/]", highlight=False)
+        say(out, "also ranked: " + ", ".join(f"{c.version} ({c.score:.1f})" for c in rest)
+            + " (--format json shows every reason)", style="dim")
 
     imp = Table(title="Imports", title_justify="left")
     imp.add_column("line", justify="right", style="dim")
@@ -52,19 +54,19 @@ def render_plan(plan: Plan) -> None:
         cands = ", ".join(f"{c.distribution} ({c.confidence:.2f}, {c.source})"
                           for c in u.candidates[:3])
         style = _KIND_STYLE.get(u.kind, "")
-        imp.add_row(str(u.line), u.name, u.context,
-                    f"[{style}]{u.kind}[/]" if style else u.kind, cands or "-",
-                    u.note or (u.candidates[0].reason if u.candidates else ""))
+        imp.add_row(str(u.line), Text(u.name), u.context, Text(u.kind, style=style),
+                    Text(cands or "-"),
+                    Text(u.note or (u.candidates[0].reason if u.candidates else "")))
     out.print(imp)
     if plan.platform_bound:
         cats = sorted({u.category for u in plan.platform_bound})
         names = ", ".join(sorted({u.name for u in plan.platform_bound}))
-        out.print(f"[bold red]Platform-bound:[/] {names} ({', '.join(cats)}): no PyPI "
-                  "environment can provide these; validation would fail.", highlight=False)
+        say(out, f"{names} ({', '.join(cats)}): no PyPI environment can provide these; "
+            "validation would fail.", label="Platform-bound:", label_style="bold red")
     reqs = plan.requirements()
-    out.print(f"[bold]Requirements:[/] {' '.join(reqs) if reqs else '(none)'}", highlight=False)
+    say(out, " ".join(reqs) if reqs else "(none)", label="Requirements:", label_style="bold")
     for note in plan.notes:
-        out.print(f"[dim]note: {note}[/]", highlight=False)
+        say(out, f"note: {note}", style="dim")
 
 
 @app.command("inspect")

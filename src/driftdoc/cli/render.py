@@ -6,7 +6,7 @@ from types import TracebackType
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from driftdoc.cli.app import err
+from driftdoc.cli.app import err, say
 from driftdoc.events import Event, Note
 from driftdoc.session import BatchStarted, NonDeterminism, RunFinished
 
@@ -19,16 +19,18 @@ class ProgressReporter:
     """
 
     def __init__(self, *, total: int | None = None, verbose: bool = False,
-                 label: str = "runs") -> None:
-        self.verbose = verbose
+                 label: str = "runs", quiet: bool = False) -> None:
+        self.verbose = verbose and not quiet
+        self.quiet = quiet
         self._progress = Progress(
             TextColumn("[bold blue]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            TextColumn("{task.fields[status]}"),
+            TextColumn("{task.fields[status]}", markup=False),
             console=err,
             transient=True,
+            disable=quiet,
         )
         self._task = self._progress.add_task(label, total=total, status="")
 
@@ -41,18 +43,20 @@ class ProgressReporter:
         self._progress.stop()
 
     def __call__(self, event: Event) -> None:
+        if self.quiet:
+            return
         if isinstance(event, RunFinished):
             self._progress.update(self._task, completed=event.runs, status=event.describe())
             if self.verbose:
-                self._progress.console.print(f"  {event.describe()}", highlight=False)
+                say(self._progress.console, f"  {event.describe()}")
         elif isinstance(event, BatchStarted):
             self._progress.update(self._task, status=event.describe())
         elif isinstance(event, NonDeterminism):
-            self._progress.console.print(f"[yellow]warning:[/] {event.describe()}",
-                                         highlight=False)
+            say(self._progress.console, event.describe(), label="warning:",
+                label_style="yellow")
         elif isinstance(event, Note):
             style = {"warning": "yellow", "error": "red"}.get(event.level, "dim")
             if event.level != "debug" or self.verbose:
-                self._progress.console.print(f"[{style}]{event.text}[/]", highlight=False)
+                say(self._progress.console, event.text, style=style)
         elif self.verbose:
-            self._progress.console.print(f"[dim]{event.describe()}[/]", highlight=False)
+            say(self._progress.console, event.describe(), style="dim")

@@ -8,11 +8,28 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
-from driftdoc.cli.app import app, err, out
+from driftdoc import limits
+from driftdoc.cli.app import app, err, out, say
+from driftdoc.cli.options import (
+    AsOfOpt,
+    BudgetOpt,
+    IndexOpt,
+    JobsOpt,
+    MemoryOpt,
+    OutputOpt,
+    PythonOpt,
+    QuietOpt,
+    SandboxOpt,
+    StoreOpt,
+    TimeLimitOpt,
+    TimeoutOpt,
+    VerboseOpt,
+    check_limits,
+)
 from driftdoc.env.emit import FORMATS, render, write_all
 from driftdoc.env.result import EnvResult
 from driftdoc.env.search import DEFAULT_BUDGET
@@ -31,12 +48,18 @@ def parse_date(text: str | None) -> dt.date | None:
 
 
 class RunReporter:
-    """Status line on stderr: what is being tried and why; ``verbose`` lists each validation."""
+    """Status line on stderr: "validation 5 of ≤ 24" and the step being tried.
 
-    def __init__(self, *, verbose: bool, quiet: bool) -> None:
+    ``verbose`` also lists each validation. Event text is never parsed as markup.
+    """
+
+    def __init__(self, *, verbose: bool, quiet: bool, budget: int | None = None) -> None:
         self.verbose = verbose
         self.quiet = quiet
-        self._status = err.status("inspecting the snippet", spinner="dots") if not quiet else None
+        self.budget = budget
+        self.count = 0
+        self._status = err.status(Text("inspecting the snippet"), spinner="dots") \
+            if not quiet else None
 
     def __enter__(self) -> RunReporter:
         if self._status is not None:
@@ -47,6 +70,11 @@ class RunReporter:
         if self._status is not None:
             self._status.stop()
 
+    def status_line(self, step: str) -> str:
+        """``validation 5 of ≤ 24: <step>`` (the budget is an upper bound, not a plan)."""
+        of = f" of ≤ {self.budget}" if self.budget else ""
+        return f"validation {self.count}{of}: {step}"[:120]
+
     def __call__(self, event: Event) -> None:
         if self.quiet:
             return
@@ -54,37 +82,38 @@ class RunReporter:
         from driftdoc.env.runner import ValidationFinished
         from driftdoc.env.search import Tried
 
-        if isinstance(event, Tried) and self._status is not None:
-            self._status.update(f"{text[:110]}")
+        if isinstance(event, Tried):
+            self.count += 1
+            if self._status is not None:
+                self._status.update(Text(self.status_line(text)))
         if isinstance(event, Note):
-            err.print(f"[dim]{text}[/]", highlight=False)
+            say(err, text, style="dim")
+            if self._status is not None and self.count:
+                self._status.update(Text(self.status_line(text)))
         elif self.verbose and isinstance(event, ValidationFinished | Tried):
-            err.print(f"  {text}", highlight=False, markup=False)
+            say(err, f"  {text}")
 
 
 @app.command("run")
 def run_command(
-    target: Annotated[Path, typer.Argument(help="SNIPPET.py/.ipynb, or a folder of snippets")],
-    python: Annotated[str | None, typer.Option(help="pin the Python version (X.Y)")] = None,
-    as_of: Annotated[str | None, typer.Option(help="resolve as of this date (YYYY-MM-DD)")]
-    = None,
-    fmt: Annotated[str, typer.Option("--format", help=", ".join(FORMATS))] = "dockerfile",
-    output: Annotated[Path | None, typer.Option(help="write every format into this folder")]
-    = None,
-    budget: Annotated[int, typer.Option(help="most validations per snippet")] = DEFAULT_BUDGET,
-    time_limit: Annotated[float | None, typer.Option(
-        help="seconds per snippet (batch default 120)")] = None,
-    run_timeout: Annotated[float, typer.Option(
-        help="seconds one validation may run the snippet")] = 20.0,
-    memory_mb: Annotated[int, typer.Option(help="memory limit of one validation run (MB)")]
-    = 2048,
-    jobs: Annotated[int, typer.Option(help="parallel validations, or snippets in a batch")] = 1,
-    store_path: Annotated[Path, typer.Option("--store", help="provenance store")] = DEFAULT_PATH,
-    index_url: Annotated[str | None, typer.Option(help="package index (PEP 691)")] = None,
-    sandbox: Annotated[str, typer.Option(help="bwrap or none")] = "bwrap",
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show each validation")]
-    = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress output")] = False,
+    target: Annotated[Path, typer.Argument(
+        metavar="SNIPPET", help="SNIPPET.py/.ipynb, or a folder of snippets (a batch).")],
+    python: PythonOpt = None,
+    as_of: AsOfOpt = None,
+    fmt: Annotated[str, typer.Option(
+        "--format", metavar="FORMAT", help=f"What to print: {', '.join(FORMATS)}.")]
+    = "dockerfile",
+    output: OutputOpt = None,
+    budget: BudgetOpt = DEFAULT_BUDGET,
+    time_limit: TimeLimitOpt = None,
+    timeout: TimeoutOpt = limits.TIMEOUT,
+    memory_mb: MemoryOpt = limits.MEMORY_MB,
+    jobs: JobsOpt = 1,
+    store_path: StoreOpt = DEFAULT_PATH,
+    index_url: IndexOpt = None,
+    sandbox: SandboxOpt = "bwrap",
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
     checkpoint: Annotated[Path | None, typer.Option(
         hidden=True, help="keep the best result so far in this file (batch mode uses it)")]
     = None,
@@ -92,14 +121,8 @@ def run_command(
     """Infer, validate and repair the environment a snippet needs (exit 0 if one works)."""
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    if budget < 1:
-        raise InputError("--budget must be 1 or more")
-    if jobs < 1:
-        raise InputError("--jobs must be 1 or more")
-    if memory_mb < 64:
-        raise InputError("--memory-mb must be at least 64")
-    if sandbox not in ("bwrap", "none"):
-        raise InputError("--sandbox must be bwrap or none")
+    check_limits(budget=budget, jobs=jobs, timeout=timeout, memory_mb=memory_mb,
+                 time_limit=time_limit, sandbox=sandbox)
     when = parse_date(as_of)
     if not target.exists():
         raise InputError(f"{target} does not exist")
@@ -108,9 +131,9 @@ def run_command(
 
         python = find(python).version
     if target.is_dir():
-        _batch(target, output, jobs=jobs, time_limit=time_limit or 120.0, python=python,
-               as_of=as_of, budget=budget, run_timeout=run_timeout, index_url=index_url,
-               sandbox=sandbox, verbose=verbose, quiet=quiet, memory_mb=memory_mb)
+        _batch(target, output, jobs=jobs, time_limit=time_limit or limits.BATCH_TIME_LIMIT,
+               python=python, as_of=as_of, budget=budget, timeout=timeout, index_url=index_url,
+               sandbox=sandbox, verbose=verbose, quiet=quiet, memory_mb=memory_mb, fmt=fmt)
         return
     if sandbox == "bwrap":
         from driftdoc.sandbox import check_bwrap
@@ -127,10 +150,10 @@ def run_command(
             write_atomic(checkpoint, partial.to_json())
 
     try:
-        with RunReporter(verbose=verbose, quiet=quiet) as reporter:
+        with RunReporter(verbose=verbose, quiet=quiet, budget=budget) as reporter:
             result = run_snippet(target, python=python, as_of=when, budget=budget,
                                  time_limit=time_limit, jobs=jobs, store=store,
-                                 index_url=index_url, run_timeout=run_timeout, sandbox=sandbox,
+                                 index_url=index_url, run_timeout=timeout, sandbox=sandbox,
                                  memory_mb=memory_mb, reporter=reporter, checkpoint=save)
     finally:
         store.close()
@@ -142,7 +165,7 @@ def _report(result: EnvResult, fmt: str, output: Path | None, *, quiet: bool) ->
     if output is not None:
         written = write_all(result, output)
         if not quiet:
-            err.print(f"wrote {', '.join(str(p) for p in written)}", highlight=False)
+            say(err, f"wrote {', '.join(str(p) for p in written)}")
     if fmt == "json":
         out.print(json.dumps(result.to_json(), indent=2), markup=False, highlight=False)
     elif result.python or fmt != "dockerfile":
@@ -150,29 +173,44 @@ def _report(result: EnvResult, fmt: str, output: Path | None, *, quiet: bool) ->
     if quiet:
         return
     for fix in result.drift:
-        err.print(f"[yellow]drift:[/] {fix.package} {fix.from_version} -> {fix.to_version} "
-                  f"fixed {fix.exception_name}", highlight=False)
+        say(err, f"{fix.package} {fix.from_version} -> {fix.to_version} fixed "
+            f"{fix.exception_name}", label="drift:", label_style="yellow")
     for note in result.caveats:
-        err.print(f"[yellow]caveat:[/] {note}", highlight=False)
+        say(err, note, label="caveat:", label_style="yellow")
     if result.system_packages:
-        err.print(f"[yellow]system packages:[/] {' '.join(result.system_packages)} "
-                  "(apt-get install them; the Dockerfile does)", highlight=False)
+        say(err, f"{' '.join(result.system_packages)} (apt-get install them; the Dockerfile "
+            "does)", label="system packages:", label_style="yellow")
     if result.resolved:
-        err.print(f"[green]resolved[/] with {result.validations} validation(s) in "
-                  f"{result.seconds:.1f}s", highlight=False)
+        say(err, f"with {result.validations} validation(s) in {result.seconds:.1f}s",
+            label="resolved", label_style="green")
     else:
-        err.print(f"[red]unresolved[/]: {result.reason}", highlight=False)
+        say(err, str(result.reason), label="unresolved:", label_style="red")
+
+
+def batch_json(root: Path, results: dict[str, dict[str, object]]) -> dict[str, object]:
+    """A batch as one JSON document: counts, rates and every snippet's result."""
+    from driftdoc.env.batch import env_ok
+
+    counts: dict[str, int] = {}
+    for r in results.values():
+        key = str(r.get("classification") or r.get("status"))
+        counts[key] = counts.get(key, 0) + 1
+    return {"kind": "batch", "root": str(root), "snippets": len(results),
+            "resolved": sum(r.get("status") == "resolved" for r in results.values()),
+            "environment_works": sum(env_ok(r) for r in results.values()),
+            "classes": dict(sorted(counts.items())),
+            "results": {name: results[name] for name in sorted(results)}}
 
 
 def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, python: str | None,
-           as_of: str | None, budget: int, run_timeout: float, index_url: str | None,
-           sandbox: str, verbose: bool, quiet: bool, memory_mb: int) -> None:
+           as_of: str | None, budget: int, timeout: float, index_url: str | None,
+           sandbox: str, verbose: bool, quiet: bool, memory_mb: int, fmt: str) -> None:
     from driftdoc.env.batch import SnippetDone, env_ok, find_snippets, run_batch
 
     if not find_snippets(root):
         raise InputError(f"no snippets (*.py, *.ipynb or */snippet.py) in {root}")
     out_dir = output or (root / ".driftdoc-batch")
-    child: list[str] = ["--budget", str(budget), "--run-timeout", str(run_timeout),
+    child: list[str] = ["--budget", str(budget), "--timeout", str(timeout),
                         "--memory-mb", str(memory_mb),
                         "--sandbox", sandbox, "--store", str(out_dir / "store.db")]
     if python:
@@ -193,14 +231,14 @@ def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, pyt
             if verbose:
                 progress.console.print(f"  {event.describe()}", highlight=False, markup=False)
         elif isinstance(event, Note):
-            progress.console.print(f"[yellow]{escape(event.text)}[/]", highlight=False)
+            say(progress.console, event.text, style="yellow")
 
     with progress:
         summary = run_batch(root, out_dir, jobs=jobs, time_limit=time_limit, child_args=child,
                             reporter=reporter)
     table = Table("outcome", "snippets", title=f"driftdoc run {root}")
     for key, n in summary.counts().items():
-        table.add_row(key, str(n))
+        table.add_row(Text(key), str(n))
     ok = sum(env_ok(r) for r in summary.results.values())
     resolved = sum(r.get("status") == "resolved" for r in summary.results.values())
     total = len(summary.results)
@@ -208,12 +246,15 @@ def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, pyt
     table.add_row("[bold]resolved[/]", f"{resolved}/{total}")
     if not quiet:
         err.print(table)
-        err.print(f"results: {out_dir / 'results'}  table: {out_dir / 'results.csv'}"
-                  + (f"  ({summary.skipped} already done)" if summary.skipped else ""),
+        say(err, f"results: {out_dir / 'results'}  table: {out_dir / 'results.csv'}"
+            + (f"  ({summary.skipped} already done)" if summary.skipped else ""))
+    if fmt == "json":
+        out.print(json.dumps(batch_json(root, summary.results), indent=2), markup=False,
                   highlight=False)
     if summary.interrupted:
         raise KeyboardInterrupt
     if summary.stopped:
-        err.print(f"[red]error:[/] stopped before the end: {summary.stopped}", highlight=False)
+        say(err, f"stopped before the end: {summary.stopped}", label="error:",
+            label_style="red")
         raise typer.Exit(2)
     raise typer.Exit(0 if total and resolved == total else 1)

@@ -3,45 +3,41 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from driftdoc.cli.app import app, err, out
+from driftdoc import limits
+from driftdoc.cli.app import app, err, out, say
+from driftdoc.cli.options import (
+    AsOfOpt,
+    IndexOpt,
+    MemoryOpt,
+    QuietOpt,
+    SandboxOpt,
+    TimeoutOpt,
+    check_limits,
+)
+from driftdoc.cli.run_cmd import parse_date
 from driftdoc.env.classify import classify
 from driftdoc.env.records import ValidationRecord
 from driftdoc.errors import InputError
-from driftdoc.events import Event
-
-
-def _read_requirements(files: list[Path]) -> list[str]:
-    reqs: list[str] = []
-    for path in files:
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise InputError(f"cannot read requirements file {path}: "
-                             f"{exc.strerror or exc}") from exc
-        for line in text.splitlines():
-            line = line.split("#", 1)[0].strip()
-            if line:
-                reqs.append(line)
-    return reqs
+from driftdoc.events import Event, Note
+from driftdoc.reqfile import read_requirements
 
 
 def _render(record: ValidationRecord) -> None:
     verdict = classify(record)
     ex = record.execution
     colour = "green" if verdict.env_ok else "red"
-    out.print(f"[bold {colour}]{'environment OK' if verdict.env_ok else 'environment FAILED'}"
-              f"[/] ({verdict.category.value}) on Python {record.python} "
-              f"[dim]in {record.seconds:.2f}s[/]", highlight=False)
+    say(out, f"({verdict.category.value}) on Python {record.python} in {record.seconds:.2f}s",
+        label="environment OK" if verdict.env_ok else "environment FAILED",
+        label_style=f"bold {colour}")
     if not ex.exception_name or verdict.env_ok:
         out.print(f"  {verdict.reason}", highlight=False, markup=False)
     if verdict.responsible:
-        out.print(f"  responsible: [bold]{verdict.responsible}[/]", highlight=False)
+        say(out, verdict.responsible, style="bold", label="  responsible:")
     if ex.exception_name:
         where = f"{ex.exception_file_name}:{ex.exception_line_number}"
         out.print(f"  {ex.exception_name}: {ex.exception_message}", highlight=False,
@@ -55,24 +51,30 @@ def _render(record: ValidationRecord) -> None:
         for line in error.message.splitlines()[-8:]:
             out.print(f"    {line}", highlight=False, markup=False)
     if record.pins:
-        out.print(f"  [dim]pins: {' '.join(record.pins)}[/]", highlight=False)
+        say(out, f"  pins: {' '.join(record.pins)}", style="dim")
 
 
-@app.command()
+@app.command("validate")
 def validate(
-    snippet: Annotated[Path, typer.Argument(help="The snippet (.py or .ipynb).")],
-    python: Annotated[str, typer.Option("--python", "-p", help="Python version, e.g. 3.8.")],
+    snippet: Annotated[Path, typer.Argument(
+        metavar="SNIPPET", help="The snippet (.py or .ipynb).")],
+    python: Annotated[str, typer.Option(
+        "--python", "-p", metavar="X.Y", help="The Python version to validate on.")],
     requirement_files: Annotated[list[Path] | None, typer.Option(
-        "--requirements", "-r", help="requirements.txt (pins or ranges); repeatable.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
-    timeout: Annotated[float, typer.Option(help="Time limit of the run, seconds.")] = 30.0,
+        "--requirements", "-r", metavar="FILE",
+        help="A pip requirements file (pip-compile output, -r includes, --hash lines are "
+             "fine); repeatable.")] = None,
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="text or json.")]
+    = "text",
+    timeout: TimeoutOpt = limits.TIMEOUT,
     grace: Annotated[float, typer.Option(
-        help="Time allowed after the imports completed, seconds (0: no grace limit).")] = 5.0,
-    memory_mb: Annotated[int, typer.Option(help="Memory limit of the run, MB.")] = 4096,
-    index_url: Annotated[str | None, typer.Option(help="Package index (simple API).")] = None,
-    as_of: Annotated[str | None, typer.Option(
-        help="Resolve as of this date (YYYY-MM-DD).")] = None,
-    sandbox: Annotated[str, typer.Option(help="bwrap or none.")] = "bwrap",
+        metavar="SECONDS",
+        help="Time allowed after the imports completed (0: no grace limit).")] = limits.GRACE,
+    memory_mb: MemoryOpt = limits.MEMORY_MB,
+    index_url: IndexOpt = None,
+    as_of: AsOfOpt = None,
+    sandbox: SandboxOpt = "bwrap",
+    quiet: QuietOpt = False,
 ) -> None:
     """Resolve, build (or reuse) an environment, and run SNIPPET in the sandbox.
 
@@ -82,20 +84,26 @@ def validate(
 
     if fmt not in ("text", "json"):
         raise InputError(f"unknown format {fmt!r}; use text or json")
-    when = None
-    if as_of:
-        try:
-            when = date.fromisoformat(as_of)
-        except ValueError as exc:
-            raise InputError(f"--as-of expects YYYY-MM-DD, not {as_of!r}") from exc
-    reqs = _read_requirements(requirement_files or [])
-    if fmt == "text":
-        err.print(f"[dim]validating {snippet} on Python {python} "
-                  f"with {len(reqs)} requirement(s)...[/]", highlight=False)
+    check_limits(timeout=timeout, memory_mb=memory_mb, sandbox=sandbox)
+    if grace < 0:
+        raise InputError("--grace must not be negative")
+    when = parse_date(as_of)
+    if not snippet.exists():
+        raise InputError(f"{snippet} does not exist")
+    parsed = read_requirements(requirement_files or [])
+    reqs = parsed.requirements
+    talk = fmt == "text" and not quiet
+
     def report(event: Event) -> None:
-        if fmt == "text":
-            colour = "yellow" if getattr(event, "level", "info") == "warning" else "dim"
-            err.print(f"[{colour}]{event.describe()}[/]", highlight=False)
+        if talk:
+            warning = getattr(event, "level", "info") == "warning"
+            say(err, event.describe(), style="yellow" if warning else "dim")
+
+    for note in parsed.notes:
+        report(Note(note, level="warning"))
+    if talk:
+        say(err, f"validating {snippet} on Python {python} with {len(reqs)} "
+            "requirement(s)...", style="dim")
 
     record = validate_requirements(snippet, python, reqs, as_of=when, index_url=index_url,
                                    timeout=timeout, grace=grace or None, memory_mb=memory_mb,

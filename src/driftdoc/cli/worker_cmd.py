@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from driftdoc.cli.app import app, err
+from driftdoc.cli.app import app, err, say
 from driftdoc.errors import InputError
 
 
@@ -43,8 +43,8 @@ def worker_command(
         check_bwrap()
     me = worker_id()
     runner = PipelineRunner(spec, worker=me)
-    err.print(f"[dim]worker {me}: {spec.name}, requests from tcp://{connect}:{pull}, "
-              f"replies to tcp://{connect}:{push}[/]", highlight=False)
+    say(err, f"worker {me}: {spec.name}, requests from tcp://{connect}:{pull}, "
+        f"replies to tcp://{connect}:{push}", style="dim")
     runs = serve(runner, spec.space, connect=connect, pull_port=pull, push_port=push,
                  max_runs=max_runs, idle_timeout=idle_timeout, bugdoc_replies=bugdoc_replies)
-    err.print(f"[dim]worker {me}: {runs} run(s)[/]", highlight=False)
+    say(err, f"worker {me}: {runs} run(s)", style="dim")
