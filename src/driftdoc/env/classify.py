@@ -23,7 +23,7 @@ responsible?", which is coarser than the exception name:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from driftdoc.env.records import SUCCESS, TIMEOUT, ValidationRecord
@@ -82,7 +82,17 @@ def _import_responsible(record: ValidationRecord) -> str | None:
 
 
 def classify(record: ValidationRecord) -> Classification:
-    """The single class of ``record`` (see the module docstring)."""
+    """The single class of ``record`` (see the module docstring); a run that a sandbox
+    limit ended says which limit in its reason."""
+    verdict = _classify(record)
+    limit = record.execution.killed_by
+    if limit and limit != "timeout" and verdict.category is not Category.SUCCESS \
+            and limit not in verdict.reason:
+        return replace(verdict, reason=f"{verdict.reason} (the sandbox's {limit} limit)")
+    return verdict
+
+
+def _classify(record: ValidationRecord) -> Classification:
     deps = record.dependencies
     if deps.status_code != SUCCESS:
         failing = next((e.requirement for e in deps.install_errors if e.requirement), None)

@@ -23,6 +23,10 @@ from driftdoc.sandbox.limits import KilledReason
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 FAST = 0.01
 SLOW = 0.05
+PSS_GAP = 0.25
+PSS_REFRESH = 1.0
+PSS_BUDGET = 0.5
+MAX_INTERVAL = 0.5
 TASKS_PERCENT = 85
 """The kernel refuses forks at the task limit, and a fork bomb starved of CPU then creeps
 towards it; holding this share of the limit ends the run as ``processes``."""
@@ -113,7 +117,14 @@ class Sample:
 
 
 class TreeWatch:
-    """Samples one tree against a memory budget and a task budget; see the module doc."""
+    """Samples one tree against a memory budget and a task budget; see the module doc.
+
+    Proportional sizes cost a page-table walk per process (and wait on processes that are
+    busy forking), so they are measured only while the resident sum is over the budget,
+    at most every ``PSS_GAP`` seconds, and within ``PSS_BUDGET`` seconds; in between, the
+    last measured amount of sharing is subtracted from the resident sum. Only a fresh
+    measurement over the budget kills.
+    """
 
     def __init__(self, root: int, *, memory_bytes: int | None, max_tasks: int | None,
                  tmpfs: Sequence[str] = ()) -> None:
@@ -124,18 +135,32 @@ class TreeWatch:
         self.peak_memory = 0
         self.peak_tasks = 0
         self.samples = 0
-        self._hot = False
         self.cost = 0.0
+        self._hot = False
+        self._shared = 0  # resident minus proportional bytes at the last measurement
+        self._measured_at = -1e9
 
     @property
     def interval(self) -> float:
         """Seconds to the next sample: shorter once the tree is past half a budget, never
         so short that sampling a big tree takes more than a fifth of a core."""
-        return max(FAST if self._hot else SLOW, 5 * self.cost)
+        return min(MAX_INTERVAL, max(FAST if self._hot else SLOW, 5 * self.cost))
+
+    def _proportional(self, procs: Sequence[tuple[int, int, int]]) -> int | None:
+        """Sum of proportional set sizes, or ``None`` if it took too long to measure."""
+        began = time.perf_counter()
+        total = 0
+        for pid, resident, _ in procs:
+            got = _pss(pid)
+            total += got if got is not None else resident
+            if time.perf_counter() - began > PSS_BUDGET:
+                return None
+        return total
 
     def sample(self, *, started: bool = True) -> Sample:
         """One look at the tree; ``started``: the sandbox's mounts are in place."""
         began = time.perf_counter()
+        cpu = time.thread_time()
         procs = walk(self.root)
         rss = sum(p[1] for p in procs)
         tasks = sum(p[2] for p in procs)
@@ -145,20 +170,29 @@ class TreeWatch:
         if started and inner is not None and self.tmpfs:
             ram_files = _tmpfs_used(inner, self.tmpfs)
         memory = rss + ram_files
+        measured = True  # False while ``memory`` is only an estimate
         reason: KilledReason | None = None
         if self.max_tasks is not None and tasks * 100 >= self.max_tasks * TASKS_PERCENT:
             reason = "processes"
         elif self.memory_bytes is not None and memory > self.memory_bytes:
-            pss = 0
-            for pid, resident, _ in procs:
-                got = _pss(pid)
-                pss += got if got is not None else resident
-            memory = pss + ram_files
-            if memory > self.memory_bytes:
-                reason = "memory"
+            memory = max(0, rss - self._shared) + ram_files
+            measured = False
+            stale = began - self._measured_at
+            if (memory > self.memory_bytes or stale > PSS_REFRESH) and stale >= PSS_GAP:
+                pss = self._proportional(procs)
+                if pss is not None:
+                    self._shared = max(0, rss - pss)
+                    self._measured_at = began
+                    memory = pss + ram_files
+                    measured = True
+                    if memory > self.memory_bytes:
+                        reason = "memory"
+        else:
+            self._shared = 0
         self.samples += 1
-        self.cost = time.perf_counter() - began
-        self.peak_memory = max(self.peak_memory, memory)
+        self.cost = time.thread_time() - cpu
+        if measured:
+            self.peak_memory = max(self.peak_memory, memory)
         self.peak_tasks = max(self.peak_tasks, tasks)
         self._hot = ((self.memory_bytes is not None and memory * 2 > self.memory_bytes)
                      or (self.max_tasks is not None and tasks * 2 > self.max_tasks))
