@@ -158,7 +158,7 @@ def command(
         "--", "/bin/sh", "-c", root_stage, "sh",
         setpriv, f"--reuid={host_uid}", f"--regid={host_uid}", "--clear-groups",
         "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
-        bwrap, *_USERNS, "--bind", "/", "/", "--chdir", SANDBOX_WORKDIR,
+        bwrap, *_USERNS, "--dev-bind", "/", "/", "--chdir", SANDBOX_WORKDIR,
         "--die-with-parent", "--",
         *limit_wrapper(limits), "/bin/sh", "-c", user_stage, "sh", *argv,
     ]
@@ -184,7 +184,7 @@ def _probe_argv(bwrap: str) -> list[str]:
     setpriv = setpriv_path() or "setpriv"
     uid = str(pick_host_uid())
     return [bwrap, *spaces, *base, "--", setpriv, f"--reuid={uid}", f"--regid={uid}",
-            "--clear-groups", "--", bwrap, *_USERNS, "--bind", "/", "/", "--", "true"]
+            "--clear-groups", "--", bwrap, *_USERNS, "--dev-bind", "/", "/", "--", "true"]
 
 
 def check_bwrap() -> str:

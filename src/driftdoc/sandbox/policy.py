@@ -18,6 +18,7 @@ comes from :mod:`.programs`.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,12 +50,14 @@ ETC_ALLOWED = (
     "localtime", "timezone", "locale.alias", "locale.conf", "default/locale",
     "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives",
     "os-release", "lsb-release", "debian_version",
-    "mime.types", "fonts", "protocols", "services", "magic", "magic.mime", "terminfo",
-    "ImageMagick-6", "ImageMagick-7", "gai.conf", "host.conf",
+    "mime.types", "mailcap", "fonts", "protocols", "services", "networks", "gai.conf",
+    "host.conf", "magic", "magic.mime", "terminfo", "xdg", "gtk-2.0", "gtk-3.0", "glvnd",
+    "ImageMagick-6", "ImageMagick-7", "java-*", "R", "perl", "matplotlibrc",
 )
 ETC_NETWORK = ("resolv.conf",)  # only for runs allowed on the network
-# Read-only system information some libraries read (CPU count and topology).
-SYS_ALLOWED = ("/sys/devices/system/cpu",)
+# Read-only system information some libraries read (CPU count and topology), and caches
+# that only save time (fontconfig's, or every run rebuilds it into its work dir).
+SYS_ALLOWED = ("/sys/devices/system/cpu", "/var/cache/fontconfig")
 
 _PASSWD = (
     "root:x:0:0:root:/root:/usr/sbin/nologin\n"
@@ -206,7 +209,8 @@ def mount_args(
             if os.path.exists("/etc/resolv.conf"):
                 b.mount("--ro-bind", "/etc/resolv.conf", dest="/etc/resolv.conf")
             continue
-        _host_entry(b, f"/etc/{name}")
+        for path in sorted(glob.glob(f"/etc/{name}")) if "*" in name else [f"/etc/{name}"]:
+            _host_entry(b, path)
     b.symlink("../proc/self/mounts", "/etc/mtab")
     for sys_dir in SYS_ALLOWED:
         if os.path.isdir(sys_dir):
