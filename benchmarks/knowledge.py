@@ -23,12 +23,12 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from driftdoc.env.imports import scan_imports
-from driftdoc.env.interpreters import discover
-from driftdoc.env.knowledge import load
-from driftdoc.env.plan import classify, local_modules
-from driftdoc.env.pyversion import infer_versions
-from driftdoc.env.snippet import read_snippet
+from driftdoc.env.host.interpreters import discover
+from driftdoc.env.knowledge.mapping import load
+from driftdoc.env.knowledge.plan import classify, local_modules
+from driftdoc.env.knowledge.pyversion import infer_versions
+from driftdoc.env.snippet.imports import scan_imports
+from driftdoc.env.snippet.read import read_snippet
 from driftdoc.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent

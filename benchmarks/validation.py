@@ -54,8 +54,8 @@ def _median(values: list[float]) -> float:
 
 def bench_driftdoc(python: str, snippet: Path, cache_dir: Path, repeat: int) -> dict[str, float]:
     os.environ["DRIFTDOC_CACHE_DIR"] = str(cache_dir)
-    from driftdoc.env.classify import classify
-    from driftdoc.env.validate import validate_requirements
+    from driftdoc.env.validation.classify import classify
+    from driftdoc.env.validation.validate import validate_requirements
 
     def once() -> float:
         start = time.perf_counter()
@@ -88,7 +88,7 @@ def bench_baseline(python: str, interp: Path, snippet: Path, work: Path,
         shutil.rmtree(venv, ignore_errors=True)
         start = time.perf_counter()
         if python == "2.7":
-            from driftdoc.env.build import py27_tool
+            from driftdoc.env.toolchain.py27 import py27_tool
 
             create = [str(py27_tool()), "-m", "virtualenv", "-q", "--no-periodic-update",
                       "-p", str(interp), str(venv)]
@@ -115,7 +115,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="also write the numbers here")
     args = ap.parse_args()
 
-    from driftdoc.env.interpreters import discover, find
+    from driftdoc.env.host.interpreters import discover, find
 
     if args.python:
         versions = args.python

@@ -143,8 +143,8 @@ def test_full_disk_stops_the_batch_before_it_records_bogus_failures(
 def test_low_disk_first_reclaims_unused_environments(
         tmp_path: Path, empty_index: LocalIndex, driftdoc_cache: Path,  # noqa: F811
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import driftdoc.env.batch as batch
-    from driftdoc.env.cache import PruneResult
+    import driftdoc.env.search.batch as batch
+    from driftdoc.env.toolchain.store import PruneResult
     from driftdoc.events import Event
 
     root = make_folder(tmp_path / "gists", {"a": "print(1)\n"})
@@ -155,7 +155,7 @@ def test_low_disk_first_reclaims_unused_environments(
         return PruneResult(["old-env"], [], 2**30)
 
     events: list[Event] = []
-    monkeypatch.setattr("driftdoc.env.cache.reclaim", fake_reclaim)
+    monkeypatch.setattr("driftdoc.env.toolchain.store.reclaim", fake_reclaim)
     monkeypatch.setattr(batch, "low_disk", lambda paths: None if pruned else "only 0 GiB free")
     summary = batch.run_batch(root, tmp_path / "out", child_args=["--index-url",
                                                                    empty_index.url],

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from driftdoc.env.bounded import BUILD_TIMEOUT, build_limit, deadline, run_bounded
+from driftdoc.env.toolchain.bounded import BUILD_TIMEOUT, build_limit, deadline, run_bounded
 
 
 def _alive(marker: str) -> bool:

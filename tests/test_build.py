@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from driftdoc.env import cache
-from driftdoc.env.build import ensure_env
+from driftdoc.env.host import cache
+from driftdoc.env.toolchain.build import ensure_env
 from support.fixtures import *  # noqa: F403
 from support.fixtures import has_python, python3_version
 from support.index import LocalIndex
@@ -88,8 +88,8 @@ def test_py27_env(fake_index: LocalIndex, driftdoc_cache: Path) -> None:
 @pytest.mark.network  # the 2.7 tools (virtualenv<20.22, pip 20.3.4) come from PyPI once
 def test_py27_pip_runs_with_working_memoisation(driftdoc_cache: Path) -> None:
     """pip 20.3 on 2.7 falls back to a no-op lru_cache; the bootstrap gives it a real one."""
-    from driftdoc.env.build import py27_pip_command
-    from driftdoc.env.interpreters import find
+    from driftdoc.env.host.interpreters import find
+    from driftdoc.env.toolchain.py27 import py27_pip_command
 
     try:
         pip = py27_pip_command(find("2.7").path)
@@ -111,7 +111,7 @@ def test_py27_pip_runs_with_working_memoisation(driftdoc_cache: Path) -> None:
 
 
 def test_failing_requirement_names_the_distribution_whose_build_failed() -> None:
-    from driftdoc.env.blame import failing_requirement
+    from driftdoc.env.toolchain.blame import failing_requirement
 
     pins = ["numpy==1.16.6", "chaco==4.8.0", "traits==5.2.0"]
     pip27 = (
@@ -131,7 +131,7 @@ def test_failing_requirement_names_the_distribution_whose_build_failed() -> None
 def test_a_build_that_needed_old_setuptools_says_so_then_and_on_reuse(
         fake_index: LocalIndex, driftdoc_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # the emitted environment must carry the constraint, or a fresh build of it fails
-    import driftdoc.env.build as build
+    import driftdoc.env.toolchain.uv as uv
 
     calls: list[list[str]] = []
 
@@ -142,7 +142,7 @@ def test_a_build_that_needed_old_setuptools_says_so_then_and_on_reuse(
             argv, 0 if legacy else 1, "",
             "" if legacy else "error in oldpkg setup command: use_2to3 is invalid.")
 
-    monkeypatch.setattr(build, "run_bounded", fake_uv)
+    monkeypatch.setattr(uv, "run_bounded", fake_uv)
     assert PY3 is not None
     env = ensure_env(PY3, ["oldpkg==0.3"], index_url=fake_index.url)
     assert env.ok and env.build_constraints == ["setuptools<58"]
@@ -153,7 +153,7 @@ def test_a_build_that_needed_old_setuptools_says_so_then_and_on_reuse(
     assert plain.ok and plain.build_constraints == []
     # another env with that pin builds at once (its wheel is cached now) yet still needs it
     # wherever it is rebuilt; an env without the pin does not
-    monkeypatch.setattr(build, "run_bounded", lambda argv, **_: subprocess.CompletedProcess(
+    monkeypatch.setattr(uv, "run_bounded", lambda argv, **_: subprocess.CompletedProcess(
         argv, 0, "", ""))
     cached = ensure_env(PY3, ["OldPkg==0.3", "pin-pkg==1.0"], index_url=fake_index.url)
     assert cached.ok and not cached.reused and cached.build_constraints == ["setuptools<58"]

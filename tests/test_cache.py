@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from driftdoc.cli import main
-from driftdoc.env import cache
+from driftdoc.env.host import cache
+from driftdoc.env.toolchain import store as env_store
 
 
 @pytest.fixture
@@ -43,7 +44,7 @@ def test_info_counts_hardlinked_files_once(store: Path) -> None:
     for key in ("a", "b", "c"):
         fake_env(key, link_from=shared)
     (cache.envs_dir() / "half-built").mkdir()  # no marker: incomplete
-    info = cache.info()
+    info = env_store.info()
     assert info.location == store
     assert info.envs == 3 and info.incomplete == 1
     assert 256 * 1024 <= info.bytes < 2 * 256 * 1024  # not 4 x 256 KiB
@@ -54,11 +55,11 @@ def test_prune_by_age_and_lru_size(store: Path) -> None:
     fake_env("old", age=40 * 86400)
     fake_env("mid", age=5 * 86400)
     fake_env("new", age=0)
-    res = cache.prune(older_than=30 * 86400)
+    res = env_store.prune(older_than=30 * 86400)
     assert res.removed == ["old"]
-    assert sorted(e.key for e in cache.list_envs()) == ["mid", "new"]
-    cache.prune(max_bytes=cache.info().bytes - 1)  # must drop the least recently used
-    assert [e.key for e in cache.list_envs()] == ["new"]
+    assert sorted(e.key for e in env_store.list_envs()) == ["mid", "new"]
+    env_store.prune(max_bytes=env_store.info().bytes - 1)  # must drop the least recently used
+    assert [e.key for e in env_store.list_envs()] == ["new"]
 
 
 def test_prune_lets_uv_drop_what_no_longer_refers_to_anything(store: Path) -> None:
@@ -72,7 +73,7 @@ def test_prune_lets_uv_drop_what_no_longer_refers_to_anything(store: Path) -> No
     orphan.write_text("x = 1\n")
     kept = fake_env("new", age=0)
     fake_env("old", age=40 * 86400)
-    res = cache.prune(older_than=30 * 86400)
+    res = env_store.prune(older_than=30 * 86400)
     assert res.removed == ["old"]
     assert not orphan.exists()  # no index entry of uv's refers to it
     assert (kept / "lib" / "data.bin").exists()
@@ -92,13 +93,13 @@ def test_prune_skips_envs_in_use(store: Path) -> None:
     worker.start()
     holding.wait(10)
     try:
-        res = cache.prune(older_than=86400)
+        res = env_store.prune(older_than=86400)
     finally:
         release.set()
         worker.join()
     assert res.skipped_in_use == ["busy"] and res.removed == []
-    assert cache.prune(all_=True).removed == ["busy"]
-    assert cache.list_envs() == []
+    assert env_store.prune(all_=True).removed == ["busy"]
+    assert env_store.list_envs() == []
 
 
 def test_cli_info_and_prune(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -121,10 +122,10 @@ def test_reclaim_removes_stale_envs_without_sizing_the_cache(
     fake_env("stale", age=3600)
     fake_env("fresh", age=0)
 
-    def no_walk() -> cache.CacheInfo:
+    def no_walk() -> env_store.CacheInfo:
         raise AssertionError("reclaim must not size the whole cache")
 
-    monkeypatch.setattr(cache, "info", no_walk)
-    res = cache.reclaim(600)
+    monkeypatch.setattr(env_store, "info", no_walk)
+    res = env_store.reclaim(600)
     assert res.removed == ["stale"] and res.freed_bytes >= 0
-    assert [e.key for e in cache.list_envs()] == ["fresh"]
+    assert [e.key for e in env_store.list_envs()] == ["fresh"]

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from driftdoc.env.classify import Category, classify, v2_pass
-from driftdoc.env.records import (
+from driftdoc.env.validation.classify import Category, classify, v2_pass
+from driftdoc.env.validation.records import (
     DependencyResult,
     ExecutionResult,
     InstallError,

@@ -12,9 +12,14 @@ from typing import Any
 
 import pytest
 
-from driftdoc.env import contents
-from driftdoc.env.contents import release_members, sdist_members, ships_module, wheel_members
-from driftdoc.env.index import DistFile, Release
+from driftdoc.env.knowledge import contents
+from driftdoc.env.knowledge.contents import (
+    release_members,
+    sdist_members,
+    ships_module,
+    wheel_members,
+)
+from driftdoc.env.knowledge.index import DistFile, Release
 from support.wheels import make_sdist, make_wheel
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from driftdoc.env.emit import dockerfile, requirements_txt
-from driftdoc.env.result import EnvResult
-from driftdoc.env.verdict import SUCCESS, Verdict
+from driftdoc.env.emit.files import dockerfile, requirements_txt
+from driftdoc.env.search.result import EnvResult
+from driftdoc.env.validation.verdict import SUCCESS, Verdict
 
 
 def _result(constraints: list[str]) -> EnvResult:

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from driftdoc.executors.base import RunError
 from driftdoc.executors.factory import make_executor
 from driftdoc.executors.zmq import ZmqExecutor, bugdoc_request, parse_reply, parse_request
 from driftdoc.model import Instance, Outcome, Space
+from support.seed import start_seed_worker, write_seed
 
 SPACE = Space.from_dict({"lr": [0.001, 0.01, 0.1, 0.5], "opt": ["sgd", "adam"],
                          "batch": [16, 64]})
@@ -27,107 +28,9 @@ def truth(inst: Instance) -> bool:
     return not (float(inst["lr"]) >= 0.1 and inst["opt"] == "adam")
 
 
-# The seed's worker script, unchanged except that host and ports come from argv
-# (tests never use the fixed 5557/5558).
-SEED_WORKER = '''
-import ast
-import sys
-import traceback
-import zmq
-from bugdoc.utils.utils import record_pipeline_run
-
-from my_api_example import execute_pipeline, evaluate_pipeline_output
-
-
-host = sys.argv[1]
-receive = sys.argv[2]
-send = sys.argv[3]
-
-context = zmq.Context()
-
-# Socket to receive messages on
-receiver = context.socket(zmq.PULL)
-receiver.connect("tcp://{0}:{1}".format(host, receive))
-
-# Socket to send messages to
-sender = context.socket(zmq.PUSH)
-sender.connect("tcp://{0}:{1}".format(host, send))
-
-
-# Process tasks forever
-while True:
-    # Receive message from BugDoc
-    data = receiver.recv_string()
-    fields = data.split("|")
-    filename = fields[0]
-    values = ast.literal_eval(fields[1])
-    parameters = ast.literal_eval(fields[2])
-    try:
-        # Recontruct pipeline configuration
-        configuration = {
-            parameters[i]: values[i]
-            for i in range(len(parameters))
-        }
-        # Execute pipeline
-        output = execute_pipeline(filename, configuration)
-        # Evaluate pipeline
-        result = evaluate_pipeline_output(output)
-    except:
-        traceback.print_exc(file=sys.stdout)
-        # Assign failure in case of crash
-        result = False
-    # Record provenance
-    record_pipeline_run(filename, values, parameters, result)
-    values.append(result)
-    # Send result back to BugDoc
-    sender.send_string(str(values))
-'''
-
-MY_API = '''
-import os, time
-
-_calls = 0
-
-def execute_pipeline(filename, configuration):
-    global _calls
-    _calls += 1
-    die_after = int(os.environ.get("DIE_AFTER", "0"))
-    if die_after and _calls > die_after:
-        os._exit(17)  # the worker dies mid-run: the request is never answered
-    drop = os.environ.get("DROP_FIRST")
-    if drop and not os.path.exists(drop):
-        open(drop, "w").close()
-        time.sleep(float(os.environ.get("DROP_SLEEP", "3")))  # hang on the first request
-    time.sleep(float(os.environ.get("RUN_SLEEP", "0")))
-    if configuration["lr"] >= 0.1 and configuration["opt"] == "adam":
-        raise FloatingPointError("diverged")
-    return {"loss": configuration["lr"]}
-
-def evaluate_pipeline_output(output):
-    return output["loss"] < 1
-'''
-
-FAKE_RECORD = '''
-import json, os
-
-def record_pipeline_run(filename, values, parameters, result):
-    with open(os.environ["RECORD_FILE"], "a") as fh:
-        fh.write(json.dumps({"filename": filename, "values": values,
-                             "parameters": parameters, "result": result}) + "\\n")
-'''
-
-
 @pytest.fixture()
 def seed_env(tmp_path: Path) -> dict[str, str]:
-    for rel, text in {"bugdoc/__init__.py": "", "bugdoc/utils/__init__.py": "",
-                      "bugdoc/utils/utils.py": FAKE_RECORD, "my_api_example.py": MY_API,
-                      "seed_worker.py": SEED_WORKER}.items():
-        p = tmp_path / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(textwrap.dedent(text))
-    env = dict(os.environ, PYTHONPATH=str(tmp_path), RECORD_FILE=str(tmp_path / "record.jsonl"))
-    env["SEED_DIR"] = str(tmp_path)
-    return env
+    return write_seed(tmp_path)
 
 
 class Workers:
@@ -139,10 +42,7 @@ class Workers:
 
     def seed_at(self, env: dict[str, str], push: int, pull: int, **extra: str
                 ) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            [sys.executable, str(Path(env["SEED_DIR"]) / "seed_worker.py"), "127.0.0.1",
-             str(push), str(pull)],
-            env={**env, **extra}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = start_seed_worker(env, push, pull, **extra)
         self.procs.append(proc)
         return proc
 
@@ -174,8 +74,8 @@ def local_zmq(**kw: object) -> ZmqExecutor:
                        **kw)  # type: ignore[arg-type]
 
 
-def collect(ex: ZmqExecutor, instances: list[Instance]) -> dict[Instance, Outcome]:
-    got: dict[Instance, Outcome] = {}
+def collect(ex: ZmqExecutor, instances: list[Instance]) -> dict[Instance, Any]:
+    got: dict[Instance, Any] = {}
     for inst, out in ex.run(instances):
         assert inst not in got, "an instance was answered twice"
         got[inst] = out
@@ -253,8 +153,9 @@ def test_hung_workers_give_worker_lost_not_a_hang(seed_env: dict[str, str],
         assert time.monotonic() - start < 10
     finally:
         ex.close()
-    assert all(o.category == "worker-lost" and o.details["dispatch"]["attempts"] == 2
-               for o in got.values())
+    # the machinery failed, so no verdict: a RunError, never a failing Outcome
+    assert all(isinstance(o, RunError) and o.kind == "dispatch-timeout" and o.attempts == 2
+               and o.details["dispatch"]["attempts"] == 2 for o in got.values())
 
 
 PIPE_SPEC = """

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from driftdoc.env.interpreters import discover
-from driftdoc.env.validate import HARNESS, RECORD_TAG, _parse_record
+from driftdoc.env.host.interpreters import discover
+from driftdoc.env.validation.validate import HARNESS, RECORD_TAG, _parse_record
 
 _INTERPS = {i.version: i.path for i in discover() if i.implementation == "CPython"}
 _PY3 = sorted((v for v in _INTERPS if v.startswith("3.")), key=lambda v: int(v.split(".")[1]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from driftdoc.env.imports import RawImport, rewrite_py2, scan_imports
+from driftdoc.env.snippet.imports import RawImport, rewrite_py2, scan_imports
 
 
 def names(src: str) -> dict[str, RawImport]:

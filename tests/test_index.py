@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from driftdoc.env.index import (
+from driftdoc.env.knowledge.index import (
     IndexClient,
     IndexError_,
     ProjectNotFound,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from driftdoc.cli import main
-from driftdoc.env.plan import inspect_snippet
+from driftdoc.env.knowledge.plan import inspect_snippet
 
 SNIPPET = textwrap.dedent("""
     import os, sys
@@ -152,7 +152,7 @@ def test_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 
 def test_platform_imports_become_stand_ins_unless_nothing_provides_them(tmp_path: Path) -> None:
     """bpy has a PyPI build; IDA's idaapi has nothing: only the latter stops the search."""
-    from driftdoc.env.runner import blocking_platform, deps_from_uses, standin_caveats
+    from driftdoc.env.search.runner import blocking_platform, deps_from_uses, standin_caveats
 
     blender = tmp_path / "blender.py"
     blender.write_text("import bpy\nimport os\n")
@@ -173,7 +173,7 @@ def test_platform_imports_become_stand_ins_unless_nothing_provides_them(tmp_path
 
 def test_import_aliases_cover_from_imports(tmp_path: Path) -> None:
     """``models.SubfieldBase`` on a failing Python 2 line must lead back to django."""
-    from driftdoc.env.runner import import_aliases
+    from driftdoc.env.search.runner import import_aliases
 
     p = tmp_path / "s.py"
     p.write_text("from django.db import models, signals  # ORM\nimport numpy as np\n"
@@ -183,7 +183,7 @@ def test_import_aliases_cover_from_imports(tmp_path: Path) -> None:
 
 
 def test_macos_bindings_are_not_tried_as_stand_ins(tmp_path: Path) -> None:
-    from driftdoc.env.runner import blocking_platform
+    from driftdoc.env.search.runner import blocking_platform
 
     p = tmp_path / "mac.py"
     p.write_text("import Foundation\nimport objc\n")
@@ -193,7 +193,7 @@ def test_macos_bindings_are_not_tried_as_stand_ins(tmp_path: Path) -> None:
 
 def test_python_prefixed_binding_is_a_late_candidate(tmp_path: Path) -> None:
     """``import cjson``: after what the knowledge base suggests comes ``python-cjson``."""
-    from driftdoc.env.runner import deps_from_uses
+    from driftdoc.env.search.runner import deps_from_uses
 
     p = tmp_path / "s.py"
     p.write_text("import zzqqcjson\n")
@@ -209,7 +209,7 @@ def test_flask_ext_imports_name_the_extension_not_flask(tmp_path: Path) -> None:
     """``from flask.ext import restful`` and ``flask.ext.sqlalchemy`` are the extensions
     flask_restful and flask_sqlalchemy; the dependency must not claim ``flask`` itself,
     or a missing ``flask.ext`` would be blamed on the extension instead of on Flask."""
-    from driftdoc.env.runner import deps_from_uses
+    from driftdoc.env.search.runner import deps_from_uses
 
     p = tmp_path / "s.py"
     p.write_text("from flask.ext import restful\nfrom flask.ext.sqlalchemy import SQLAlchemy\n")

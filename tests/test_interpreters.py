@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from driftdoc.env import interpreters as it
+from driftdoc.env.host import interpreters as it
 from driftdoc.errors import InputError
 
 

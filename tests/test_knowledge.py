@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name
 
-from driftdoc.env.knowledge import DATA_FILE, TAIL_FILE, load, redirect
+from driftdoc.env.knowledge.mapping import DATA_FILE, TAIL_FILE, load, redirect
 
 DATA = Path(__file__).parent / "data"
 
@@ -138,8 +138,8 @@ def test_data_is_versioned_and_small() -> None:
 
 def test_private_module_names_are_not_guessed_as_projects(tmp_path: Path) -> None:
     """``import _scene2`` must not become the requirement ``_scene2`` (invalid name)."""
-    from driftdoc.env.knowledge import guessable
-    from driftdoc.env.plan import inspect_snippet
+    from driftdoc.env.knowledge.mapping import guessable
+    from driftdoc.env.knowledge.plan import inspect_snippet
 
     assert guessable("foo_bar.baz") and not guessable("_scene2") and not guessable("x_")
     p = tmp_path / "s.py"
@@ -149,7 +149,7 @@ def test_private_module_names_are_not_guessed_as_projects(tmp_path: Path) -> Non
 
 
 def test_python3_names_on_python2_come_from_future_and_renames_keep_their_predecessor() -> None:
-    from driftdoc.env import knowledge
+    from driftdoc.env.knowledge import mapping as knowledge
 
     kb = knowledge.load()
     assert kb.candidates("queue")[0].distribution == "future"

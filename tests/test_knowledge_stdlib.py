@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from driftdoc.env import stdlib
+from driftdoc.env.knowledge import stdlib
 
 
 def test_versions_cover_27_and_36_to_313() -> None:

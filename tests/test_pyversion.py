@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from driftdoc.env.imports import scan_imports
-from driftdoc.env.interpreters import discover
-from driftdoc.env.pyversion import compile_check, infer_versions
+from driftdoc.env.host.interpreters import discover
+from driftdoc.env.knowledge.pyversion import compile_check, infer_versions
+from driftdoc.env.snippet.imports import scan_imports
 
 
 def rank(src: str) -> list[str]:

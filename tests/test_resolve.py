@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from driftdoc.env.resolve import resolve
+from driftdoc.env.toolchain.resolve import resolve
 from driftdoc.errors import InputError
 from support.fixtures import *  # noqa: F403
 from support.fixtures import has_python, python3_version
@@ -128,7 +128,7 @@ def test_py27_skips_releases_whose_index_entry_hides_requires_python(
 
 
 def test_legacy_build_args_only_for_old_setup_py_failures(driftdoc_cache: Path) -> None:
-    from driftdoc.env.resolve import legacy_build_args
+    from driftdoc.env.toolchain.legacy import legacy_build_args
 
     assert legacy_build_args("error: could not find a version that satisfies foo") == []
     args = legacy_build_args("error in anyjson setup command: use_2to3 is invalid.")
@@ -154,8 +154,8 @@ def test_resolution_that_needed_old_setuptools_remembers_the_pin(
 
     from packaging.requirements import Requirement
 
-    import driftdoc.env.resolve as resolve_mod
-    from driftdoc.env.legacy import legacy_constraints
+    import driftdoc.env.toolchain.uv as uv
+    from driftdoc.env.toolchain.legacy import legacy_constraints
 
     def fake_uv(argv: list[str], **_: object) -> subprocess.CompletedProcess[str]:
         if "--build-constraints" in argv:
@@ -164,17 +164,17 @@ def test_resolution_that_needed_old_setuptools_remembers_the_pin(
             argv, 1, "", "  × Failed to build `oldlib==0.3.3`\n"
                          "  error in oldlib setup command: use_2to3 is invalid.\n")
 
-    monkeypatch.setattr(resolve_mod, "run_bounded", fake_uv)
+    monkeypatch.setattr(uv, "run_bounded", fake_uv)
     assert legacy_constraints(["oldlib==0.3.3"]) == []
-    res = resolve_mod._resolve_uv("3.8", [Requirement("oldlib"), Requirement("six")], None,
-                                  "https://index.invalid/simple")
+    res = uv.UvInstaller().resolve("3.8", [Requirement("oldlib"), Requirement("six")], None,
+                                   "https://index.invalid/simple", None, {})
     assert res.ok and res.pins == ["oldlib==0.3.3", "six==1.16.0"]
     assert legacy_constraints(["OldLib==0.3.3"]) == ["setuptools<58"]
     assert legacy_constraints(["six==1.16.0"]) == []
 
 
 def test_wheel_fits_this_python_and_platform() -> None:
-    from driftdoc.env.resolve import wheel_fits
+    from driftdoc.env.toolchain.indexview import wheel_fits
 
     assert wheel_fits("a-1.0-cp36-cp36m-manylinux1_x86_64.whl", "3.6", "x86_64")
     assert not wheel_fits("a-1.0-cp36-cp36m-manylinux1_x86_64.whl", "3.8", "x86_64")
@@ -227,8 +227,8 @@ def test_a_release_without_a_wheel_for_this_python_gives_way_to_one_with_a_wheel
 
 def test_builds_leave_out_optional_compiled_speedups(driftdoc_cache: Path) -> None:
     # cassandra-driver compiles Cython extensions for minutes per release unless told not to
-    from driftdoc.env.build import py27_pip_env
-    from driftdoc.env.resolve import uv_env
+    from driftdoc.env.toolchain.py27 import py27_pip_env
+    from driftdoc.env.toolchain.uv import uv_env
 
     for env in (uv_env(), py27_pip_env()):
         assert env.get("CASS_DRIVER_NO_EXTENSIONS") == "1"
@@ -241,7 +241,7 @@ def test_py27_date_filter_keeps_wheels_uploaded_later_for_a_release_of_its_time(
     import urllib.request
     from datetime import UTC, datetime
 
-    from driftdoc.env.resolve import _DateFilterProxy
+    from driftdoc.env.toolchain.py27_proxy import DateFilterProxy
     from support.wheels import make_wheel
 
     files = {"late_pkg/__init__.py": ""}
@@ -249,7 +249,7 @@ def test_py27_date_filter_keeps_wheels_uploaded_later_for_a_release_of_its_time(
     local_index.add(make_wheel(tmp_path, "late-pkg", "1.0", files,
                                tag="cp27-cp27mu-manylinux1_x86_64"), upload_time="2016-07-19")
     local_index.add(_static_sdist(tmp_path, "late-pkg", "2.0"), upload_time="2016-08-01")
-    proxy = _DateFilterProxy(local_index.url, datetime(2016, 6, 1, tzinfo=UTC))
+    proxy = DateFilterProxy(local_index.url, datetime(2016, 6, 1, tzinfo=UTC))
     try:
         with urllib.request.urlopen(proxy.url + "/late-pkg/", timeout=30) as resp:
             page = resp.read().decode()

@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from driftdoc.env.build import BuiltEnv, ensure_env
-from driftdoc.env.classify import Category, classify
-from driftdoc.env.records import ValidationRecord
-from driftdoc.env.validate import validate
+from driftdoc.env.toolchain.build import BuiltEnv, ensure_env
+from driftdoc.env.validation.classify import Category, classify
+from driftdoc.env.validation.records import ValidationRecord
+from driftdoc.env.validation.validate import validate
 from driftdoc.model import Instance, Outcome
 from driftdoc.pipeline.runner import PipelineRunner
 from driftdoc.pipeline.spec import load_spec

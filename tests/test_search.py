@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 
 from packaging.version import Version
 
-from driftdoc.env.search import Dep, RepairSearch, State, version_ladder
-from driftdoc.env.verdict import (
+from driftdoc.env.search.repair import Dep, RepairSearch, State, version_ladder
+from driftdoc.env.validation.verdict import (
     DRIFT,
     IMPORT,
     INSTALL,
@@ -800,7 +800,7 @@ def test_name_missing_from_the_standard_library_moves_python() -> None:
 
 
 def test_losing_the_module_a_name_was_imported_from_is_not_progress() -> None:
-    from driftdoc.env.search import _moved_on
+    from driftdoc.env.search.repair import _moved_on
 
     before = Verdict(IMPORT, exception_name="ImportError", line=1,
                      missing_module="django.conf.urls",
@@ -847,8 +847,8 @@ def test_release_without_a_wheel_for_this_python_goes_to_one_it_has_wheels_for()
 
 
 def test_index_releases_tell_which_pythons_a_release_has_wheels_for() -> None:
-    from driftdoc.env.index import DistFile, IndexClient, Release
-    from driftdoc.env.runner import IndexReleases
+    from driftdoc.env.knowledge.index import DistFile, IndexClient, Release
+    from driftdoc.env.search.runner import IndexReleases
 
     def rel(version: str, *names: str) -> Release:
         return Release(version, None, None, False,

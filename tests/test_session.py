@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from driftdoc.errors import OracleError
+from driftdoc.executors.base import InfrastructureError, Result, RunError
 from driftdoc.executors.inprocess import InProcessExecutor
 from driftdoc.model import Instance, Outcome, Space, Value
 from driftdoc.session import Session
@@ -116,3 +117,56 @@ def test_batches_reach_the_executor_whole() -> None:
     ex = Batching()
     Session(SPACE, ex).evaluate(list(SPACE))
     assert ex.batches == [6]
+
+
+class LosesWorkers:
+    """An executor whose machinery fails ``fail[x]`` times for instance a == x."""
+
+    name = "lossy"
+
+    def __init__(self, fail: dict[int, int]) -> None:
+        self.fail = dict(fail)
+        self.calls: list[Instance] = []
+
+    def run(self, instances: Sequence[Instance]) -> Iterator[tuple[Instance, Result]]:
+        for inst in instances:
+            self.calls.append(inst)
+            a = int(inst["a"])
+            if self.fail.get(a, 0) > 0:
+                self.fail[a] -= 1
+                yield inst, RunError("worker-lost", "worker died", 2,
+                                     {"worker": {"id": "w9"}})
+            else:
+                yield inst, Outcome(not (a == 2 and inst["b"] == "y"))
+
+    def close(self) -> None:
+        pass
+
+
+def test_machinery_errors_are_retried_and_never_verdicts(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    ex = LosesWorkers({1: 3})  # (1, x) is lost twice, (1, y) once; the third round runs
+    s = Session(SPACE, ex, store=store, experiment="e")
+    outs = s.evaluate(list(SPACE))
+    assert [o.succeeded for o in outs if o] == [True, True, True, True, True, False]
+    assert s.runs == 6 and s.errors == 3
+    runs = store.runs(s.experiment_id)
+    assert len(runs) == 6 and all(r.outcome.category in ("", "failed") for r in runs)
+    errors = store.errors(s.experiment_id)
+    assert {e.kind for e in errors} == {"worker-lost"} and len(errors) == 3
+    assert all(e.params["a"] == 1 and e.worker == "w9" for e in errors)
+
+
+def test_persistent_machinery_errors_stop_the_search(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    s = Session(SPACE, LosesWorkers({0: 99}), store=store, experiment="e")
+    with pytest.raises(InfrastructureError, match=r"2 configuration.*no verdict after 3 rounds"):
+        s.evaluate(list(SPACE))
+    # verdicts of the others are kept; the lost ones are errors only, not counted as runs
+    assert s.runs == 4 and not any(i["a"] == 0 for i in s.known())
+    assert all(r.params["a"] != 0 for r in store.runs(s.experiment_id))
+    store.close()
+    store = Store(tmp_path / "s.db")
+    again = Session(SPACE, LosesWorkers({}), store=store, experiment="e")
+    again.evaluate(list(SPACE))
+    assert again.history == 4 and again.runs == 2  # a rerun resumes and runs only the rest

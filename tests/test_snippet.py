@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from driftdoc.env.snippet import read_snippet, strip_magics
+from driftdoc.env.snippet.read import read_snippet, strip_magics
 from driftdoc.errors import InputError
 
 

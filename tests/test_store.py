@@ -121,3 +121,68 @@ def test_opening_waits_for_a_writer_in_another_process(tmp_path: Path) -> None:
     assert time.monotonic() - start >= 0.5  # it waited for the writer instead of failing
     with Store(path) as store:
         assert len(store.runs()) == 1
+
+
+def test_a_poisoned_store_is_cleaned_on_open(tmp_path: Path) -> None:
+    """Rows older versions stored as failing verdicts for lost workers become errors."""
+    path = tmp_path / "old.db"
+    with Store(path) as store:
+        exp = store.experiment("e", SPACE)
+        insts = list(SPACE)
+        store.record(exp, insts[0], Outcome(True))
+        store.record(exp, insts[1], Outcome(False, "exit-status", "exit 1"))
+        store.record(exp, insts[2], Outcome(False, "worker-lost", "no worker answered"))
+        store.record(exp, insts[3], Outcome(False, "sandbox", "bwrap: setting up uid map"))
+        store.record(exp, insts[3], Outcome(False, "timeout", "no result from the Dask "
+                                            "cluster in time", 0.0, {"executor": "dask"}))
+        store.record(exp, insts[2], Outcome(False, "timeout", "killed after 5 s"),
+                     source="run")  # a real time limit is a verdict and stays
+        store.record(exp, insts[1], Outcome(False, "sandbox", "env half"), source="validation")
+    with Store(path) as store:
+        runs = store.runs(exp)
+        errors = store.errors(exp)
+    assert [(r.outcome.category, r.source) for r in runs] == [
+        ("", "run"), ("exit-status", "run"), ("timeout", "run"), ("sandbox", "validation")]
+    assert [(e.kind, e.params) for e in errors] == [
+        ("worker-lost", dict(insts[2])), ("sandbox", dict(insts[3])),
+        ("dispatch-timeout", dict(insts[3]))]
+    assert all(e.source == "legacy-run" for e in errors)
+
+
+def test_errors_are_kept_apart_from_verdicts(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.db") as store:
+        exp = store.experiment("e", SPACE)
+        inst = SPACE.instance({"lr": 0.1, "opt": "adam"})
+        eid = store.record_error(exp, inst, "worker-lost", "gone", attempts=4,
+                                 details={"dispatch": {"history": ["worker disconnected"]}},
+                                 worker="h:1")
+        assert store.runs(exp) == [] and store.count_errors(exp) == 1
+        err = store.errors(exp)[0]
+    assert err.id == eid and err.kind == "worker-lost" and err.attempts == 4
+    assert err.details["dispatch"]["history"] == ["worker disconnected"] and err.worker == "h:1"
+
+
+def test_a_second_process_is_refused_an_experiment(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from driftdoc.store import ExperimentBusy
+
+    path = tmp_path / "s.db"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from driftdoc.store import Store; "
+         "s = Store(sys.argv[1]); s.claim('e'); print('held', flush=True); time.sleep(60)",
+         str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with Store(path) as store:
+            store.claim("other")  # another experiment is free
+            with pytest.raises(ExperimentBusy, match=f"pid {holder.pid}"):
+                store.claim("e")
+    finally:
+        holder.kill()
+        holder.wait()
+    with Store(path) as store:
+        store.claim("e")  # the lock died with its process
+        with Store(path) as same_process:
+            same_process.claim("e")  # stores of one process share it

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from driftdoc.env import syspkgs
-from driftdoc.env.emit import dockerfile, requirements_txt
-from driftdoc.env.result import EnvResult
-from driftdoc.env.search import Dep, State
-from driftdoc.env.syspkgs import SystemPackagesError, ensure_root, needed_for
-from driftdoc.env.verdict import IMPORT, INSTALL, SUCCESS, Attempt, Verdict
+from driftdoc.env.emit.files import dockerfile, requirements_txt
+from driftdoc.env.search.repair import Dep, State
+from driftdoc.env.search.result import EnvResult
+from driftdoc.env.toolchain import syspkgs
+from driftdoc.env.toolchain.syspkgs import SystemPackagesError, ensure_root, needed_for
+from driftdoc.env.validation.verdict import IMPORT, INSTALL, SUCCESS, Attempt, Verdict
 from test_search import FakeValidator, Releases, search
 
 needs_dpkg = pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="needs dpkg-deb")
@@ -314,8 +314,8 @@ def test_real_debian_package_builds_pyaudio(tmp_path: Path,
     finds the library through the same prefix."""
     if not syspkgs.available():
         pytest.skip("no apt tools here")
-    from driftdoc.env.build import ensure_env
-    from driftdoc.env.resolve import interpreter_path
+    from driftdoc.env.host.interpreters import interpreter_path
+    from driftdoc.env.toolchain.build import ensure_env
 
     if interpreter_path("3.11") is None:
         pytest.skip("needs Python 3.11")
@@ -347,7 +347,7 @@ def test_builds_with_a_prefix_keep_their_own_package_caches(tmp_path: Path,
                                                             ) -> None:
     """A wheel built against the prefix's headers must not serve a later build without them
     (it would 'install' there, and the emitted environment would omit the packages)."""
-    from driftdoc.env import build
+    from driftdoc.env.toolchain import py27
 
     monkeypatch.setenv("DRIFTDOC_CACHE_DIR", str(tmp_path / "cache"))
     root = syspkgs.SystemRoot(tmp_path / "sysroot" / "abc123", ("libfoo-dev",))
@@ -359,9 +359,9 @@ def test_builds_with_a_prefix_keep_their_own_package_caches(tmp_path: Path,
     for name in ("UV_CACHE_DIR", "PIP_CACHE_DIR"):
         assert with_root[name] != base[name]
         assert Path(with_root[name]).name == "abc123"
-    assert build.py27_wheelhouse(root) != build.py27_wheelhouse()
+    assert py27.py27_wheelhouse(root) != py27.py27_wheelhouse()
     # a wheel built against the prefix is offered to builds with it, never to builds without
-    whl = build.py27_wheelhouse(root) / "foo-1.0-cp27-cp27mu-linux_x86_64.whl"
+    whl = py27.py27_wheelhouse(root) / "foo-1.0-cp27-cp27mu-linux_x86_64.whl"
     whl.write_bytes(b"")
-    assert "foo==1.0" in build._py27_wheels(root)
-    assert "foo==1.0" not in build._py27_wheels(None)
+    assert "foo==1.0" in py27._py27_wheels(root)
+    assert "foo==1.0" not in py27._py27_wheels(None)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from driftdoc.env.build import BuiltEnv, ensure_env
-from driftdoc.env.classify import Category, classify
-from driftdoc.env.records import ValidationRecord
-from driftdoc.env.validate import validate, validate_requirements
+from driftdoc.env.toolchain.build import BuiltEnv, ensure_env
+from driftdoc.env.validation.classify import Category, classify
+from driftdoc.env.validation.records import ValidationRecord
+from driftdoc.env.validation.validate import validate, validate_requirements
 from support.fixtures import *  # noqa: F403
 from support.fixtures import can_sandbox, has_python, python3_version
 from support.index import LocalIndex
@@ -297,7 +297,7 @@ def test_snippet_holding_the_gil_is_killed_by_the_sandbox(tmp_path: Path,
 
 def test_neighbours_skip_scratch_of_other_processes(tmp_path: Path) -> None:
     """A snippet saved in /tmp sits beside builds' scratch dirs that come and go."""
-    from driftdoc.env.validate import neighbours
+    from driftdoc.env.validation.validate import neighbours
 
     snippet = tmp_path / "s.py"
     snippet.write_text("print(1)\n")
@@ -309,7 +309,7 @@ def test_neighbours_skip_scratch_of_other_processes(tmp_path: Path) -> None:
 
 
 def test_neighbours_keep_user_folders_that_merely_start_with_tmp(tmp_path: Path) -> None:
-    from driftdoc.env.validate import neighbours
+    from driftdoc.env.validation.validate import neighbours
 
     snippet = tmp_path / "s.py"
     snippet.write_text("print(1)\n")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from driftdoc.env.build import ensure_env
-from driftdoc.env.classify import Category, classify
-from driftdoc.env.validate import validate
+from driftdoc.env.toolchain.build import ensure_env
+from driftdoc.env.validation.classify import Category, classify
+from driftdoc.env.validation.validate import validate
 from support.fixtures import *  # noqa: F403
 from support.fixtures import python3_version
 from support.index import LocalIndex

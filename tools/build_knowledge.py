@@ -41,7 +41,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from driftdoc.env.contents import wheel_members
+from driftdoc.env.knowledge.contents import wheel_members
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "tools" / "knowledge"

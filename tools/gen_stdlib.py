@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate src/driftdoc/data/stdlib/<X.Y>.txt: the top-level standard-library module names.
 
-Runs every discovered interpreter (driftdoc.env.interpreters.discover) and asks it for
+Runs every discovered interpreter (driftdoc.env.host.interpreters.discover) and asks it for
 ``sys.builtin_module_names``, ``sys.stdlib_module_names`` (3.10+) and what pkgutil finds in the
 standard-library directories of its ``sys.path`` (site-packages excluded). Commit the output.
 
@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from driftdoc.env.interpreters import discover
+from driftdoc.env.host.interpreters import discover
 
 OUT = Path(__file__).resolve().parent.parent / "src" / "driftdoc" / "data" / "stdlib"
 

@@ -4,17 +4,23 @@ Algorithms ask it for outcomes in batches. It answers from what is already known
 (history in the store, earlier runs of this search), runs only the unknown ones
 through the executor, records each run the moment it finishes, and counts only new
 runs against the budget. Memoisation, budget and "never run twice" live here only.
+
+A run that yields no verdict because the machinery failed (a ``RunError``: lost worker,
+dispatch time-out, sandbox that did not start) is recorded as an error, never as a
+verdict, and retried; if it keeps failing the search stops with ``InfrastructureError``
+(exit 1), and a rerun resumes from every verdict recorded so far.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from driftdoc.errors import InputError
-from driftdoc.events import Event, Reporter, null_reporter
-from driftdoc.executors.base import Executor
+from driftdoc.events import Event, Note, Reporter, null_reporter
+from driftdoc.executors.base import Executor, InfrastructureError, RunError
 from driftdoc.model import Instance, Outcome, Space
 from driftdoc.store import Store
 
@@ -84,6 +90,7 @@ class Session:
         experiment: str = "default",
         budget: int | None = None,
         reporter: Reporter = null_reporter,
+        error_retries: int = 2,
     ) -> None:
         if budget is not None and budget < 0:
             raise InputError(f"the budget must be 0 or more, got {budget}")
@@ -91,7 +98,10 @@ class Session:
         self.executor = executor
         self.store = store if store is not None else Store.memory()
         self.experiment = experiment
+        self.store.claim(experiment)  # one searching process per experiment and store
         self.experiment_id = self.store.experiment(experiment, space)
+        self.error_retries = error_retries
+        self.errors = 0
         self.budget = budget
         self.reporter = reporter
         self.runs = 0
@@ -148,11 +158,51 @@ class Session:
 
     # -- running ------------------------------------------------------------
 
+    def _verdicts(self, todo: list[Instance], source: str
+                  ) -> Iterator[tuple[Instance, Outcome, float]]:
+        """The executor's verdicts with their start times; machinery errors never pass.
+
+        Each ``RunError`` is recorded in the store's error table and its instance re-run
+        (the executors already retried elsewhere where they can) up to ``error_retries``
+        more rounds; what still has no verdict stops the search.
+        """
+        pending = list(todo)
+        for round_ in range(self.error_retries + 1):
+            failed: dict[Instance, RunError] = {}
+            started = time.time()
+            for inst, result in self.executor.run(pending):
+                if isinstance(result, RunError):
+                    self._record_error(inst, result, started, source)
+                    failed[inst] = result
+                    continue
+                yield inst, result, started
+            if not failed:
+                return
+            pending = [i for i in pending if i in failed]
+            kinds = ", ".join(f"{n} {k}" for k, n in
+                              Counter(e.kind for e in failed.values()).most_common())
+            if round_ < self.error_retries:
+                self.reporter(Note(f"{len(pending)} run(s) gave no verdict ({kinds}); "
+                                   "running them again", level="warning"))
+        first = failed[pending[0]]
+        raise InfrastructureError(
+            f"{len(pending)} configuration(s) got no verdict after {self.error_retries + 1} "
+            f"rounds ({kinds}; e.g. {first.message}); none was recorded as a verdict, and a "
+            "rerun resumes from the store")
+
+    def _record_error(self, inst: Instance, error: RunError, started: float,
+                      source: str) -> None:
+        self.errors += 1
+        self.store.record_error(
+            self.experiment_id, inst, error.kind, error.message, attempts=error.attempts,
+            details=error.details, started=started, finished=time.time(),
+            worker=worker_name(error.details.get("worker"), self.executor.name), source=source,
+        )
+
     def _run(self, todo: list[Instance], *, source: str) -> dict[Instance, Outcome]:
         self.reporter(BatchStarted(len(todo), len(self._known), self.remaining))
         fresh: dict[Instance, Outcome] = {}
-        started = time.time()
-        for inst, outcome in self.executor.run(todo):
+        for inst, outcome, started in self._verdicts(todo, source):
             finished = time.time()
             worker = worker_name(outcome.details.get("worker"), self.executor.name)
             run_id = self.store.record(

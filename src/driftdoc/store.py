@@ -1,12 +1,20 @@
 """SQLite provenance: every run of every experiment, written one transaction per run.
 
 WAL mode plus a commit per run means a crash or Ctrl-C loses at most the run in
-flight, and a rerun resumes from everything already recorded.
+flight, and a rerun resumes from everything already recorded. Verdicts (``runs``) and
+failures of the machinery (``errors``: a lost worker, a dispatch time-out, a sandbox
+that did not start) live in separate tables, so an error can never be read back as a
+verdict; rows that older versions wrote as verdicts are moved to ``errors`` on open.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
+import os
+import socket
 import sqlite3
 import threading
 import time
@@ -18,7 +26,7 @@ from typing import IO, Any
 from driftdoc.errors import DriftdocError, InputError
 from driftdoc.model import Instance, Outcome, Space, Value
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_PATH = Path(".driftdoc") / "store.db"
 
 _SCHEMA = """
@@ -46,7 +54,34 @@ CREATE TABLE IF NOT EXISTS runs (
     source TEXT NOT NULL DEFAULT 'run'
 );
 CREATE INDEX IF NOT EXISTS runs_by_key ON runs (experiment_id, key);
+CREATE TABLE IF NOT EXISTS errors (
+    id INTEGER PRIMARY KEY,
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+    key TEXT NOT NULL,
+    params TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 1,
+    details TEXT NOT NULL DEFAULT '{}',
+    started REAL,
+    finished REAL,
+    worker TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT 'run'
+);
+CREATE INDEX IF NOT EXISTS errors_by_experiment ON errors (experiment_id);
 """
+
+# Rows that versions before schema 2 stored as failing verdicts although the machinery
+# failed: lost or broken workers, sandboxes that did not start, Dask dispatch time-outs.
+# Only debugging runs ('run', 'recheck'); validations of the environment half differ.
+_POISONED = (
+    "source IN ('run', 'recheck') AND (category IN ('worker-lost', 'worker-error', 'sandbox')"
+    " OR (category = 'timeout' AND json_extract(details, '$.executor') = 'dask'))"
+)
+
+
+class ExperimentBusy(DriftdocError):
+    """Another process is searching the same experiment in the same store: exit 1."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +93,24 @@ class Experiment:
     space: dict[str, Any]
     created: float
     meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    """One failure of the machinery for a configuration: no verdict, kept for provenance."""
+
+    id: int
+    experiment_id: int
+    experiment: str
+    params: dict[str, Value]
+    kind: str
+    message: str
+    attempts: int
+    details: dict[str, Any]
+    started: float | None
+    finished: float | None
+    worker: str
+    source: str
 
 
 @dataclass(frozen=True)
@@ -92,6 +145,7 @@ class Store:
                     from None
         self._db = self._open()
         self._lock = threading.Lock()
+        self._claims: dict[str, str] = {}  # lock file -> experiment
 
     def _open(self) -> sqlite3.Connection:
         """Connect, switch to WAL once, create the schema; retry while others hold locks.
@@ -112,6 +166,7 @@ class Store:
                     db.executescript(_SCHEMA)
                     db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)",
                                (str(SCHEMA_VERSION),))
+                _quarantine(db)
                 return db
             except sqlite3.OperationalError as exc:
                 db.close()
@@ -131,6 +186,47 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            for lock in self._claims:
+                _release(lock)
+            self._claims.clear()
+
+    def claim(self, name: str) -> None:
+        """Hold experiment ``name`` for this process until ``close()``.
+
+        Two processes searching one experiment would run the same configurations twice
+        and each see only part of the answer, so the second is refused (``ExperimentBusy``)
+        with who holds it. The lock is an ``flock`` beside the store: it goes away with
+        the process, however that ends. Stores of one process share their locks.
+        """
+        if self.path == ":memory:" or name in self._claims:
+            return
+        folder = Path(self.path + ".locks")
+        lock = str(folder / (hashlib.sha256(name.encode()).hexdigest()[:24] + ".lock"))
+        with _held_lock:
+            if lock in _held:
+                fd, count = _held[lock]
+                _held[lock] = (fd, count + 1)
+                self._claims[lock] = name
+                return
+            try:
+                folder.mkdir(exist_ok=True)
+                fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise DriftdocError(f"cannot lock experiment {name!r} in {self.path}: {exc}") \
+                    from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
+                os.close(fd)
+                raise ExperimentBusy(
+                    f"experiment {name!r} in {self.path} is being searched by another "
+                    f"driftdoc process ({holder}); wait for it to finish, or pass another "
+                    "--experiment") from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode(), 0)
+            _held[lock] = (fd, 1)
+            self._claims[lock] = name
 
     def __enter__(self) -> Store:
         return self
@@ -172,6 +268,15 @@ class Store:
             if exp.name == name_or_id or str(exp.id) == name_or_id:
                 return exp
         raise InputError(f"no experiment named {name_or_id!r} in {self.path}")
+
+    def update_meta(self, experiment_id: int, meta: Mapping[str, Any]) -> None:
+        """Merge ``meta`` into the experiment's metadata (snapshots, the spec it came from)."""
+        with self._lock, self._db:
+            row = self._db.execute("SELECT meta FROM experiments WHERE id = ?",
+                                   (experiment_id,)).fetchone()
+            merged = {**json.loads(row[0]), **meta} if row else dict(meta)
+            self._db.execute("UPDATE experiments SET meta = ? WHERE id = ?",
+                             (_json(merged), experiment_id))
 
     def count_runs(self, experiment_id: int) -> int:
         with self._lock:
@@ -216,6 +321,52 @@ class Store:
                 ),
             )
             return int(cur.lastrowid or 0)
+
+    def record_error(
+        self,
+        experiment_id: int,
+        instance: Mapping[str, Value],
+        kind: str,
+        message: str,
+        *,
+        attempts: int = 1,
+        details: Mapping[str, Any] | None = None,
+        started: float | None = None,
+        finished: float | None = None,
+        worker: str = "",
+        source: str = "run",
+    ) -> int:
+        """Persist one failure of the machinery (never a verdict) and return its id."""
+        key = instance.key if isinstance(instance, Instance) else Instance(instance.items()).key
+        with self._lock, self._db:
+            cur = self._db.execute(
+                "INSERT INTO errors (experiment_id, key, params, kind, message, attempts,"
+                " details, started, finished, worker, source)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (experiment_id, key, _json(dict(instance)), kind, message, attempts,
+                 _json(dict(details or {})), started, finished, worker, source),
+            )
+            return int(cur.lastrowid or 0)
+
+    def errors(self, experiment_id: int | None = None) -> list[ErrorRecord]:
+        where, args = ("", ()) if experiment_id is None else \
+            ("WHERE r.experiment_id = ?", (experiment_id,))
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT r.id, r.experiment_id, e.name, r.params, r.kind, r.message, r.attempts,"
+                " r.details, r.started, r.finished, r.worker, r.source"
+                " FROM errors r JOIN experiments e ON e.id = r.experiment_id "
+                + where + " ORDER BY r.id", args,
+            ).fetchall()
+        return [ErrorRecord(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6],
+                            json.loads(r[7]), r[8], r[9], r[10], r[11]) for r in rows]
+
+    def count_errors(self, experiment_id: int) -> int:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM errors WHERE experiment_id = ?", (experiment_id,)
+            ).fetchone()
+        return int(row[0])
 
     def _rows(self, where: str, args: tuple[Any, ...]) -> Iterator[RunRecord]:
         with self._lock:
@@ -266,6 +417,44 @@ class Store:
                      outcome.category),
                 )
         return len(parsed)
+
+
+_held: dict[str, tuple[int, int]] = {}  # lock file -> (descriptor, holders in this process)
+_held_lock = threading.Lock()
+
+
+def _release(lock: str) -> None:
+    """Drop one holder of an experiment lock; the last one closes it (releasing the flock)."""
+    with _held_lock:
+        fd, count = _held.get(lock, (-1, 0))
+        if count > 1:
+            _held[lock] = (fd, count - 1)
+            return
+        _held.pop(lock, None)
+    if fd >= 0:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _quarantine(db: sqlite3.Connection) -> None:
+    """Move verdicts that older versions made of machinery failures into ``errors``.
+
+    Checked on every open (a cheap read) because an older driftdoc may still write to
+    the same store; the move is one transaction, so a crash leaves either state whole.
+    """
+    if db.execute(f"SELECT 1 FROM runs WHERE {_POISONED} LIMIT 1").fetchone() is None:
+        return
+    with db:
+        db.execute(
+            "INSERT INTO errors (experiment_id, key, params, kind, message, attempts, details,"
+            " started, finished, worker, source)"
+            " SELECT experiment_id, key, params,"
+            " CASE category WHEN 'timeout' THEN 'dispatch-timeout' ELSE category END,"
+            " message, 1, details, started, finished, worker, 'legacy-' || source"
+            f" FROM runs WHERE {_POISONED} ORDER BY id"
+        )
+        db.execute(f"DELETE FROM runs WHERE {_POISONED}")
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
 
 
 def _parse_result(value: Any, lineno: int) -> bool:

@@ -47,7 +47,7 @@ def driftdoc_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def python3_version(minimum: tuple[int, int] = (3, 8)) -> str | None:
     """The newest installed CPython 3 "X.Y" at least ``minimum`` (``None`` if there is none)."""
-    from driftdoc.env.interpreters import discover
+    from driftdoc.env.host.interpreters import discover
 
     found = [i for i in discover() if i.version_tuple[0] == 3 and i.version_tuple >= minimum
              and i.implementation == "CPython"]
@@ -56,7 +56,7 @@ def python3_version(minimum: tuple[int, int] = (3, 8)) -> str | None:
 
 def has_python(version: str) -> bool:
     """Whether an interpreter for "X.Y" is installed (use with ``pytest.mark.skipif``)."""
-    from driftdoc.env.interpreters import discover
+    from driftdoc.env.host.interpreters import discover
 
     return any(i.version == version for i in discover())
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from driftdoc.cli.app import app, out
-from driftdoc.env import cache
+from driftdoc.env.toolchain import store
 from driftdoc.errors import InputError
 
 cache_app = typer.Typer(help="Inspect or trim driftdoc's caches (environments, uv, resolutions).",
@@ -39,7 +39,7 @@ def human(n: int) -> str:
 @cache_app.command("info")
 def info_cmd(fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text") -> None:
     """Location, number of environments and size on disk (hardlinks counted once)."""
-    data = cache.info()
+    data = store.info()
     if fmt == "json":
         out.print_json(json.dumps(data.to_json()))
         return
@@ -65,7 +65,7 @@ def prune_cmd(
         raise InputError("say what to prune: --older-than DAYS, --max-size SIZE or --all")
     if older_than is not None and older_than < 0:
         raise InputError("--older-than must not be negative")
-    result = cache.prune(
+    result = store.prune(
         older_than=None if older_than is None else older_than * 86400.0,
         max_bytes=None if max_size is None else parse_size(max_size),
         all_=all_,

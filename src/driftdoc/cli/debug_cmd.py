@@ -15,9 +15,20 @@ from driftdoc.cli.app import app, err, out, say
 from driftdoc.cli.loading import load_callable, load_space, read_text
 from driftdoc.cli.render import ProgressReporter
 from driftdoc.errors import InputError
+from driftdoc.events import Event, Reporter, null_reporter
 from driftdoc.executors.base import Executor
 from driftdoc.model import Diagnosis, Space
 from driftdoc.store import DEFAULT_PATH, Store, parse_bugdoc_lines
+
+
+class Relay:
+    """A reporter to hand out before the real one exists; forwards to ``target``."""
+
+    def __init__(self) -> None:
+        self.target: Reporter = null_reporter
+
+    def __call__(self, event: Event) -> None:
+        self.target(event)
 
 
 def _choice(value: str, allowed: tuple[str, ...], what: str) -> str:
@@ -81,7 +92,12 @@ def debug_command(
     recheck: Annotated[int, typer.Option(
         help="re-run this many known configurations to detect non-determinism")] = 0,
     executor: Annotated[str | None, typer.Option(
-        help="local, zmq[://HOST:PUSH:PULL], dask or dask://HOST:PORT (pipelines)")] = None,
+        help="local, zmq[://HOST:PUSH:PULL][?wait=SECONDS], dask or dask://HOST:PORT; with a "
+        "SPACE.json, zmq workers (e.g. BugDoc's worker script) hold the pipeline, and Dask "
+        "workers import --oracle themselves")] = None,
+    filename: Annotated[str | None, typer.Option(
+        help="pipeline name sent to ZeroMQ workers (BugDoc's filename field; SPACE.json "
+        "only); default: the space file's path")] = None,
     workers: Annotated[int, typer.Option(help="parallel runs for the local executor")] = 1,
     sandbox: Annotated[str | None, typer.Option(help="bwrap or none (pipelines)")] = None,
     timeout: Annotated[float | None, typer.Option(help="seconds per run (pipelines)")] = None,
@@ -102,19 +118,31 @@ def debug_command(
             raise InputError("give a SPACE.json or PIPELINE.toml (no driftdoc.toml here)")
 
     run_executor: Executor | None = None
+    relay = Relay()  # executors report (e.g. "no worker connected") before progress starts
     func: Any = None
     defaults: dict[str, Any] = {}
     if target.suffix == ".toml":
         if oracle:
             raise InputError("--oracle is for SPACE.json; a pipeline spec names its own pipeline")
+        if filename:
+            raise InputError("--filename is for SPACE.json; a spec sends its own path")
         space, run_executor, name, defaults = _pipeline(target, executor, workers, sandbox,
-                                                        timeout)
+                                                        timeout, relay)
+        experiment = experiment or name
+    elif executor is not None:
+        if sandbox:
+            raise InputError("--sandbox applies to PIPELINE.toml specs")
+        space = load_space(target)
+        run_executor, name = _workers(target, space, executor, oracle, filename, workers,
+                                      timeout, relay)
         experiment = experiment or name
     else:
-        if executor or sandbox or timeout:
-            raise InputError("--executor, --sandbox and --timeout apply to PIPELINE.toml specs")
+        if sandbox or timeout or filename:
+            raise InputError("--sandbox, --timeout and --filename need a PIPELINE.toml spec "
+                             "or --executor")
         if not oracle:
-            raise InputError("a SPACE.json needs --oracle module:function")
+            raise InputError("a SPACE.json needs --oracle module:function, or --executor "
+                             "zmq[://HOST:PUSH:PULL] with workers that hold the pipeline")
         space = load_space(target)
         func = load_callable(oracle)
         experiment = experiment or f"{oracle}@{target.name}"
@@ -130,6 +158,7 @@ def debug_command(
             added = _seed_history(store, experiment, space, history)
             say(err, f"imported {added} run(s) from {history}", style="dim")
         with ProgressReporter(total=budget, verbose=verbose) as reporter:
+            relay.target = reporter
             diag = debug(space, func, algorithm=algorithm, mode=mode, budget=budget,
                          store=store, executor=run_executor, experiment=experiment,
                          recheck=recheck, reporter=reporter)
@@ -145,10 +174,41 @@ def debug_command(
         raise typer.Exit(1)
 
 
+def _workers(target: Path, space: Space, executor: str, oracle: str | None,
+             filename: str | None, workers: int, timeout: float | None, reporter: Reporter
+             ) -> tuple[Executor, str]:
+    """An executor for a SPACE.json whose pipeline lives with the workers, and its experiment.
+
+    ZeroMQ workers (BugDoc's worker script, or anything speaking its protocol) run and
+    judge each configuration themselves; Dask and local workers import ``--oracle``.
+    """
+    from driftdoc.executors.factory import make_executor
+    from driftdoc.executors.oracle_ref import OracleRef
+
+    if timeout is not None and timeout <= 0:
+        raise InputError("--timeout must be positive")
+    name = filename or str(target)
+    if executor.strip().lower().startswith("zmq"):
+        if oracle:
+            raise InputError("ZeroMQ workers hold the pipeline themselves; drop --oracle")
+        ex = make_executor(executor, OracleRef("unused"), workers=workers, filename=name,
+                           space_names=space.names, timeout=timeout, reporter=reporter)
+        return ex, f"workers:{name}@{target.name}"
+    if not oracle:
+        raise InputError(f"--executor {executor} runs --oracle module:function (or a module "
+                         "with execute_pipeline and evaluate_pipeline_output) on its workers")
+    if "://" not in executor:
+        load_callable(oracle if ":" in oracle else f"{oracle}:execute_pipeline")  # fail early
+    ex = make_executor(executor, OracleRef(oracle, name), workers=workers, filename=name,
+                       space_names=space.names, timeout=timeout, reporter=reporter)
+    return ex, f"{oracle}@{target.name}"
+
+
 def _pipeline(path: Path, executor: str | None, workers: int, sandbox: str | None,
-              timeout: float | None) -> tuple[Space, Executor, str, dict[str, Any]]:
+              timeout: float | None, reporter: Reporter
+              ) -> tuple[Space, Executor, str, dict[str, Any]]:
     """Load a pipeline spec and the executor that runs it (lazy: pipelines are optional)."""
     from driftdoc.pipeline.cli_glue import prepare_pipeline
 
     return prepare_pipeline(path, executor=executor, workers=workers, sandbox=sandbox,
-                            timeout=timeout)
+                            timeout=timeout, reporter=reporter)

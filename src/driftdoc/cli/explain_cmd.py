@@ -30,7 +30,7 @@ from driftdoc.cli.options import (
 )
 from driftdoc.cli.render import ProgressReporter
 from driftdoc.cli.run_cmd import RunReporter, parse_date
-from driftdoc.env.search import DEFAULT_BUDGET
+from driftdoc.env.search.repair import DEFAULT_BUDGET
 from driftdoc.errors import InputError
 from driftdoc.store import DEFAULT_PATH, Store
 
@@ -67,12 +67,12 @@ def explain_command(
     if not snippet.is_file():
         raise InputError(f"{snippet} is not a file")
     if python is not None:
-        from driftdoc.env.interpreters import find
+        from driftdoc.env.host.interpreters import find
 
         python = find(python).version
-    from driftdoc.env.explain import explain
-    from driftdoc.env.runner import AttemptMemo, IndexReleases, memo_experiment, run_snippet
-    from driftdoc.env.validator import SandboxValidator
+    from driftdoc.env.emit.explain import explain
+    from driftdoc.env.search.runner import AttemptMemo, IndexReleases, memo_experiment, run_snippet
+    from driftdoc.env.validation.validator import SandboxValidator
 
     store = Store(store_path)
     try:
@@ -95,7 +95,7 @@ def explain_command(
     finally:
         store.close()
     if output is not None:
-        from driftdoc.env.emit import write_all
+        from driftdoc.env.emit.files import write_all
 
         written = write_all(result, output)
         explanation = output / "explanation.json"

@@ -14,7 +14,7 @@ from driftdoc.cli.app import app, out, say
 from driftdoc.errors import InputError
 
 if TYPE_CHECKING:
-    from driftdoc.env.plan import Plan
+    from driftdoc.env.knowledge.plan import Plan
 
 SHOWN_PYTHONS = 4
 _KIND_STYLE = {"stdlib": "dim", "local": "cyan", "thirdparty": "green", "platform": "bold red",
@@ -79,7 +79,7 @@ def inspect_command(
     """Show the inferred plan: Python candidates, imports and the distributions for them."""
     if fmt not in ("text", "json"):
         raise InputError(f"unknown format {fmt!r}; use text or json")
-    from driftdoc.env.plan import inspect_snippet  # lazy: other commands don't pay for it
+    from driftdoc.env.knowledge.plan import inspect_snippet  # lazy: other commands don't pay for it
 
     plan = inspect_snippet(snippet, python=python)
     if fmt == "json":

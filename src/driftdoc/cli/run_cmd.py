@@ -30,9 +30,9 @@ from driftdoc.cli.options import (
     VerboseOpt,
     check_limits,
 )
-from driftdoc.env.emit import FORMATS, render, write_all
-from driftdoc.env.result import EnvResult
-from driftdoc.env.search import DEFAULT_BUDGET
+from driftdoc.env.emit.files import FORMATS, render, write_all
+from driftdoc.env.search.repair import DEFAULT_BUDGET
+from driftdoc.env.search.result import EnvResult
 from driftdoc.errors import InputError
 from driftdoc.events import Event, Note
 from driftdoc.store import DEFAULT_PATH, Store
@@ -79,8 +79,8 @@ class RunReporter:
         if self.quiet:
             return
         text = event.describe()
-        from driftdoc.env.runner import ValidationFinished
-        from driftdoc.env.search import Tried
+        from driftdoc.env.search.repair import Tried
+        from driftdoc.env.search.runner import ValidationFinished
 
         if isinstance(event, Tried):
             self.count += 1
@@ -127,7 +127,7 @@ def run_command(
     if not target.exists():
         raise InputError(f"{target} does not exist")
     if python is not None:
-        from driftdoc.env.interpreters import find
+        from driftdoc.env.host.interpreters import find
 
         python = find(python).version
     if target.is_dir():
@@ -139,12 +139,12 @@ def run_command(
         from driftdoc.sandbox import check_bwrap
 
         check_bwrap()
-    from driftdoc.env.runner import run_snippet
+    from driftdoc.env.search.runner import run_snippet
 
     store = Store(store_path)
     save = None
     if checkpoint is not None:
-        from driftdoc.env.batch import write_atomic
+        from driftdoc.env.search.batch import write_atomic
 
         def save(partial: EnvResult) -> None:
             write_atomic(checkpoint, partial.to_json())
@@ -189,7 +189,7 @@ def _report(result: EnvResult, fmt: str, output: Path | None, *, quiet: bool) ->
 
 def batch_json(root: Path, results: dict[str, dict[str, object]]) -> dict[str, object]:
     """A batch as one JSON document: counts, rates and every snippet's result."""
-    from driftdoc.env.batch import env_ok
+    from driftdoc.env.search.batch import env_ok
 
     counts: dict[str, int] = {}
     for r in results.values():
@@ -205,7 +205,7 @@ def batch_json(root: Path, results: dict[str, dict[str, object]]) -> dict[str, o
 def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, python: str | None,
            as_of: str | None, budget: int, timeout: float, index_url: str | None,
            sandbox: str, verbose: bool, quiet: bool, memory_mb: int, fmt: str) -> None:
-    from driftdoc.env.batch import SnippetDone, env_ok, find_snippets, run_batch
+    from driftdoc.env.search.batch import SnippetDone, env_ok, find_snippets, run_batch
 
     if not find_snippets(root):
         raise InputError(f"no snippets (*.py, *.ipynb or */snippet.py) in {root}")

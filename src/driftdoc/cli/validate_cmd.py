@@ -20,8 +20,8 @@ from driftdoc.cli.options import (
     check_limits,
 )
 from driftdoc.cli.run_cmd import parse_date
-from driftdoc.env.classify import classify
-from driftdoc.env.records import ValidationRecord
+from driftdoc.env.validation.classify import classify
+from driftdoc.env.validation.records import ValidationRecord
 from driftdoc.errors import InputError
 from driftdoc.events import Event, Note
 from driftdoc.reqfile import read_requirements
@@ -80,7 +80,7 @@ def validate(
 
     Exit status: 0 when the environment works, 1 when it does not, 2 on bad input.
     """
-    from driftdoc.env.validate import validate_requirements
+    from driftdoc.env.validation.validate import validate_requirements
 
     if fmt not in ("text", "json"):
         raise InputError(f"unknown format {fmt!r}; use text or json")

@@ -1,21 +1,24 @@
 """Run instances on a Dask cluster: an existing scheduler or a LocalCluster started here.
 
-The runner (a ``PipelineRunner`` or any picklable ``Instance -> Outcome``) is shipped to
-the workers once per batch; results come back as they finish. A worker that dies takes
-its tasks to another worker (Dask's own retry, ``retries``); a task that still fails, or
-exceeds ``timeout``, becomes a failed Outcome instead of stopping the search.
+The runner (a ``PipelineRunner`` or any picklable ``Instance -> Outcome``) travels with
+each task, never as scattered data: scattered data lives on the workers that hold it, and a
+worker killed without a nanny would take it along, failing every task that needs it. A
+worker that dies takes its tasks to another worker (Dask reschedules them; ``retries``
+covers the rest). A task that still fails, is cancelled, or has no result within
+``timeout`` seconds is a ``RunError``, never a verdict.
 """
 
 from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from driftdoc.errors import DriftdocError
+from driftdoc.executors.base import Result, RunError, Runner
 from driftdoc.executors.local import call_runner
-from driftdoc.model import Instance, Outcome
+from driftdoc.model import Instance
 
 
 class DaskExecutor:
@@ -23,7 +26,7 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, runner: Callable[[Instance], Outcome], *, address: str | None = None,
+    def __init__(self, runner: Runner, *, address: str | None = None,
                  workers: int = 1, processes: bool = False, timeout: float | None = None,
                  retries: int = 1) -> None:
         try:
@@ -51,18 +54,15 @@ class DaskExecutor:
         except OSError as exc:
             self.close()
             raise DriftdocError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
-        self._runner_future: Any = None
         self._as_completed: Any = distributed.as_completed
 
-    def run(self, instances: Sequence[Instance]) -> Iterator[tuple[Instance, Outcome]]:
+    def run(self, instances: Sequence[Instance]) -> Iterator[tuple[Instance, Result]]:
         if not instances:
             return
-        if self._runner_future is None:
-            self._runner_future = self._client.scatter(self.runner, broadcast=True)
         futures = {}
         started = time.monotonic()
         for inst in instances:
-            fut = self._client.submit(call_runner, self._runner_future, tuple(inst.items()),
+            fut = self._client.submit(call_runner, self.runner, tuple(inst.items()),
                                       pure=False, retries=self.retries)
             futures[fut.key] = (fut, inst)
         pending = {k for k in futures}
@@ -78,18 +78,14 @@ class DaskExecutor:
                     fut, inst = futures[key]
                     fut.cancel()
                     pending.discard(key)
-                    yield inst, Outcome(False, "timeout", "no result from the Dask cluster in time",
-                                        0.0, {"params": dict(inst), "executor": "dask"})
+                    yield inst, RunError("dispatch-timeout",
+                                         "no result from the Dask cluster in time",
+                                         details={"params": dict(inst), "executor": "dask"})
                 return
             for fut in batch:
                 pending.discard(fut.key)
                 inst = futures[fut.key][1]
-                try:
-                    outcome = fut.result()
-                except Exception as exc:
-                    outcome = Outcome(False, "worker-lost", f"{type(exc).__name__}: {exc}", 0.0,
-                                      {"params": dict(inst), "executor": "dask"})
-                yield inst, outcome
+                yield inst, _result(fut, inst)
 
     def close(self) -> None:
         client = getattr(self, "_client", None)
@@ -98,6 +94,21 @@ class DaskExecutor:
         if self._cluster is not None:
             self._cluster.close()
             self._cluster = None
+
+
+def _result(fut: Any, inst: Instance) -> Result:
+    """A finished future's result; any exception is the cluster's, not the run's.
+
+    ``call_runner`` never raises, so an exception here is a lost worker (``KilledWorker``,
+    a closed connection) or a cancelled future.
+    """
+    try:
+        return fut.result()  # type: ignore[no-any-return]
+    except Exception as exc:
+        name = type(exc).__name__
+        kind = "cancelled" if "Cancelled" in name else "worker-lost"
+        return RunError(kind, f"{name}: {exc}",
+                        details={"params": dict(inst), "executor": "dask"})
 
 
 def _next(ac: Any, timeout: float) -> list[Any]:

@@ -6,7 +6,9 @@ Specs:
 - ``zmq``: bind the BugDoc dispatcher on all interfaces, ports 5557 (requests) and 5558
   (replies). ``zmq://HOST`` binds HOST; ``zmq://HOST:PUSH:PULL`` also sets the ports
   (0 = pick free ports). Options: ``?protocol=json`` (driftdoc workers only; default
-  ``bugdoc``, understood by both), ``&retries=N``.
+  ``bugdoc``, understood by both), ``&retries=N``, ``&wait=SECONDS`` (how long work may
+  wait with no worker connected before the search stops with exit 1; default 300, ``0``
+  waits forever).
 - ``dask``: start a LocalCluster with ``workers`` workers; ``dask://HOST:PORT`` connects
   to a running scheduler.
 
@@ -16,15 +18,12 @@ is given (workers enforce the run's own limit; the rest covers queueing), else n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from urllib.parse import parse_qs
 
 from driftdoc.errors import InputError
 from driftdoc.events import Reporter, null_reporter
-from driftdoc.executors.base import Executor
-from driftdoc.model import Instance, Outcome
-
-Runner = Callable[[Instance], Outcome]
+from driftdoc.executors.base import Executor, Runner
 
 
 def _split(spec: str) -> tuple[str, str, dict[str, str]]:
@@ -90,12 +89,14 @@ def make_executor(
                 raise InputError(f"use zmq://HOST or zmq://HOST:PUSH:PULL, got {spec!r}")
         protocol = opts.pop("protocol", "bugdoc")
         retries = _int_opt(opts, "retries", 3, spec)
-        _no_more(opts, spec)
-        from driftdoc.executors.zmq import ZmqExecutor
+        from driftdoc.executors.zmq import DEFAULT_WAIT, ZmqExecutor
 
+        wait = _int_opt(opts, "wait", int(DEFAULT_WAIT), spec)
+        _no_more(opts, spec)
         return ZmqExecutor(filename=filename, host=host or "*", push_port=push, pull_port=pull,
                            timeout=None if timeout is None else 2 * timeout + 10,
-                           retries=retries, protocol=protocol, reporter=reporter)
+                           retries=retries, protocol=protocol, wait=wait or None,
+                           reporter=reporter)
     if scheme == "dask":
         assert spec is not None
         retries = _int_opt(opts, "retries", 1, spec)

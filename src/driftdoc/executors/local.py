@@ -2,9 +2,10 @@
 
 Threads suit pipelines: each ``PipelineRunner`` call already runs user code in its own
 (sandboxed) subprocess, so a crash or hang there cannot take driftdoc down. Python
-callables that might crash the interpreter or hang can use ``processes=True``: a dead
-worker process becomes a failed Outcome ("worker-lost") and a run that exceeds
-``timeout`` is killed with its pool ("timeout"); the pool is then rebuilt.
+callables that might crash the interpreter or hang can use ``processes=True``: a run that
+exceeds ``timeout`` is killed with its pool (a "timeout" verdict: the run's own limit); a
+worker process that dies is retried alone, and one that keeps dying is a ``RunError``
+("worker-lost"), never a verdict. The pool is rebuilt after either.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import signal
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
     Future,
@@ -27,13 +28,16 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from driftdoc.errors import InputError
+from driftdoc.executors.base import Result, RunError, Runner
 from driftdoc.model import Instance, Outcome, Value
 
-Runner = Callable[[Instance], Outcome]
 
+def call_runner(runner: Runner, items: tuple[tuple[str, Value], ...]) -> Result:
+    """Run one instance; rebuilt here so its hash is this process's. Never raises.
 
-def call_runner(runner: Runner, items: tuple[tuple[str, Value], ...]) -> Outcome:
-    """Run one instance; rebuilt here so its hash is this process's. Never raises."""
+    A runner that raises is a crash of the configuration (the seed's worker scores a
+    crash as a failure); a runner that reports a ``RunError`` passes it on.
+    """
     inst = Instance(items)
     start = time.perf_counter()
     try:
@@ -42,14 +46,13 @@ def call_runner(runner: Runner, items: tuple[tuple[str, Value], ...]) -> Outcome
         return Outcome(False, "crash", f"{type(exc).__name__}: {exc}",
                        time.perf_counter() - start,
                        {"params": dict(inst), "traceback": traceback.format_exc()[-4000:]})
-    if isinstance(result, Outcome):
+    if isinstance(result, Outcome | RunError):
         return result
     return Outcome.of(bool(result))
 
 
-def _failure(inst: Instance, category: str, message: str, **extra: Any) -> Outcome:
-    details: dict[str, Any] = {"params": dict(inst), "executor": "local", **extra}
-    return Outcome(False, category, message, 0.0, details)
+def _details(inst: Instance, **extra: Any) -> dict[str, Any]:
+    return {"params": dict(inst), "executor": "local", **extra}
 
 
 class LocalExecutor:
@@ -77,7 +80,7 @@ class LocalExecutor:
                 self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="driftdoc-run")
         return self._pool
 
-    def run(self, instances: Sequence[Instance]) -> Iterator[tuple[Instance, Outcome]]:
+    def run(self, instances: Sequence[Instance]) -> Iterator[tuple[Instance, Result]]:
         if not instances:
             return
         if self.workers == 1 and not self.processes:
@@ -95,7 +98,7 @@ class LocalExecutor:
             for fut in done:
                 yield futures[fut], fut.result()
 
-    def _run_processes(self, todo: list[Instance]) -> Iterator[tuple[Instance, Outcome]]:
+    def _run_processes(self, todo: list[Instance]) -> Iterator[tuple[Instance, Result]]:
         attempts: dict[Instance, int] = {}
         queue = list(todo)
         # Runs in flight when a worker died: any of them may be the culprit, so each is
@@ -103,8 +106,8 @@ class LocalExecutor:
         suspects: set[Instance] = set()
         while queue:
             pool = self._get_pool()
-            futures: dict[Future[Outcome], Instance] = {}
-            started: dict[Future[Outcome], float] = {}
+            futures: dict[Future[Result], Instance] = {}
+            started: dict[Future[Result], float] = {}
             broken = timed_out = False
             while (queue or futures) and not broken:
                 while queue and len(futures) < self.workers:
@@ -129,13 +132,15 @@ class LocalExecutor:
                     wait_for = max(0.0, oldest + self.timeout - time.monotonic())
                 done, _ = wait(list(futures), timeout=wait_for, return_when=FIRST_COMPLETED)
                 for fut in done:
+                    outcome: Result
                     try:
                         outcome = fut.result()
                     except BrokenProcessPool:
                         broken = True  # which run killed it is unknown: retry all in flight
                         continue
-                    except Exception as exc:
-                        outcome = _failure(futures[fut], "crash", f"{type(exc).__name__}: {exc}")
+                    except Exception as exc:  # e.g. a result that does not pickle
+                        outcome = RunError("worker-error", f"{type(exc).__name__}: {exc}",
+                                           details=_details(futures[fut]))
                     inst = futures.pop(fut)
                     started.pop(fut)
                     yield inst, outcome
@@ -144,8 +149,9 @@ class LocalExecutor:
                     for fut in [f for f in futures if now - started[f] >= self.timeout]:
                         inst = futures.pop(fut)
                         started.pop(fut)
-                        yield inst, _failure(inst, "timeout",
-                                             f"no result within {self.timeout:g}s; killed")
+                        yield inst, Outcome(False, "timeout",
+                                            f"no result within {self.timeout:g}s; killed",
+                                            self.timeout, _details(inst))
                     broken = True  # the stuck process must go: rebuild the pool
                     timed_out = True
             if broken:
@@ -159,9 +165,9 @@ class LocalExecutor:
                 for inst in futures.values():
                     attempts[inst] = attempts.get(inst, 0) + 1
                     if attempts[inst] > self.retries:
-                        yield inst, _failure(inst, "worker-lost",
+                        yield inst, RunError("worker-lost",
                                              "the worker process died during the run",
-                                             attempts=attempts[inst])
+                                             attempts[inst], _details(inst))
                     else:
                         retry.append(inst)
                 queue = retry + queue

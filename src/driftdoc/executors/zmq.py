@@ -16,11 +16,15 @@ Messages:
 
 Faults: a worker that disconnects (dies) gets its in-flight requests re-sent at once; a
 request without a reply after ``timeout`` seconds is re-sent too. After ``retries`` re-sends
-the run is recorded as failed (category ``worker-lost``) with the attempts in its details.
-Late duplicate replies are ignored. Limitation of PUSH/PULL: a worker that hangs while
-staying connected keeps receiving its share of requests; they are re-sent after the
-timeout, and a re-send can land on the same worker again. Kill hung workers: a dead
-worker is noticed at once.
+the run is a ``RunError`` (``worker-lost`` or ``dispatch-timeout``) with the attempts in its
+details, never a verdict. A driftdoc worker whose own machinery failed (its sandbox did not
+start) replies ``{"values", "error": {...}}``, which is a ``RunError`` too. Late duplicate
+replies are ignored. While work waits and no worker is connected, a note says so after
+``note_after`` seconds, and after ``wait`` seconds (None: forever) the dispatcher gives up
+with ``InfrastructureError``. Limitation of PUSH/PULL: a worker that hangs while staying
+connected keeps receiving its share of requests; they are re-sent after the timeout, and a
+re-send can land on the same worker again. Kill hung workers: a dead worker is noticed at
+once.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import os
 import socket
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,10 +46,14 @@ from zmq.utils.monitor import recv_monitor_message
 
 from driftdoc.errors import DriftdocError, InputError
 from driftdoc.events import Note, Reporter, null_reporter
+from driftdoc.executors.base import InfrastructureError, Result, RunError, Runner
 from driftdoc.model import Instance, Outcome, Space, Value
 
 DEFAULT_PUSH = 5557
 DEFAULT_PULL = 5558
+DEFAULT_WAIT = 300.0
+"""Seconds the dispatcher waits with work queued and no worker connected."""
+NOTE_AFTER = 3.0
 
 
 def outcome_to_json(outcome: Outcome) -> dict[str, Any]:
@@ -88,14 +96,17 @@ def parse_request(message: str) -> tuple[str | None, str, list[Value], list[str]
     return None, filename, values, names
 
 
-def parse_reply(message: str) -> tuple[str | None, list[Value], Outcome]:
-    """``(id, values, outcome)`` from a BugDoc or a driftdoc reply; ValueError if bad."""
+def parse_reply(message: str) -> tuple[str | None, list[Value], Result]:
+    """``(id, values, outcome or error)`` from a BugDoc or a driftdoc reply; ValueError if bad."""
     if message.startswith("{"):
         data = json.loads(message)
         values = data.get("values")
         if not isinstance(values, list):
             raise ValueError("a JSON reply needs a 'values' list")
-        if "outcome" in data:
+        outcome: Result
+        if "error" in data:
+            outcome = RunError.from_json(data["error"])
+        elif "outcome" in data:
             outcome = outcome_from_json(data["outcome"])
         elif isinstance(data.get("result"), bool):
             outcome = Outcome.of(data["result"])
@@ -143,13 +154,19 @@ class ZmqExecutor:
         timeout: float | None = None,
         retries: int = 3,
         protocol: str = "bugdoc",
+        wait: float | None = DEFAULT_WAIT,
+        note_after: float = NOTE_AFTER,
         reporter: Reporter = null_reporter,
     ) -> None:
         if protocol not in ("bugdoc", "json"):
             raise InputError(f"unknown zmq protocol {protocol!r}; use bugdoc or json")
+        if wait is not None and wait <= 0:
+            raise InputError("the wait for ZeroMQ workers must be positive (or none)")
         self.filename = filename
         self.timeout = timeout
         self.retries = retries
+        self.wait = wait
+        self.note_after = note_after
         self.protocol = protocol
         self.reporter = reporter
         self._ids = itertools.count(1)
@@ -170,7 +187,8 @@ class ZmqExecutor:
         self.host = host
         self.peers = 0
         self.disconnects = 0
-        self._waiting_noted = False
+        self._idle_since: float | None = None  # work waiting, no worker connected
+        self._idle_noted = False
 
     @staticmethod
     def _bind(sock: Any, host: str, port: int) -> int:
@@ -204,7 +222,29 @@ class ZmqExecutor:
                                "values": values, "params": dict(inst)})
         return bugdoc_request(self.filename, values, names)
 
-    def run(self, instances: Sequence[Instance]) -> Iterator[tuple[Instance, Outcome]]:
+    def _check_idle(self, waiting: bool) -> None:
+        """Say so when work waits without workers; give up after ``wait`` seconds."""
+        if not waiting or self.peers > 0:
+            self._idle_since = None
+            self._idle_noted = False
+            return
+        now = time.monotonic()
+        if self._idle_since is None:
+            self._idle_since = now
+        idle = now - self._idle_since
+        push, pull = self.endpoints
+        where = f"requests on {push}, replies on {pull}"
+        if idle >= self.note_after and not self._idle_noted:
+            self._idle_noted = True
+            limit = "no limit" if self.wait is None else f"giving up after {self.wait:g} s"
+            self.reporter(Note(f"no ZeroMQ worker connected after {idle:.0f} s; waiting "
+                               f"({where}; {limit})", level="warning"))
+        if self.wait is not None and idle >= self.wait:
+            raise InfrastructureError(
+                f"no ZeroMQ worker connected within {self.wait:g} s ({where}); start workers "
+                "(driftdoc worker SPEC, or a BugDoc worker script) or raise ?wait=SECONDS")
+
+    def run(self, instances: Sequence[Instance]) -> Iterator[tuple[Instance, Result]]:
         outbox: deque[_Request] = deque()
         for inst in instances:
             rid = str(next(self._ids))
@@ -237,13 +277,12 @@ class ZmqExecutor:
                 if not queue:
                     del by_key[req.key]
 
-        def give_up(req: _Request, why: str) -> tuple[Instance, Outcome]:
+        def give_up(req: _Request, kind: str, why: str) -> tuple[Instance, Result]:
             retire(req)
             details = {"params": dict(req.inst), "dispatch": {
                 "executor": "zmq", "attempts": req.attempts, "history": req.history}}
-            return req.inst, Outcome(False, "worker-lost",
-                                     f"no worker answered after {req.attempts} attempt(s): {why}",
-                                     0.0, details)
+            return req.inst, RunError(kind, f"no worker answered after {req.attempts} "
+                                      f"attempt(s): {why}", req.attempts, details)
 
         retry: deque[_Request] = deque()
         while outbox or flight or retry:
@@ -253,11 +292,7 @@ class ZmqExecutor:
                 retry.popleft()
             while outbox and len(flight) < window and send(outbox[0]):
                 outbox.popleft()
-            if outbox and not flight and not self._waiting_noted:
-                self._waiting_noted = True
-                push, pull = self.endpoints
-                self.reporter(Note(f"waiting for ZeroMQ workers (requests on {push}, "
-                                   f"replies on {pull})"))
+            self._check_idle(bool(outbox or retry or flight))
             wait_ms = 50 if any(r.resend_at is not None for r in flight.values()) else 200
             if self.timeout is not None and flight:
                 oldest = min(r.sent_at for r in flight.values())
@@ -281,8 +316,12 @@ class ZmqExecutor:
                     details.setdefault("params", dict(req.inst))
                     details["dispatch"] = {"executor": "zmq", "attempts": req.attempts,
                                            "history": req.history}
-                    yield req.inst, Outcome(outcome.succeeded, outcome.category,
-                                            outcome.message, outcome.duration, details)
+                    if isinstance(outcome, RunError):
+                        yield req.inst, RunError(outcome.kind, outcome.message,
+                                                 req.attempts, details)
+                    else:
+                        yield req.inst, Outcome(outcome.succeeded, outcome.category,
+                                                outcome.message, outcome.duration, details)
             if self._monitor in events:
                 lost = self._events() or lost
             if lost and flight:
@@ -297,7 +336,7 @@ class ZmqExecutor:
             for req in due:
                 req.resend_at = None
                 if req.attempts > self.retries:
-                    yield give_up(req, "workers disconnected")
+                    yield give_up(req, "worker-lost", "workers disconnected")
                 elif req not in retry and not send(req):
                     req.sent_at = time.monotonic()
                     retry.append(req)
@@ -308,13 +347,14 @@ class ZmqExecutor:
                         continue
                     req.history.append(f"no reply within {self.timeout:g}s")
                     if req.attempts > self.retries:
-                        yield give_up(req, f"no reply within {self.timeout:g}s")
+                        yield give_up(req, "dispatch-timeout",
+                                      f"no reply within {self.timeout:g}s")
                     elif req not in retry and not send(req):
                         req.sent_at = now
                         retry.append(req)
 
     def _match(self, raw: str, flight: dict[str, _Request], by_key: dict[str, deque[str]]
-               ) -> tuple[_Request, Outcome] | None:
+               ) -> tuple[_Request, Result] | None:
         try:
             rid, values, outcome = parse_reply(raw)
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -346,8 +386,12 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+MAX_WORKER_ERRORS = 3
+"""Consecutive failures of a worker's own machinery after which it stops taking work."""
+
+
 def serve(
-    runner: Callable[[Instance], Outcome],
+    runner: Runner,
     space: Space | None = None,
     *,
     connect: str = "localhost",
@@ -363,6 +407,11 @@ def serve(
     Connects PULL to the dispatcher's request port and PUSH to its reply port, like the
     BugDoc seed worker. Every reply is JSON with the full Outcome (provenance included),
     unless ``bugdoc_replies``: then ``str(values + [verdict])``, for BugDoc's own dispatcher.
+    When this worker's own machinery fails (its sandbox does not start), the JSON reply
+    carries the error instead of a verdict; BugDoc's format cannot say that, so no reply
+    is sent and the dispatcher re-sends the request elsewhere. After
+    ``MAX_WORKER_ERRORS`` such failures in a row the worker stops (``InfrastructureError``)
+    rather than keep taking work it cannot do.
     """
     ctx = zmq.Context()
     receiver = ctx.socket(zmq.PULL)
@@ -373,7 +422,7 @@ def serve(
     receiver.connect(f"tcp://{connect}:{pull_port}")
     sender.connect(f"tcp://{connect}:{push_port}")
     me = worker_id()
-    runs = 0
+    runs = errors = 0
     last = time.monotonic()
     try:
         while max_runs is None or runs < max_runs:
@@ -384,13 +433,27 @@ def serve(
             raw = receiver.recv_string()
             last = time.monotonic()
             reply = _answer(raw, runner, space, me)
-            if bugdoc_replies:
-                sender.send_string(str([*reply["values"], reply["outcome"]["succeeded"]]))
-            else:
+            error = reply.get("error")
+            if error is None:
+                errors = 0
+                if bugdoc_replies:
+                    sender.send_string(str([*reply["values"], reply["outcome"]["succeeded"]]))
+                else:
+                    sender.send_string(json.dumps(reply, default=str))
+                runs += 1
+                reporter(Note(f"run {runs}: {reply['outcome'].get('category') or 'ok'}",
+                              data={"values": reply.get("values")}))
+                continue
+            if not bugdoc_replies:
                 sender.send_string(json.dumps(reply, default=str))
-            runs += 1
-            reporter(Note(f"run {runs}: {reply['outcome'].get('category') or 'ok'}",
-                          data={"values": reply.get("values")}))
+            reporter(Note(f"no verdict ({error['kind']}): {error['message']}",
+                          level="warning", data={"values": reply.get("values")}))
+            if error["kind"] != "worker-error":  # a bad request is the sender's problem
+                errors += 1
+                if errors >= MAX_WORKER_ERRORS:
+                    raise InfrastructureError(
+                        f"worker {me} stops: {errors} runs in a row failed to start "
+                        f"({error['kind']}: {error['message']})")
     finally:
         receiver.close(linger=0)
         sender.close()
@@ -398,31 +461,37 @@ def serve(
     return runs
 
 
-def _answer(raw: str, runner: Callable[[Instance], Outcome], space: Space | None, me: str
-            ) -> dict[str, Any]:
+def _answer(raw: str, runner: Runner, space: Space | None, me: str) -> dict[str, Any]:
+    """The reply to one request: ``{"values", "id"?, "outcome"}`` or ``{..., "error"}``."""
     try:
         rid, _filename, values, names = parse_request(raw)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
-        return {"values": [], "outcome": outcome_to_json(
-            Outcome(False, "worker-error", f"unreadable request: {exc}"))}
+        return {"values": [], "error": RunError(
+            "worker-error", f"unreadable request: {exc}", details={"worker": {"id": me}}
+        ).to_json()}
     reply: dict[str, Any] = {"values": values}
     if rid is not None:
         reply["id"] = rid
+    outcome: Result
     try:
         params = dict(zip(names, values, strict=True))
         inst = space.instance(params) if space is not None else Instance(params.items())
     except (InputError, ValueError) as exc:
-        outcome = Outcome(False, "worker-error", f"bad configuration: {exc}")
+        outcome = RunError("worker-error", f"bad configuration: {exc}")
     else:
         start = time.perf_counter()
         try:
             outcome = runner(inst)
-        except Exception as exc:
+        except Exception as exc:  # the seed's worker, too, scores a crash as a failure
             outcome = Outcome(False, "crash", f"{type(exc).__name__}: {exc}",
                               time.perf_counter() - start)
     details = dict(outcome.details)
     worker = details.get("worker")
     details["worker"] = {**(worker if isinstance(worker, dict) else {}), "id": me}
-    reply["outcome"] = outcome_to_json(Outcome(outcome.succeeded, outcome.category,
-                                               outcome.message, outcome.duration, details))
+    if isinstance(outcome, RunError):
+        reply["error"] = RunError(outcome.kind, outcome.message, outcome.attempts,
+                                  details).to_json()
+    else:
+        reply["outcome"] = outcome_to_json(Outcome(outcome.succeeded, outcome.category,
+                                                   outcome.message, outcome.duration, details))
     return reply

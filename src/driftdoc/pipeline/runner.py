@@ -1,10 +1,12 @@
 """Run one configuration of a pipeline: snapshot inputs, run sandboxed, evaluate, record.
 
-``PipelineRunner(spec)`` is a picklable callable ``Instance -> Outcome`` that never raises.
-Failure categories: ``timeout``, ``memory``, ``disk``, ``processes`` (limits), ``crash``
-(the callable raised or the process died of a signal), ``exit-status`` (non-zero exit),
-``evaluation`` (the run finished but the evaluation said no), ``evaluation-error`` (the
-evaluation itself failed), ``sandbox`` (the run could not be started).
+``PipelineRunner(spec)`` is a picklable callable ``Instance -> Outcome | RunError`` that
+never raises. Failure categories of a verdict: ``timeout``, ``memory``, ``disk``,
+``processes`` (limits), ``crash`` (the callable raised or the process died of a signal),
+``exit-status`` (non-zero exit), ``evaluation`` (the run finished but the evaluation said
+no), ``evaluation-error`` (the evaluation itself failed). A run that could not be started
+(no work dir, a sandbox that did not come up) is a ``RunError`` of kind ``sandbox``: it
+says nothing about the configuration.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from driftdoc.errors import DriftdocError
+from driftdoc.executors.base import RunError
 from driftdoc.model import Outcome, Value
 from driftdoc.pipeline.digests import file_sha256, walk_files
 from driftdoc.pipeline.evaluation import evaluate
@@ -109,7 +112,7 @@ class PipelineRunner:
 
     # -- the job -----------------------------------------------------------
 
-    def __call__(self, instance: Mapping[str, Value]) -> Outcome:
+    def __call__(self, instance: Mapping[str, Value]) -> Outcome | RunError:
         params = dict(instance)
         start = time.perf_counter()
         details: dict[str, Any] = {
@@ -120,26 +123,31 @@ class PipelineRunner:
         if self.worker:
             details["worker"]["id"] = self.worker
         workdir: Path | None = None
+        outcome: Outcome | RunError
         try:
             workdir = self._workdir()
             outcome = self._run(params, workdir, details)
         except DriftdocError as exc:
-            outcome = Outcome(False, "sandbox", str(exc))
-        except Exception as exc:  # a bug or an environment problem; still an answer
-            outcome = Outcome(False, "sandbox", f"{type(exc).__name__}: {exc}")
+            outcome = RunError("sandbox", str(exc))
+        except Exception as exc:  # the machinery failed (a full disk, a bug): no verdict
+            outcome = RunError("sandbox", f"{type(exc).__name__}: {exc}")
         finally:
             if workdir is not None:
                 if self.spec.keep_runs:
                     details["workdir"] = str(workdir)
                 else:
                     remove_tree(workdir)
+        if isinstance(outcome, RunError):
+            details["duration"] = round(time.perf_counter() - start, 6)
+            return RunError(outcome.kind, outcome.message, details=details)
         duration = outcome.duration or (time.perf_counter() - start)
         details["verdict"] = {"succeeded": outcome.succeeded, "category": outcome.category,
                               "message": outcome.message}
         details["duration"] = round(duration, 6)
         return Outcome(outcome.succeeded, outcome.category, outcome.message, duration, details)
 
-    def _run(self, params: dict[str, Value], workdir: Path, details: dict[str, Any]) -> Outcome:
+    def _run(self, params: dict[str, Value], workdir: Path, details: dict[str, Any]
+             ) -> Outcome | RunError:
         spec = self.spec
         snapshot(spec.base, spec.inputs, workdir)
         if spec.callable is not None:
@@ -163,6 +171,9 @@ class PipelineRunner:
                 shim = json.loads((workdir / RESULT_FILE).read_text())
             except (OSError, ValueError):
                 shim = {}
+        if res.sandbox_startup is None and res.killed_reason is None:
+            return RunError("sandbox", f"the sandbox did not start ({describe(res)}): "
+                            f"{details['stderr'].strip()[-300:]}")
         details["outputs"] = self._outputs(workdir, before)
         if "value" in shim:
             details["value"] = _small(shim["value"])

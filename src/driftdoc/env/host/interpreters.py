@@ -12,11 +12,13 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from driftdoc.env.host.cache import cache_root
 from driftdoc.errors import InputError
 
 _PROBE = (
@@ -47,15 +49,6 @@ class Interpreter:
         d = asdict(self)
         d["path"] = str(self.path)
         return d
-
-
-def cache_dir() -> Path:
-    """Where driftdoc keeps caches: ``$DRIFTDOC_CACHE_DIR`` or ``~/.cache/driftdoc``."""
-    env = os.environ.get("DRIFTDOC_CACHE_DIR")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "driftdoc"
 
 
 def _pyenv_roots() -> Iterator[tuple[Path, str]]:
@@ -178,7 +171,7 @@ def discover(*, use_cache: bool = True) -> list[Interpreter]:
         seen_real.add(real)
         found.append((exe, real, source))
 
-    cache = _ProbeCache(cache_dir() / "interpreters.json")
+    cache = _ProbeCache(cache_root() / "interpreters.json")
     answers: dict[Path, str | None] = {}
     todo: list[tuple[Path, Path, str]] = []
     for exe, real, source in found:
@@ -232,3 +225,30 @@ def find(version: str, interpreters: list[Interpreter] | None = None) -> Interpr
 
 def _vkey(v: str) -> tuple[int, ...]:
     return tuple(int(x) for x in v.split("."))
+
+
+def check_python(python: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d)\.(\d+)\s*", python)
+    if not m:
+        raise InputError(f"expected a Python version like 3.8 or 2.7, not {python!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+_interp_cache: dict[str, Path | None] = {}
+
+
+_interp_lock = threading.Lock()
+
+
+def interpreter_path(python: str) -> Path | None:
+    """The interpreter for "X.Y" (memoised per process), or ``None`` if none is installed."""
+    with _interp_lock:
+        if python in _interp_cache:
+            return _interp_cache[python]
+    try:
+        path: Path | None = find(python).path
+    except InputError:
+        path = None
+    with _interp_lock:
+        _interp_cache[python] = path
+    return path

@@ -13,12 +13,12 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from driftdoc.env import stdlib
-from driftdoc.env.imports import ImportScan, RawImport, scan_imports
-from driftdoc.env.interpreters import Interpreter, discover, find
-from driftdoc.env.knowledge import Candidate, Knowledge, guess, guessable, load, redirect
-from driftdoc.env.pyversion import PythonCandidate, infer_versions
-from driftdoc.env.snippet import Snippet, read_snippet
+from driftdoc.env.host.interpreters import Interpreter, discover, find
+from driftdoc.env.knowledge import stdlib
+from driftdoc.env.knowledge.mapping import Candidate, Knowledge, guess, guessable, load, redirect
+from driftdoc.env.knowledge.pyversion import PythonCandidate, infer_versions
+from driftdoc.env.snippet.imports import ImportScan, RawImport, scan_imports
+from driftdoc.env.snippet.read import Snippet, read_snippet
 from driftdoc.errors import InputError
 
 __all__ = ["Candidate", "ImportUse", "Plan", "PythonCandidate", "inspect_snippet",

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from driftdoc.env.syspkgs import LAYOUT
+from driftdoc.env.toolchain.syspkgs import LAYOUT
 
 # Classification kinds, in the order a snippet gets through them.
 INSTALL = "install-failure"

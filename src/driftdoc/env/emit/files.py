@@ -15,7 +15,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from driftdoc.env.result import EnvResult
+from driftdoc.env.search.result import EnvResult
 from driftdoc.errors import InputError
 
 FORMATS = ("dockerfile", "requirements", "pylock", "json")

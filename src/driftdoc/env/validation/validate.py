@@ -1,7 +1,7 @@
 """Run a snippet in a built environment, sandboxed, and return a V2-style validation record.
 
 ``validate(snippet, env, *, timeout=30.0, grace=5.0, memory_mb=2048, sandbox="bwrap")``
-runs ``env``'s interpreter on :mod:`driftdoc.env.harness` through
+runs ``env``'s interpreter on :mod:`driftdoc.env.validation.harness` through
 :func:`driftdoc.sandbox.run_sandboxed`: no network, a minimal root where the env, the
 interpreter and the system-package prefix are read-only, an unprivileged user, a size-capped
 tmpfs work dir seeded with a copy of the snippet and the files next to it (bounded: huge or
@@ -20,8 +20,8 @@ the env's ``RECORD`` files.
 ``validate_requirements(snippet, python, requirements, *, as_of=None, index_url=None,
 timeout, grace, memory_mb, sandbox, reporter)`` chains resolve -> build -> validate.
 Everything here is safe to call from several threads at once. Both return a
-:class:`~driftdoc.env.records.ValidationRecord` (``.to_v2_json()``); classify it with
-:func:`driftdoc.env.classify.classify`.
+:class:`~driftdoc.env.validation.records.ValidationRecord` (``.to_v2_json()``); classify it with
+:func:`driftdoc.env.validation.classify.classify`.
 """
 
 from __future__ import annotations
@@ -40,19 +40,19 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from driftdoc.env.blame import failing_requirement
-from driftdoc.env.build import BuiltEnv, ensure_env
-from driftdoc.env.records import (
+from driftdoc.env.snippet.read import read_snippet
+from driftdoc.env.toolchain.blame import failing_requirement
+from driftdoc.env.toolchain.build import BuiltEnv, ensure_env
+from driftdoc.env.toolchain.installer import InstallError
+from driftdoc.env.toolchain.resolve import resolve
+from driftdoc.env.validation.records import (
     FAILED,
     SUCCESS,
     TIMEOUT,
     DependencyResult,
     ExecutionResult,
-    InstallError,
     ValidationRecord,
 )
-from driftdoc.env.resolve import resolve
-from driftdoc.env.snippet import read_snippet
 from driftdoc.errors import InputError
 from driftdoc.events import Note, Reporter, null_reporter
 from driftdoc.sandbox import (

@@ -11,23 +11,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from driftdoc.env.toolchain.installer import InstallError
+
 SUCCESS = "Success"
 FAILED = "Failed"
 TIMEOUT = "Timeout"
 EXCEPTION = "Exception"
 
 StackFrame = tuple[str, int, str, str]
-
-
-@dataclass(frozen=True)
-class InstallError:
-    """One requirement that failed to install, with the tail of the installer's output."""
-
-    requirement: str | None
-    message: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"requirement": self.requirement, "message": self.message}
 
 
 @dataclass

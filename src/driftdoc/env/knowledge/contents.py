@@ -26,8 +26,8 @@ import urllib.request
 import zipfile
 from collections.abc import Iterable
 
-from driftdoc.env import cache
-from driftdoc.env.index import DistFile, Release
+from driftdoc.env.host import cache
+from driftdoc.env.knowledge.index import DistFile, Release
 
 SDIST_LIMIT = 6_000_000
 """Largest sdist worth downloading just for its file list (bytes)."""

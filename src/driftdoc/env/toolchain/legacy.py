@@ -14,7 +14,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from driftdoc.env import cache
+from driftdoc.env.host import cache
 
 LEGACY_SETUPTOOLS = "setuptools<58"
 """The last setuptools with ``use_2to3`` and the other hooks old ``setup.py`` files call."""

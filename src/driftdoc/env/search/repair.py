@@ -18,8 +18,8 @@ from dataclasses import dataclass, field, replace
 
 from packaging.version import InvalidVersion, Version
 
-from driftdoc.env.result import DriftFix
-from driftdoc.env.verdict import (
+from driftdoc.env.search.result import DriftFix
+from driftdoc.env.validation.verdict import (
     DRIFT,
     IMPORT,
     INSTALL,

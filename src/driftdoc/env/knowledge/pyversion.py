@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from driftdoc.env import stdlib
-from driftdoc.env.imports import ImportScan, RawImport
-from driftdoc.env.interpreters import Interpreter, cache_dir
+from driftdoc.env.host.cache import cache_root
+from driftdoc.env.host.interpreters import Interpreter
+from driftdoc.env.knowledge import stdlib
+from driftdoc.env.snippet.imports import ImportScan, RawImport
 
 # A mild prior among versions that all fit: the ones most old gists' dependencies have wheels for.
 PRIOR: dict[str, float] = {
@@ -90,7 +91,7 @@ def compile_check(code: bytes, interpreters: Sequence[Interpreter],
                   *, use_cache: bool = True) -> dict[str, tuple[bool, str]]:
     """version -> (compiles, message), one subprocess per interpreter, cached by content."""
     digest = hashlib.sha256(code).hexdigest()
-    cache_file = cache_dir() / "compile" / f"{digest[:2]}" / f"{digest}.json"
+    cache_file = cache_root() / "compile" / f"{digest[:2]}" / f"{digest}.json"
     cached: dict[str, list[Any]] = {}
     if use_cache:
         try:

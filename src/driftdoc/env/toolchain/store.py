@@ -1,113 +1,23 @@
-"""The content-addressed environment store and the other on-disk caches, with info/prune.
+"""The environment store as a whole: list, size and prune what ``build`` left in the cache.
 
-Layout under :func:`cache_root` (``$DRIFTDOC_CACHE_DIR`` or ``~/.cache/driftdoc``)::
-
-    envs/<key>/                 one environment; complete iff it holds MARKER (written last)
-    locks/<key>.lock            flock taken while building, reusing-checking or pruning <key>
-    resolve/<key>.json          cached resolutions (see driftdoc.env.resolve)
-    uv/                         uv's cache (envs hardlink their files from here: shared store)
-    py27/                       pip cache, wheelhouse and tool venv for the Python 2.7 path
-
-Envs are built in place under the lock and become visible only when the marker appears, so
-a crashed build is detected (no marker) and rebuilt. The marker's mtime is the last use
-(LRU). Sizes count each inode once, so files hardlinked between envs and the uv cache are
-not double counted.
+Sizes count each inode once, so files hardlinked between envs and the uv cache are not
+double counted; after removing envs, uv prunes its caches (envs hardlink from them).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
 import os
 import shutil
-import threading
+import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from driftdoc.env.interpreters import cache_dir as _cache_dir
-
-MARKER = ".driftdoc-env.json"
-
-_thread_locks: dict[str, threading.Lock] = {}
-_thread_locks_guard = threading.Lock()
-
-
-def cache_root() -> Path:
-    """``$DRIFTDOC_CACHE_DIR`` or ``~/.cache/driftdoc`` (read on every call, so tests can
-    point it elsewhere)."""
-    return _cache_dir()
-
-
-def envs_dir() -> Path:
-    return cache_root() / "envs"
-
-
-@contextlib.contextmanager
-def locked(name: str, *, blocking: bool = True) -> Iterator[bool]:
-    """Hold the named lock across threads *and* processes; yields False if not acquired."""
-    with _thread_locks_guard:
-        tlock = _thread_locks.setdefault(name, threading.Lock())
-    if not tlock.acquire(blocking):
-        yield False
-        return
-    try:
-        path = cache_root() / "locks" / f"{name}.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-    finally:
-        tlock.release()
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON so readers see either nothing or the whole file."""
-    write_bytes_atomic(path, json.dumps(data, indent=1, sort_keys=True).encode())
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` so readers see either nothing or the whole file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def read_marker(env_dir: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((env_dir / MARKER).read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def touch(env_dir: Path) -> None:
-    """Record a use of ``env_dir`` (LRU order for prune)."""
-    with contextlib.suppress(OSError):
-        os.utime(env_dir / MARKER)
-
-
-def remove_tree(path: Path) -> None:
-    """Delete ``path``: rename aside first so a half-deleted tree never looks usable."""
-    if not path.exists():
-        return
-    trash = path.with_name(f".trash-{path.name}-{os.getpid()}-{time.monotonic_ns()}")
-    try:
-        os.replace(path, trash)
-    except OSError:
-        trash = path
-    shutil.rmtree(trash, ignore_errors=True)
+from driftdoc.env.host.cache import MARKER, cache_root, envs_dir, locked, read_marker, remove_tree
+from driftdoc.env.toolchain.syspkgs import system_cache_dirs
+from driftdoc.env.toolchain.uv import uv_binary
 
 
 def disk_usage(root: Path, seen: set[tuple[int, int]] | None = None) -> tuple[int, int]:
@@ -304,15 +214,10 @@ def _prune_uv_caches(root: Path) -> None:
     Environments hardlink their files from uv's cache, so removing environments frees
     little until uv prunes; the environments left keep their links, whatever uv removes.
     """
-    import subprocess
-
-    from driftdoc.env.resolve import _uv
-    from driftdoc.env.syspkgs import system_cache_dirs
-
     caches = [root / "uv", *system_cache_dirs(root / "uv")]
     for path in caches:
         if not path.is_dir():
             continue
         with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-            subprocess.run([_uv(), "cache", "prune", "--cache-dir", str(path)],
+            subprocess.run([uv_binary(), "cache", "prune", "--cache-dir", str(path)],
                            capture_output=True, timeout=600, check=False)

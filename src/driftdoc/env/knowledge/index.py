@@ -25,7 +25,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from driftdoc.env.interpreters import cache_dir as _cache_root
+from driftdoc.env.host.cache import cache_root as _cache_root
 from driftdoc.errors import DriftdocError, InputError
 
 DEFAULT_INDEX = "https://pypi.org/simple/"

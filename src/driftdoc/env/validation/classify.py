@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from driftdoc.env.records import SUCCESS, TIMEOUT, ValidationRecord
+from driftdoc.env.validation.records import SUCCESS, TIMEOUT, ValidationRecord
 
 
 class Category(str, Enum):

@@ -17,9 +17,9 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from driftdoc.api import debug
-from driftdoc.env.result import EnvResult
-from driftdoc.env.runner import AttemptMemo
-from driftdoc.env.verdict import Attempt, ReleaseSource
+from driftdoc.env.search.result import EnvResult
+from driftdoc.env.search.runner import AttemptMemo
+from driftdoc.env.validation.verdict import Attempt, ReleaseSource
 from driftdoc.errors import InputError
 from driftdoc.events import Reporter, null_reporter
 from driftdoc.model import Diagnosis, Instance, Outcome, Parameter, Space

@@ -20,17 +20,24 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from driftdoc.env import syspkgs
-from driftdoc.env.contents import release_members, ships_module
-from driftdoc.env.index import IndexClient, Release, filter_releases
-from driftdoc.env.knowledge import Knowledge, guess, guessable, redirect
-from driftdoc.env.knowledge import load as load_knowledge
-from driftdoc.env.plan import ImportUse, Plan, classify, inspect_snippet
-from driftdoc.env.resolve import platform_wheel, wheel_fits
-from driftdoc.env.result import EnvResult
-from driftdoc.env.search import DEFAULT_BUDGET, PY2_ERAS, Dep, RepairSearch, SearchOutcome, State
-from driftdoc.env.stdlib import is_stdlib
-from driftdoc.env.verdict import (
+from driftdoc.env.knowledge.contents import release_members, ships_module
+from driftdoc.env.knowledge.index import IndexClient, Release, filter_releases
+from driftdoc.env.knowledge.mapping import Knowledge, guess, guessable, redirect
+from driftdoc.env.knowledge.mapping import load as load_knowledge
+from driftdoc.env.knowledge.plan import ImportUse, Plan, classify, inspect_snippet
+from driftdoc.env.knowledge.stdlib import is_stdlib
+from driftdoc.env.search.repair import (
+    DEFAULT_BUDGET,
+    PY2_ERAS,
+    Dep,
+    RepairSearch,
+    SearchOutcome,
+    State,
+)
+from driftdoc.env.search.result import EnvResult
+from driftdoc.env.toolchain import syspkgs
+from driftdoc.env.toolchain.indexview import platform_wheel, wheel_fits
+from driftdoc.env.validation.verdict import (
     SUCCESS,
     TIMEOUT_IMPORTS,
     Attempt,
@@ -246,7 +253,7 @@ _FROM_NAMES = re.compile(r"^\s*from\s+([\w.]+)\s+import\s+([\w ,]+?)\s*(?:#.*)?$
 def import_aliases(snippet: Path) -> dict[str, str]:
     """``import tensorflow as tf`` -> {"tf": "tensorflow"}, ``from django.db import models``
     -> {"models": "django.db.models"}; read as text (Python 2 too)."""
-    from driftdoc.env.snippet import read_snippet
+    from driftdoc.env.snippet.read import read_snippet
 
     source = read_snippet(snippet).source
     out: dict[str, str] = {}
@@ -358,9 +365,9 @@ def run_snippet(
     def deps_for(py: str) -> tuple[Dep, ...]:
         """Re-derive dependencies for another Python (its standard library differs)."""
         if py not in deps_cache:
-            from driftdoc.env.imports import scan_imports
-            from driftdoc.env.plan import local_modules
-            from driftdoc.env.snippet import read_snippet
+            from driftdoc.env.knowledge.plan import local_modules
+            from driftdoc.env.snippet.imports import scan_imports
+            from driftdoc.env.snippet.read import read_snippet
 
             snip = read_snippet(plan.snippet)
             uses = classify(scan_imports(snip.source).imports, python=py,
@@ -369,7 +376,7 @@ def run_snippet(
         return deps_cache[py]
 
     if validator is None:
-        from driftdoc.env.validator import SandboxValidator
+        from driftdoc.env.validation.validator import SandboxValidator
 
         validator = SandboxValidator(snippet, index_url=index_url, timeout=run_timeout,
                                      sandbox=sandbox, memory_mb=memory_mb, deadline=deadline)

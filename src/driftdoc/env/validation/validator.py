@@ -6,15 +6,16 @@ import re
 import time
 from pathlib import Path
 
-from driftdoc.env.blame import failing_requirement
-from driftdoc.env.bounded import deadline as build_deadline
-from driftdoc.env.build import ensure_env
-from driftdoc.env.classify import Category, Classification, classify
-from driftdoc.env.records import InstallError, ValidationRecord
-from driftdoc.env.resolve import resolve
-from driftdoc.env.syspkgs import SystemPackagesError, SystemRoot, ensure_root
-from driftdoc.env.validate import validate
-from driftdoc.env.verdict import (
+from driftdoc.env.toolchain.blame import failing_requirement
+from driftdoc.env.toolchain.bounded import deadline as build_deadline
+from driftdoc.env.toolchain.build import ensure_env
+from driftdoc.env.toolchain.installer import InstallError
+from driftdoc.env.toolchain.resolve import resolve
+from driftdoc.env.toolchain.syspkgs import SystemPackagesError, SystemRoot, ensure_root
+from driftdoc.env.validation.classify import Category, Classification, classify
+from driftdoc.env.validation.records import ValidationRecord
+from driftdoc.env.validation.validate import validate
+from driftdoc.env.validation.verdict import (
     DRIFT,
     IMPORT,
     INSTALL,

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from driftdoc.env.cache import cache_root
-from driftdoc.env.result import EnvResult
+from driftdoc.env.host.cache import cache_root
+from driftdoc.env.search.result import EnvResult
 from driftdoc.errors import InputError
 from driftdoc.events import Event, Note, Reporter, null_reporter
 
@@ -195,7 +195,7 @@ this many seconds."""
 def _reclaim(reporter: Reporter) -> None:
     """Make room before giving up on a low disk: remove environments no running snippet
     uses (they rebuild from the package caches in seconds) and let uv drop what they held."""
-    from driftdoc.env.cache import reclaim
+    from driftdoc.env.toolchain.store import reclaim
 
     result = reclaim(RECLAIM_AGE)
     reporter(Note(f"low disk: removed {len(result.removed)} environment(s) unused for "

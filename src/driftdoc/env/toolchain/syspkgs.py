@@ -29,7 +29,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from driftdoc.env import cache as env_cache
+from driftdoc.env.host import cache as env_cache
 from driftdoc.errors import DriftdocError
 
 DATA_FILE = "system_packages.json"

@@ -1,0 +1,103 @@
+"""A loopback PEP 503 index that shows pip 20.3 (Python 2.7) the index as of a date.
+
+pip 20.3 has no ``--exclude-newer``: the proxy builds pages from the upstream PEP 691 JSON,
+hiding releases first published after the cut-off and releases the caller excluded.
+"""
+
+from __future__ import annotations
+
+import threading
+import urllib.parse
+from collections.abc import Sequence
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from driftdoc.env.toolchain.indexview import IndexFile, index_files
+
+
+class DateFilterProxy:
+    """A loopback PEP 503 index showing only releases first published by ``cutoff`` (with
+    all their files) and not excluded."""
+
+    def __init__(self, upstream: str, cutoff: datetime,
+                 late: dict[str, datetime] | None = None) -> None:
+        self.upstream = upstream
+        self.cutoff = cutoff
+        self.late = late or {}
+        self.excluded: set[tuple[str, str]] = set()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                proxy.handle(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        port = self.server.server_address[1]
+        return f"http://127.0.0.1:{port}/simple"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def handle(self, req: BaseHTTPRequestHandler) -> None:
+        path = urllib.parse.urlsplit(req.path).path
+        if not path.startswith("/simple/") or path.rstrip("/") == "/simple":
+            req.send_error(404)
+            return
+        project = canonicalize_name(path[len("/simple/"):].strip("/"))
+        try:
+            files = index_files(self.upstream, project)
+        except (OSError, ValueError) as exc:
+            req.send_error(502, str(exc)[:100])
+            return
+        if not files:
+            req.send_error(404)
+            return
+        rows = []
+        cutoff = self.late.get(project, self.cutoff)
+        released = _first_uploads(files)
+        for f in files:
+            # a release of its time keeps the wheels built for it later (pandas 0.18.1's
+            # 2.7 wheels came two months after it): without them it is a source build
+            when = released.get(f.version, f.upload_time) if f.version else f.upload_time
+            if when is not None and when > cutoff:
+                continue
+            if f.version is not None and (project, f.version) in self.excluded:
+                continue
+            attrs = ""
+            if f.requires_python:
+                attrs += ' data-requires-python="{}"'.format(
+                    f.requires_python.replace("&", "&amp;").replace("<", "&lt;")
+                    .replace(">", "&gt;").replace('"', "&quot;"))
+            if f.yanked:
+                attrs += ' data-yanked=""'
+            rows.append(f'<a href="{f.url}"{attrs}>{f.filename}</a><br/>')
+        body = ("<!DOCTYPE html><html><body>\n" + "\n".join(rows) + "\n</body></html>").encode()
+        req.send_response(200)
+        req.send_header("Content-Type", "text/html")
+        req.send_header("Content-Length", str(len(body)))
+        req.end_headers()
+        req.wfile.write(body)
+
+
+def _first_uploads(files: Sequence[IndexFile]) -> dict[str, datetime]:
+    """When each version was first published (its earliest file)."""
+    first: dict[str, datetime] = {}
+    for f in files:
+        if f.version is not None and f.upload_time is not None:
+            prev = first.get(f.version)
+            if prev is None or f.upload_time < prev:
+                first[f.version] = f.upload_time
+    return first
