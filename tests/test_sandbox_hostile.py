@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from driftdoc.env.toolchain.build import BuiltEnv, ensure_env
-from driftdoc.env.validation.classify import Category, classify
+from driftdoc.env.validation.classify import classify
 from driftdoc.env.validation.records import ValidationRecord
 from driftdoc.env.validation.validate import validate
 from driftdoc.model import Instance, Outcome
@@ -255,7 +255,6 @@ def test_memory_spread_over_children_is_one_budget(tmp_path: Path, env: BuiltEnv
     assert "held 1.2 GB" not in rec.execution.stdout_tail
     assert rec.status_code != "Success"
     limit_named(rec, "memory")
-    assert classify(rec).category is Category.CRASH
 
 
 def test_fork_bomb_is_stopped_and_named(tmp_path: Path, env: BuiltEnv) -> None:
