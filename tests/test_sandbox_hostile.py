@@ -413,3 +413,25 @@ def test_run_started_by_root_is_not_root_on_the_host(tmp_path: Path) -> None:
     assert result[0].ok
     # the work dir is handed back to driftdoc's user afterwards
     assert (tmp_path / "ready").stat().st_uid == os.getuid()
+
+
+@pytest.mark.parametrize("mode", ["none", "bwrap"])
+def test_run_writes_the_sandbox_mode_in_its_result(tmp_path: Path, fake_index: LocalIndex,
+                                                   driftdoc_cache: Path, mode: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from driftdoc.cli import main
+
+    assert PY3 is not None
+    path = snippet(tmp_path, "import json\nprint(json.dumps([1]))\n")
+    capsys.readouterr()
+    store = tmp_path / "store.db"  # shared: a sandboxed run never reuses an unboxed verdict
+    for first in ("none", "bwrap"):
+        main(["run", str(path), "--format", "json", "--quiet", "--sandbox", first,
+              "--python", PY3, "--index-url", fake_index.url, "--store", str(store)])
+    capsys.readouterr()
+    rc = main(["run", str(path), "--format", "json", "--quiet", "--sandbox", mode,
+               "--python", PY3, "--index-url", fake_index.url, "--store", str(store)])
+    result = json.loads(capsys.readouterr().out)
+    assert rc == 0, result
+    assert result["sandbox"] == mode
+    assert result["final"]["sandbox"]["mode"] == mode

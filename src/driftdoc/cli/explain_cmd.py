@@ -85,7 +85,7 @@ def explain_command(
             raise InputError(f"nothing to explain: {result.reason or 'no packages'}")
         validator = SandboxValidator(snippet, index_url=index_url, timeout=timeout,
                                      sandbox=sandbox, memory_mb=memory_mb)
-        memo = AttemptMemo(store, memo_experiment(snippet, index_url),
+        memo = AttemptMemo(store, memo_experiment(snippet, index_url, sandbox),
                            validator, jobs=jobs)
         with ProgressReporter(total=explain_budget, verbose=verbose, label="explaining",
                               quiet=quiet) as progress:
