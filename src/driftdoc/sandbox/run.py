@@ -49,6 +49,8 @@ _DISK_MARKERS = (b"No space left on device", b"ENOSPC", b"Disk quota exceeded")
 _FORK_MARKERS = (b"Resource temporarily unavailable", b"fork: retry", b"Cannot fork",
                  b"can't fork", b"[Errno 11]")
 _TMPFS_MOUNTS = ("/tmp", "/dev/shm")
+# /tmp and /dev/shm are RAM: capped at the work dir size, else the memory limit, else this
+DEFAULT_TMP_BYTES = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -235,9 +237,10 @@ def run_sandboxed(
         if policy.mode == "bwrap":
             bwrap = launch.check_bwrap()
             program, program_paths = resolve_program(argv[0], full_env, workdir)
+            ram_disk = limits.workdir_bytes or limits.memory_bytes or DEFAULT_TMP_BYTES
             plan = mount_args(policy, workdir=workdir, workdir_mode=workdir_mode, seeds=seed,
-                              program_paths=program_paths, tmp_bytes=limits.workdir_bytes,
-                              shm_bytes=limits.memory_bytes or limits.workdir_bytes)
+                              program_paths=program_paths, tmp_bytes=ram_disk,
+                              shm_bytes=ram_disk)
             fds = plan.fds
             host_uid = launch.pick_host_uid() if launch.running_as_root() else None
             command = launch.command(
