@@ -143,6 +143,27 @@ def test_a_pyenv_shim_is_replaced_by_the_interpreter_it_selects(tmp_path: Path) 
     assert mounts == [version]
 
 
+@needs_bwrap
+def test_shell_commands_find_the_python_a_pyenv_shim_selects(tmp_path: Path) -> None:
+    from driftdoc.sandbox import scrubbed_env
+
+    root = tmp_path / "pyenv"
+    version = _fake_prefix(root / "versions", "3.9.1")
+    (version / "bin" / "python").write_text("#!/bin/sh\necho fake-python-3.9\n")
+    (version / "bin" / "python").chmod(0o755)
+    (root / "shims").mkdir()
+    (root / "shims" / "python").write_text("#!/bin/sh\nexec pyenv exec python\n")
+    (root / "bin").mkdir()
+    (root / "bin" / "pyenv").write_text(f"#!/bin/sh\necho {version / 'bin' / 'python'}\n")
+    for exe in (root / "shims" / "python", root / "bin" / "pyenv"):
+        exe.chmod(0o755)
+    work = tmp_path / "w"
+    work.mkdir()
+    res = run_sandboxed(["sh", "-c", "python"], workdir=work,
+                        env=scrubbed_env({"PATH": f"{root / 'shims'}:/usr/bin:/bin"}))
+    assert res.stdout_tail == b"fake-python-3.9\n", res
+
+
 def test_a_home_folder_may_not_be_shown(tmp_path: Path) -> None:
     from driftdoc.errors import InputError
 
@@ -297,3 +318,36 @@ def test_watchdog_sees_the_whole_tree() -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+# ------------------------------------------------------------------ seccomp
+
+
+def test_seccomp_program_shape() -> None:
+    from driftdoc.sandbox import seccomp
+
+    assert seccomp.program("sparc") is None
+    for machine in ("x86_64", "aarch64"):
+        code = seccomp.program(machine)
+        assert code is not None and len(code) % 8 == 0 and len(code) // 8 < 64
+
+
+@needs_bwrap
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="syscall numbers of x86-64")
+def test_seccomp_refuses_keyrings_bpf_and_io_uring(tmp_path: Path) -> None:
+    out = _run("""
+        import ctypes, json, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        def call(nr, *args):
+            ctypes.set_errno(0)
+            return libc.syscall(nr, *args), ctypes.get_errno()
+        print(json.dumps({
+            "keyctl": call(250, 0, -3, 0), "add_key": call(248, 0, 0, 0, 0, 0),
+            "bpf": call(321, 0, 0, 0), "io_uring_setup": call(425, 1, 0),
+            "x32 getpid": call(0x40000000 + 39), "getppid": call(110),
+        }))
+    """, tmp_path)
+    got = json.loads(out)
+    for name in ("keyctl", "add_key", "bpf", "io_uring_setup", "x32 getpid"):
+        assert got[name] == [-1, 1], (name, got[name])  # EPERM
+    assert got["getppid"][0] > 0

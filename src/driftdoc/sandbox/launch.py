@@ -15,7 +15,8 @@ namespaces (``--disable-userns``). Outside, its uid is never root:
   account uses, and the per-uid process limit applies (the kernel never applies it to
   root).
 
-Last come ``prlimit`` (address space and task limits, set inside the user namespace so
+A seccomp filter (:mod:`.seccomp`) refuses the system calls no run needs. Last come
+``prlimit`` (address space and task limits, set inside the user namespace so
 that they count the run's own tasks only) and a tiny shell prelude that reports start-up
 and execs the command.
 """
@@ -130,15 +131,18 @@ def command(
     seeds: int,
     marker_fd: int,
     host_uid: int | None,
+    seccomp_fd: int | None = None,
 ) -> list[str]:
     """The full command line of one run under bwrap (see the module doc).
 
-    ``host_uid`` is the uid the run gets on the host when driftdoc is root, else ``None``.
+    ``host_uid`` is the uid the run gets on the host when driftdoc is root, else ``None``;
+    ``seccomp_fd`` holds the filter for the stage that runs the command (:mod:`.seccomp`).
     """
+    seccomp = [] if seccomp_fd is None else ["--seccomp", str(seccomp_fd)]
     if host_uid is None:
         prelude = "; ".join(p for p in (_seed_copy(seeds), _marker(marker_fd),
                                         'exec "$@"') if p)
-        return [bwrap, *_namespaces(policy), *_USERNS, *mounts,
+        return [bwrap, *_namespaces(policy), *_USERNS, *mounts, *seccomp,
                 "--die-with-parent", "--new-session", "--",
                 *limit_wrapper(limits), "/bin/sh", "-c", prelude, "sh", *argv]
     setpriv = setpriv_path()
@@ -158,7 +162,7 @@ def command(
         "--", "/bin/sh", "-c", root_stage, "sh",
         setpriv, f"--reuid={host_uid}", f"--regid={host_uid}", "--clear-groups",
         "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
-        bwrap, *_USERNS, "--dev-bind", "/", "/", "--chdir", SANDBOX_WORKDIR,
+        bwrap, *_USERNS, "--dev-bind", "/", "/", "--chdir", SANDBOX_WORKDIR, *seccomp,
         "--die-with-parent", "--",
         *limit_wrapper(limits), "/bin/sh", "-c", user_stage, "sh", *argv,
     ]

@@ -189,6 +189,27 @@ def resolve_program(argv0: str, env: Mapping[str, str], cwd: Path
     return str(program), mounts
 
 
+def sandbox_path(env: Mapping[str, str], cwd: Path) -> tuple[str | None, list[Path]]:
+    """``PATH`` for inside, with a pyenv shims folder replaced by the bin folder of the
+    version it selects (and that version's folder to mount), so that ``python`` named in
+    a shell command works as it does on the host; ``None`` when nothing changes."""
+    path = env.get("PATH")
+    if not path:
+        return None, []
+    entries = path.split(os.pathsep)
+    mounts: list[Path] = []
+    changed = False
+    for i, entry in enumerate(entries):
+        shim = Path(entry) / "python"
+        if entry and _is_pyenv_shim(shim) and shim.exists():
+            real = _pyenv_real(shim, "python", env, cwd)
+            if real is not None and real.exists():
+                entries[i] = str(real.parent)
+                mounts += program_mounts(real, env)
+                changed = True
+    return (os.pathsep.join(entries) if changed else None), mounts
+
+
 def program_mounts(program: Path, env: Mapping[str, str], depth: int = 0) -> list[Path]:
     """Host paths that executing ``program`` touches outside the system directories."""
     out: list[Path] = []

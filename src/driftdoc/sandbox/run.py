@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from driftdoc.errors import InputError
-from driftdoc.sandbox import launch
+from driftdoc.sandbox import launch, seccomp
 from driftdoc.sandbox.cgroup import RunGroup
 from driftdoc.sandbox.limits import KilledReason, Limits
 from driftdoc.sandbox.policy import Policy, WorkdirMode, mount_args
-from driftdoc.sandbox.programs import home_dirs, resolve_program
+from driftdoc.sandbox.programs import home_dirs, resolve_program, sandbox_path
 from driftdoc.sandbox.watchdog import TreeWatch
 
 _ENV_ALLOW = ("PATH", "LANG", "LANGUAGE", "TZ", "TERM", "COLUMNS", "LINES", "PYENV_ROOT",
@@ -60,7 +60,7 @@ class SandboxResult:
     ``killed_reason`` names the limit that ended the run (``timeout``, ``memory``,
     ``disk``, ``processes``) or is ``None``. ``limiter`` says what enforced the tree-wide
     limits (``cgroup``, ``watchdog`` or ``None``); ``memory_peak`` (bytes) and
-    ``tasks_peak`` are what it saw at most.
+    ``tasks_peak`` are what it saw at most; ``seccomp``: the system-call filter was on.
     """
 
     returncode: int | None
@@ -78,6 +78,7 @@ class SandboxResult:
     limiter: str | None = None
     memory_peak: int | None = None
     tasks_peak: int | None = None
+    seccomp: bool = False
 
     @property
     def ok(self) -> bool:
@@ -231,22 +232,30 @@ def run_sandboxed(
     marker_r, marker_w = os.pipe()
     os.fchmod(marker_w, 0o622)  # the run's own uid reopens it through /proc
     fds: list[int] = []
+    filter_fd: int | None = None
     host_uid: int | None = None
     tmpfs: tuple[str, ...] = ()
     try:
         if policy.mode == "bwrap":
             bwrap = launch.check_bwrap()
             program, program_paths = resolve_program(argv[0], full_env, workdir)
+            inside_path, path_mounts = sandbox_path(full_env, workdir)
+            if inside_path is not None:
+                full_env["PATH"] = inside_path
+                program_paths = [*program_paths, *path_mounts]
             ram_disk = limits.workdir_bytes or limits.memory_bytes or DEFAULT_TMP_BYTES
             plan = mount_args(policy, workdir=workdir, workdir_mode=workdir_mode, seeds=seed,
                               program_paths=program_paths, tmp_bytes=ram_disk,
                               shm_bytes=ram_disk)
             fds = plan.fds
+            filter_fd = seccomp.memfd()
+            if filter_fd is not None:
+                fds.append(filter_fd)
             host_uid = launch.pick_host_uid() if launch.running_as_root() else None
             command = launch.command(
                 bwrap, [program, *argv[1:]], policy=policy, limits=limits, mounts=plan.args,
                 seeds=len(seed) if workdir_mode == "tmpfs" else 0, marker_fd=marker_w,
-                host_uid=host_uid)
+                host_uid=host_uid, seccomp_fd=filter_fd)
             tmpfs = _TMPFS_MOUNTS + (("/tmp/work",) if workdir_mode == "tmpfs" else ())
         else:
             if seed:
@@ -267,7 +276,7 @@ def run_sandboxed(
         return _run(command, argv, workdir=workdir, env=full_env, stdin=stdin, limits=limits,
                     policy=policy, inside=inside, marker=(marker_r, marker_w), fds=fds,
                     group=group, tmpfs=tmpfs, host_uid=host_uid,
-                    bind_workdir=workdir_mode == "bind")
+                    bind_workdir=workdir_mode == "bind", filtered=filter_fd is not None)
     finally:
         if group is not None:
             group.remove()
@@ -289,6 +298,7 @@ def _run(
     tmpfs: tuple[str, ...],
     host_uid: int | None,
     bind_workdir: bool,
+    filtered: bool,
 ) -> SandboxResult:
     marker_r, marker_w = marker
     stdin_file = None
@@ -313,7 +323,7 @@ def _run(
         os.close(marker_r)
         msg = f"cannot start {argv[0]!r}: {exc.strerror or exc}".encode()
         return SandboxResult(127, False, None, b"", msg, time.perf_counter() - start,
-                             workdir=inside, mode=policy.mode)
+                             workdir=inside, mode=policy.mode, seccomp=filtered)
     finally:
         for fd in (marker_w, *fds):
             with contextlib.suppress(OSError):
@@ -443,6 +453,7 @@ def _run(
         memory_peak=group.peak_memory() if group is not None else (
             watch.peak_memory if watch is not None else None),
         tasks_peak=tasks_peak,
+        seccomp=filtered,
     )
 
 
@@ -453,6 +464,7 @@ def sandbox_details(result: SandboxResult, policy: Policy) -> dict[str, object]:
         "mode": policy.mode,
         "network": policy.network,
         "startup": None if result.sandbox_startup is None else round(result.sandbox_startup, 6),
+        "seccomp": result.seccomp,
         "limiter": result.limiter,
         "killed_by": result.killed_reason,
         "memory_peak_mb": None if result.memory_peak is None
