@@ -2,7 +2,8 @@
 
 Inside, the command always runs as uid/gid 1000 ("sandbox") of a user namespace, with no
 capabilities, ``no_new_privs`` (bwrap sets it) and no way to make further user
-namespaces (``--disable-userns``). Outside, its uid is never root:
+namespaces (the seccomp filter, or ``--disable-userns`` without one). Outside, its uid is
+never root:
 
 - driftdoc unprivileged: one bwrap builds the minimal root inside a new user namespace
   that maps uid 1000 to the caller's own uid (bubblewrap's usual, Flatpak-style mode).
@@ -15,10 +16,10 @@ namespaces (``--disable-userns``). Outside, its uid is never root:
   account uses, and the per-uid process limit applies (the kernel never applies it to
   root).
 
-A seccomp filter (:mod:`.seccomp`) refuses the system calls no run needs. Last come
-``prlimit`` (address space and task limits, set inside the user namespace so
-that they count the run's own tasks only) and a tiny shell prelude that reports start-up
-and execs the command.
+A seccomp filter (:mod:`.seccomp`) refuses the system calls no run needs. Last comes a
+tiny shell prelude that sets the address-space and task limits (inside the user
+namespace, so that the task limit counts the run's own tasks only), reports start-up and
+execs the command.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ HOST_UID_BASE = 0x70000000
 allocates (systemd documents 1879048192-2147483647 as unused)."""
 HOST_UID_SPAN = 1 << 24
 SEED_FAILED = 125  # the prelude could not copy the seed files (the work dir is full)
+LIMITS_FAILED = 126  # the prelude could not set the limits
 
 # What the root stage may do before the run's uid takes over: copy seeds, chown the
 # work dir, change uid and drop every capability.
@@ -87,36 +89,39 @@ def _namespaces(policy: Policy) -> list[str]:
     return args
 
 
-_USERNS = ["--unshare-user", "--disable-userns",
-           "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID)]
+_USERNS = ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID)]
 
 
-def limit_wrapper(limits: Limits) -> list[str]:
-    """``prlimit`` for the address space and task count of every process inside."""
-    opts = []
+def _userns(seccomp_fd: int | None) -> list[str]:
+    """The user namespace of the run. The seccomp filter refuses nested ones; without a
+    filter (an architecture it does not know) bubblewrap's slower mechanism does."""
+    if seccomp_fd is None:
+        return [*_USERNS, "--disable-userns"]
+    return [*_USERNS, "--seccomp", str(seccomp_fd)]
+
+
+def ulimits(limits: Limits) -> str:
+    """Shell that sets the address-space and task limits of everything it then runs (dash
+    calls the task limit ``-p``, bash ``-u``); a limit that cannot be set stops the run."""
+    parts = []
     if limits.memory_bytes is not None:
-        opts.append(f"--as={limits.memory_bytes}")
+        parts.append(f"ulimit -v {limits.memory_bytes // 1024}")
     if limits.processes is not None:
-        opts.append(f"--nproc={limits.processes}")
-    if not opts:
-        return []
-    prlimit = shutil.which("prlimit", path="/usr/bin:/bin")
-    if prlimit is not None:
-        return [prlimit, *opts, "--"]
-    ulimit = []
-    if limits.memory_bytes is not None:
-        ulimit.append(f"ulimit -v {limits.memory_bytes // 1024}")
-    if limits.processes is not None:
-        ulimit.append(f"ulimit -u {limits.processes} 2>/dev/null || ulimit -p "
-                      f"{limits.processes}")
-    return ["/bin/sh", "-c", " && ".join(ulimit) + ' && exec "$@"', "sh"]
+        n = limits.processes
+        parts.append(f"{{ ulimit -u {n} || ulimit -p {n}; }} 2>/dev/null")
+    return f"{{ {' && '.join(parts)}; }} || exit {LIMITS_FAILED}" if parts else ""
+
+
+def prelude(*steps: str) -> str:
+    """The shell run just before the command: ``steps``, then ``exec "$@"``."""
+    return "; ".join([*(step for step in steps if step), 'exec "$@"'])
 
 
 def _seed_copy(seeds: int) -> str:
     return f'cp -a "{SEED_ROOT}"/*/. . || exit {SEED_FAILED}' if seeds else ""
 
 
-def _marker(marker_fd: int) -> str:
+def marker(marker_fd: int) -> str:
     # dash cannot redirect to fds above 9, so reopen the pipe through /proc.
     return f"printf . > /proc/self/fd/{marker_fd}"
 
@@ -138,13 +143,12 @@ def command(
     ``host_uid`` is the uid the run gets on the host when driftdoc is root, else ``None``;
     ``seccomp_fd`` holds the filter for the stage that runs the command (:mod:`.seccomp`).
     """
-    seccomp = [] if seccomp_fd is None else ["--seccomp", str(seccomp_fd)]
+    userns = _userns(seccomp_fd)
     if host_uid is None:
-        prelude = "; ".join(p for p in (_seed_copy(seeds), _marker(marker_fd),
-                                        'exec "$@"') if p)
-        return [bwrap, *_namespaces(policy), *_USERNS, *mounts, *seccomp,
+        steps = prelude(_seed_copy(seeds), ulimits(limits), marker(marker_fd))
+        return [bwrap, *_namespaces(policy), *userns, *mounts,
                 "--die-with-parent", "--new-session", "--",
-                *limit_wrapper(limits), "/bin/sh", "-c", prelude, "sh", *argv]
+                "/bin/sh", "-c", steps, "sh", *argv]
     setpriv = setpriv_path()
     if setpriv is None:
         raise DriftdocError("util-linux's setpriv is needed to run sandboxes as root; "
@@ -152,19 +156,18 @@ def command(
     caps = ["--cap-drop", "ALL"]
     for cap in _ROOT_STAGE_CAPS:
         caps += ["--cap-add", cap]
-    root_stage = "; ".join(p for p in (
+    root_stage = prelude(
         _seed_copy(seeds),
-        f"chown -R {host_uid}:{host_uid} {SANDBOX_WORKDIR} || exit {SEED_FAILED}",
-        'exec "$@"') if p)
-    user_stage = f'{_marker(marker_fd)}; exec "$@"'
+        f"chown -R {host_uid}:{host_uid} {SANDBOX_WORKDIR} || exit {SEED_FAILED}")
+    user_stage = prelude(ulimits(limits), marker(marker_fd))
     return [
         bwrap, *_namespaces(policy), *caps, *mounts, "--die-with-parent", "--new-session",
         "--", "/bin/sh", "-c", root_stage, "sh",
         setpriv, f"--reuid={host_uid}", f"--regid={host_uid}", "--clear-groups",
         "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
-        bwrap, *_USERNS, "--dev-bind", "/", "/", "--chdir", SANDBOX_WORKDIR, *seccomp,
+        bwrap, *userns, "--dev-bind", "/", "/", "--chdir", SANDBOX_WORKDIR,
         "--die-with-parent", "--",
-        *limit_wrapper(limits), "/bin/sh", "-c", user_stage, "sh", *argv,
+        "/bin/sh", "-c", user_stage, "sh", *argv,
     ]
 
 

@@ -18,6 +18,7 @@ comes from :mod:`.programs`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -145,9 +146,9 @@ class _Builder:
 
     def parents(self, dest: str) -> None:
         """Create missing parent dirs world-traversable (bwrap's defaults are private)."""
-        parts = Path(dest).parts
+        parts = dest.rstrip("/").split("/")
         for i in range(2, len(parts)):
-            parent = str(Path(*parts[:i]))
+            parent = "/".join(parts[:i])
             if parent in self.dirs or self._covered(parent):
                 continue
             self.args += ["--perms", "0755", "--dir", parent]
@@ -164,20 +165,59 @@ class _Builder:
         self.parents(dest)
         self.args += ["--symlink", target, dest]
 
-    def data(self, text: str, dest: str) -> None:
+    def data(self, text: str | bytes, dest: str) -> None:
         fd = os.memfd_create("driftdoc-etc", 0)
         self.fds.append(fd)
-        os.write(fd, text.encode())
+        view = memoryview(text if isinstance(text, bytes) else text.encode())
+        while view:
+            view = view[os.write(fd, view):]
         os.lseek(fd, 0, os.SEEK_SET)
         self.parents(dest)
         self.args += ["--perms", "0644", "--file", str(fd), dest]
 
 
-def _host_entry(b: _Builder, path: str) -> None:
-    """Show a host path as it is: the same symlink, or a read-only bind."""
+_COPY_MAX = 256 * 1024
+
+
+@functools.cache
+def _host_entry_kind(path: str) -> tuple[str, str | bytes] | None:
+    """How to show a host path, decided once per process: ("link", target), ("copy",
+    content) for a small file (a copy in the root costs less than a mount, twice when the
+    root is rebound for the user namespace), or ("bind", path)."""
     if os.path.islink(path):
-        b.symlink(os.readlink(path), path)
-    elif os.path.exists(path):
+        return "link", os.readlink(path)
+    if os.path.isfile(path) and os.path.getsize(path) <= _COPY_MAX:
+        try:
+            with open(path, "rb") as fh:
+                return "copy", fh.read()
+        except OSError:
+            return None
+    if os.path.exists(path):
+        return "bind", path
+    return None
+
+
+@functools.cache
+def _etc_allowed(network: bool) -> tuple[str, ...]:
+    names = ETC_ALLOWED + (ETC_NETWORK if network else ())
+    out: list[str] = []
+    for name in names:
+        out += sorted(glob.glob(f"/etc/{name}")) if "*" in name else [f"/etc/{name}"]
+    return tuple(out)
+
+
+def _host_entry(b: _Builder, path: str) -> None:
+    """Show a host path as it is: the same symlink, a copy, or a read-only bind."""
+    kind = _host_entry_kind(path)
+    if kind is None:
+        return
+    how, what = kind
+    if how == "link":
+        assert isinstance(what, str)
+        b.symlink(what, path)
+    elif how == "copy":
+        b.data(what, path)
+    else:
         b.mount("--ro-bind", path, dest=path)
 
 
@@ -198,19 +238,17 @@ def mount_args(
     b.args += ["--proc", "/proc", "--dev", "/dev"]
     b.dirs.update({"/proc", "/dev"})
     b.mount("--perms", "1777", *_size(shm_bytes), "--tmpfs", dest="/dev/shm")
-    etc_allowed = ETC_ALLOWED + (ETC_NETWORK if policy.network else ())
     for name, text in SYNTHETIC_ETC.items():
         if policy.network and name == "hosts" and os.path.exists("/etc/hosts"):
             _host_entry(b, "/etc/hosts")
         else:
             b.data(text, f"/etc/{name}")
-    for name in etc_allowed:
-        if name == "resolv.conf":  # often a link into /run: show its content instead
-            if os.path.exists("/etc/resolv.conf"):
-                b.mount("--ro-bind", "/etc/resolv.conf", dest="/etc/resolv.conf")
+    for path in _etc_allowed(policy.network):
+        if path == "/etc/resolv.conf":  # often a link into /run: show its content instead
+            if os.path.exists(path):
+                b.mount("--ro-bind", path, dest=path)
             continue
-        for path in sorted(glob.glob(f"/etc/{name}")) if "*" in name else [f"/etc/{name}"]:
-            _host_entry(b, path)
+        _host_entry(b, path)
     b.symlink("../proc/self/mounts", "/etc/mtab")
     for sys_dir in SYS_ALLOWED:
         if os.path.isdir(sys_dir):

@@ -123,13 +123,31 @@ def _which(name: str, path_env: str) -> Path | None:
     return None
 
 
-_pyenv_cache: dict[tuple[str, str, str, str], Path | None] = {}
+_pyenv_cache: dict[tuple[str, ...], Path | None] = {}
 _pyenv_lock = threading.Lock()
 
 
 def setpriv_path() -> str | None:
     """util-linux's setpriv, used to leave root before the user namespace is made."""
     return shutil.which("setpriv", path="/usr/bin:/bin:/usr/sbin:/sbin")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def _pyenv_selection(root: Path, cwd: Path) -> tuple[str, str, str]:
+    """What pyenv's choice depends on besides ``$PYENV_VERSION``: the nearest
+    ``.python-version`` above ``cwd`` and the global ``version`` file (so a fresh work
+    dir per run does not cost a ``pyenv which`` per run)."""
+    for folder in (cwd, *cwd.parents):
+        local = folder / ".python-version"
+        if local.is_file():
+            return str(local), _read(local), _read(root / "version")
+    return "", "", _read(root / "version")
 
 
 def _pyenv_real(shim: Path, name: str, env: Mapping[str, str], cwd: Path) -> Path | None:
@@ -140,7 +158,7 @@ def _pyenv_real(shim: Path, name: str, env: Mapping[str, str], cwd: Path) -> Pat
     if pyenv is None:
         return None
     version = env.get("PYENV_VERSION", "")
-    key = (str(root), name, version, str(cwd))
+    key = (str(root), name, version, *_pyenv_selection(root, cwd))
     with _pyenv_lock:
         if key in _pyenv_cache:
             return _pyenv_cache[key]
@@ -210,8 +228,23 @@ def sandbox_path(env: Mapping[str, str], cwd: Path) -> tuple[str | None, list[Pa
     return (os.pathsep.join(entries) if changed else None), mounts
 
 
+_mounts_cache: dict[tuple[str, str, int], list[Path]] = {}
+
+
 def program_mounts(program: Path, env: Mapping[str, str], depth: int = 0) -> list[Path]:
-    """Host paths that executing ``program`` touches outside the system directories."""
+    """Host paths that executing ``program`` touches outside the system directories
+    (remembered per program and ``PATH``: every validation runs the same few)."""
+    key = (str(program), env.get("PATH", ""), depth)
+    with _pyenv_lock:
+        cached = _mounts_cache.get(key)
+    if cached is None:
+        cached = _program_mounts(program, env, depth)
+        with _pyenv_lock:
+            _mounts_cache[key] = cached
+    return list(cached)
+
+
+def _program_mounts(program: Path, env: Mapping[str, str], depth: int) -> list[Path]:
     out: list[Path] = []
     for hop in _link_chain(program):
         out += _mounts_for_file(hop)

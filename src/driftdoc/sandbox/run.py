@@ -262,8 +262,8 @@ def run_sandboxed(
                 _copy_seeds(seed, workdir)
             # RLIMIT_NPROC would count every process of the user here (and never root's)
             plain = dataclasses.replace(limits, processes=None)
-            command = [*launch.limit_wrapper(plain), "/bin/sh", "-c",
-                       f'printf . > /proc/self/fd/{marker_w}; exec "$@"', "sh", *argv]
+            steps = launch.prelude(launch.ulimits(plain), launch.marker(marker_w))
+            command = ["/bin/sh", "-c", steps, "sh", *argv]
     except BaseException:
         for fd in (marker_r, marker_w, *fds):
             with contextlib.suppress(OSError):
