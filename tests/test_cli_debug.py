@@ -53,7 +53,7 @@ def test_history_list_show_export_import(project: Path,
     assert set(run["params"]) == {"lr", "optimizer", "seed"} and "succeeded" in run
     assert main(["history", "show", "1"]) == 0
     assert "[bold]" not in capsys.readouterr().out
-    assert main(["history", "export", name, "-o", "runs.jsonl"]) == 0
+    assert main(["history", "export", name, "--format", "bugdoc", "-o", "runs.jsonl"]) == 0
     lines = (project / "runs.jsonl").read_text().splitlines()
     assert len(lines) == exps[0]["runs"] and "result" in json.loads(lines[0])
     assert main(["history", "import", "runs.jsonl", "--experiment", "copy",

@@ -19,7 +19,7 @@ from driftdoc.env.knowledge.contents import (
     ships_module,
     wheel_members,
 )
-from driftdoc.env.knowledge.index import DistFile, Release
+from driftdoc.env.knowledge.distfiles import DistFile, Release
 from support.wheels import make_sdist, make_wheel
 
 

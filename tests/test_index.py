@@ -12,16 +12,14 @@ from typing import Any, ClassVar
 
 import pytest
 
-from driftdoc.env.knowledge.index import (
-    IndexClient,
-    IndexError_,
-    ProjectNotFound,
+from driftdoc.env.knowledge.distfiles import (
     filter_releases,
     group_by_major,
     group_by_minor,
     latest,
     python_matches,
 )
+from driftdoc.env.knowledge.index import IndexClient, IndexError_, ProjectNotFound
 
 
 def f(name: str, when: str, rp: str | None = None, yanked: bool | str = False) -> dict[str, Any]:
@@ -168,3 +166,29 @@ def test_real_pypi(tmp_path: Path) -> None:
     assert "1.16.0" in versions and "1.9.0" in versions
     r = next(r for r in rels if r.version == "1.16.0")
     assert r.upload_time is not None and r.upload_time.year == 2021
+
+
+def test_search_and_resolution_read_one_cached_page(
+        http_index: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # one client and one cache: what the rules and the resolver's checks see is the same page
+    from driftdoc.env.knowledge.releases import IndexReleases
+    from driftdoc.env.toolchain.checks import RESOLVE_TTL
+
+    monkeypatch.setenv("DRIFTDOC_CACHE_DIR", str(tmp_path))
+    search = IndexReleases(index_url=http_index)
+    assert search.versions("demo-pkg", "3.8", None) == ["0.9", "1.0", "1.1", "2.0"]
+    resolver = IndexReleases(index_url=http_index, ttl=RESOLVE_TTL)
+    assert len(resolver.files("demo-pkg")) == len(PAGE["files"])
+    assert len(_Handler.hits) == 1
+
+
+def test_versions_in_file_names() -> None:
+    from driftdoc.env.knowledge.distfiles import version_from_filename
+
+    assert version_from_filename("demo_pkg-1.1-py2.py3-none-any.whl", "demo-pkg") == "1.1"
+    assert version_from_filename("demo-pkg-1.0.tar.gz", "demo-pkg") == "1.0"
+    assert version_from_filename("Demo.Pkg-2.0.tar.bz2", "demo-pkg") == "2.0"  # no packaging
+    assert version_from_filename("demo_pkg-0.3-py2.7.egg", "demo-pkg") == "0.3"
+    assert version_from_filename("Imaging-1.1.7.tar.gz", "pil") == "1.1.7"  # another name
+    assert version_from_filename("demo_pkg-1.0.win32.exe", "demo-pkg") is None
+    assert version_from_filename("README.txt", "demo-pkg") is None

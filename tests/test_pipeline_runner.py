@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import sys
@@ -46,16 +47,18 @@ sys.exit(0 if seen == "original" else 3)
 """
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_snapshot_isolation(tmp_path: Path, mode: str) -> None:
+@pytest.mark.parametrize(("mode", "writable"), [("bwrap", True), ("none", False)])
+def test_snapshot_isolation(tmp_path: Path, mode: str, writable: bool) -> None:
+    """Private writable copies: a run that rewrites its inputs changes nothing for others."""
     spec_path = make(
         tmp_path,
         f'command = "{sys.executable} vandal.py {{x}}"\ninputs = ["vandal.py", "data"]\n'
-        f'sandbox = "{mode}"',
+        f'sandbox = "{mode}"' + ("\nwritable_inputs = true" if writable else ""),
         files={"vandal.py": VANDAL, "data/a.txt": "original", "data/b.txt": "b",
                "data/sub/c.txt": "c"},
     )
     runner = PipelineRunner(load_spec(spec_path))
+    assert runner.inputs_mode == "copy"
     for x in (1, 2, 3):
         out = runner(inst(x=x))
         assert out.succeeded, out
@@ -65,6 +68,27 @@ def test_snapshot_isolation(tmp_path: Path, mode: str) -> None:
         assert "data/a.txt" in out.details["outputs"]["files"]
     assert (tmp_path / "data/a.txt").read_text() == "original"
     assert (tmp_path / "data/b.txt").exists() and (tmp_path / "data/sub/c.txt").exists()
+
+
+def test_inputs_are_read_only_under_the_sandbox(tmp_path: Path) -> None:
+    """By default a sandboxed run sees the snapshot read-only, free of copies."""
+    spec_path = make(
+        tmp_path, f'command = "{sys.executable} vandal.py {{x}}"\ninputs = ["vandal.py", "data"]',
+        files={"vandal.py": VANDAL, "data/a.txt": "original", "data/b.txt": "b",
+               "data/sub/c.txt": "c"},
+    )
+    runner = PipelineRunner(load_spec(spec_path))
+    assert runner.inputs_mode == "link"
+    for x in (1, 2):
+        out = runner(inst(x=x))
+        assert not out.succeeded and out.category == "exit-status"
+        assert "Read-only file system" in out.message and "writable_inputs" in out.message
+        assert out.details["stdout"] == "seen original\n"  # read, then refused the write
+    snap = runner.ensure_snapshot()
+    for rel, digest in snap.digests().items():  # the snapshot itself is untouched
+        path = snap.root / "objects" / digest[:2] / digest
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, rel
+    assert (tmp_path / "data/a.txt").read_text() == "original"
 
 
 def test_provenance_is_complete_and_json(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from driftdoc.errors import InputError
-from driftdoc.pipeline.spec import load_spec
+from driftdoc.pipeline.snapshot import SnapshotStore
+from driftdoc.pipeline.spec import PipelineSpec, load_spec
 
 GOOD = """
 name = "t"
@@ -44,20 +45,29 @@ def test_good_spec(tmp_path: Path) -> None:
                             "{workdir}/x")
     assert spec.argv({"lr": 0.1, "opt": "adam"}, "/w") == [
         "python", "train.py", "--lr", "0.1", "--opt", "adam", "--out", "/w/x"]
-    assert set(dict(spec.input_digests)) == {"train.py", "data/a.csv"}
+    assert [(w.path, w.source.kind if w.source else None) for w in spec.snapshots] == [
+        ("train.py", "file"), ("data", "file")]
     assert spec.evaluation.op == ">=" and spec.evaluation.expected == 0.8
     assert spec.defaults == {"budget": 10}
     # loading a directory finds driftdoc.toml
-    assert load_spec(tmp_path).experiment == spec.experiment
+    assert load_spec(tmp_path).lineage == spec.lineage
 
 
 def test_experiment_is_stable_and_tracks_inputs(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD)
-    first = load_spec(path).experiment
-    assert load_spec(path).experiment == first
-    assert load_spec(path).with_options(sandbox="none", timeout=3).experiment == first
+    store = SnapshotStore(tmp_path / "snaps")
+
+    def experiment(spec: PipelineSpec) -> str:
+        return spec.experiment(store.take(spec.base, spec.snapshots).id)
+
+    first = experiment(load_spec(path))
+    assert experiment(load_spec(path)) == first
+    assert experiment(load_spec(path).with_options(sandbox="none", timeout=3)) == first
+    snap = store.take(tmp_path, load_spec(path).snapshots)
+    assert set(snap.digests()) == {"train.py", "data/a.csv"}
     (tmp_path / "data" / "a.csv").write_text("changed\n")
-    assert load_spec(path).experiment != first
+    assert experiment(load_spec(path)) != first
+    assert snap.changed(tmp_path, load_spec(path).snapshots) == ["data/a.csv"]
 
 
 def test_values_cannot_inject_arguments(tmp_path: Path) -> None:

@@ -155,6 +155,7 @@ def test_resolution_that_needed_old_setuptools_remembers_the_pin(
     from packaging.requirements import Requirement
 
     import driftdoc.env.toolchain.uv as uv
+    from driftdoc.env.knowledge.releases import IndexReleases
     from driftdoc.env.toolchain.legacy import legacy_constraints
 
     def fake_uv(argv: list[str], **_: object) -> subprocess.CompletedProcess[str]:
@@ -166,15 +167,16 @@ def test_resolution_that_needed_old_setuptools_remembers_the_pin(
 
     monkeypatch.setattr(uv, "run_bounded", fake_uv)
     assert legacy_constraints(["oldlib==0.3.3"]) == []
+    index = "https://index.invalid/simple"
     res = uv.UvInstaller().resolve("3.8", [Requirement("oldlib"), Requirement("six")], None,
-                                   "https://index.invalid/simple", None, {})
+                                   index, IndexReleases(index_url=index), None, {})
     assert res.ok and res.pins == ["oldlib==0.3.3", "six==1.16.0"]
     assert legacy_constraints(["OldLib==0.3.3"]) == ["setuptools<58"]
     assert legacy_constraints(["six==1.16.0"]) == []
 
 
 def test_wheel_fits_this_python_and_platform() -> None:
-    from driftdoc.env.toolchain.indexview import wheel_fits
+    from driftdoc.env.knowledge.distfiles import wheel_fits
 
     assert wheel_fits("a-1.0-cp36-cp36m-manylinux1_x86_64.whl", "3.6", "x86_64")
     assert not wheel_fits("a-1.0-cp36-cp36m-manylinux1_x86_64.whl", "3.8", "x86_64")
@@ -241,6 +243,7 @@ def test_py27_date_filter_keeps_wheels_uploaded_later_for_a_release_of_its_time(
     import urllib.request
     from datetime import UTC, datetime
 
+    from driftdoc.env.knowledge.releases import IndexReleases
     from driftdoc.env.toolchain.py27_proxy import DateFilterProxy
     from support.wheels import make_wheel
 
@@ -249,7 +252,8 @@ def test_py27_date_filter_keeps_wheels_uploaded_later_for_a_release_of_its_time(
     local_index.add(make_wheel(tmp_path, "late-pkg", "1.0", files,
                                tag="cp27-cp27mu-manylinux1_x86_64"), upload_time="2016-07-19")
     local_index.add(_static_sdist(tmp_path, "late-pkg", "2.0"), upload_time="2016-08-01")
-    proxy = DateFilterProxy(local_index.url, datetime(2016, 6, 1, tzinfo=UTC))
+    proxy = DateFilterProxy(IndexReleases(index_url=local_index.url),
+                            datetime(2016, 6, 1, tzinfo=UTC))
     try:
         with urllib.request.urlopen(proxy.url + "/late-pkg/", timeout=30) as resp:
             page = resp.read().decode()

@@ -94,24 +94,25 @@ def test_only_the_workdir_is_writable(tmp_path: Path) -> None:
 
 def test_ro_binds_and_hidden(tmp_path: Path) -> None:
     work, data = tmp_path / "w", tmp_path / "ro"
-    for d in (work, data, data / ".driftdoc"):
+    for d in (work, data, data / ".driftdoc", data / ".driftdoc" / "keep"):
         d.mkdir()
     (data / "in.txt").write_text("42")
     (data / ".driftdoc" / "store.db").write_text("secret")
+    (data / ".driftdoc" / "keep" / "tree.txt").write_text("shown")
     code = f"""
     import os, pathlib
     print(pathlib.Path({str(data / "in.txt")!r}).read_text())
     print(os.listdir({str(data / ".driftdoc")!r}))
+    print(pathlib.Path({str(data / ".driftdoc" / "keep" / "tree.txt")!r}).read_text())
     try:
         pathlib.Path({str(data / "x")!r}).write_text("x")
     except OSError:
         print("ro")
     """
-    res = run_sandboxed(
-        _py(code), workdir=work, policy=Policy(ro_binds=(data,), hidden=(data / ".driftdoc",))
-    )
+    policy = Policy(ro_binds=(data, data / ".driftdoc" / "keep"), hidden=(data / ".driftdoc",))
+    res = run_sandboxed(_py(code), workdir=work, policy=policy)
     assert res.returncode == 0, res
-    assert res.stdout_tail == b"42\n[]\nro\n"
+    assert res.stdout_tail == b"42\n['keep']\nshown\nro\n"
     assert not (data / "x").exists()
 
 

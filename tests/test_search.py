@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from packaging.version import Version
 
+from driftdoc.env.knowledge.distfiles import DistFile, Release
 from driftdoc.env.search.repair import Dep, RepairSearch, State, version_ladder
 from driftdoc.env.validation.verdict import (
     DRIFT,
@@ -41,6 +42,25 @@ class Releases:
 
     def upload_date(self, name: str, version: str) -> dt.date | None:
         return self.dates.get((name.lower(), version))
+
+    # what a world with no file facts answers (subclasses below add some)
+    def prereleases(self, name: str, python: str) -> list[str]:
+        return []
+
+    def wheel_pythons(self, name: str, version: str, pythons: Sequence[str]) -> list[str] | None:
+        return None
+
+    def ships(self, name: str, version: str, module: str) -> bool | None:
+        return None
+
+    def releases(self, name: str) -> list[Release]:
+        return []
+
+    def files(self, name: str) -> list[DistFile]:
+        return []
+
+    def metadata(self, file: DistFile) -> bytes | None:
+        return None
 
 
 class FakeValidator:
@@ -847,8 +867,8 @@ def test_release_without_a_wheel_for_this_python_goes_to_one_it_has_wheels_for()
 
 
 def test_index_releases_tell_which_pythons_a_release_has_wheels_for() -> None:
-    from driftdoc.env.knowledge.index import DistFile, IndexClient, Release
-    from driftdoc.env.search.runner import IndexReleases
+    from driftdoc.env.knowledge.index import IndexClient
+    from driftdoc.env.knowledge.releases import IndexReleases
 
     def rel(version: str, *names: str) -> Release:
         return Release(version, None, None, False,

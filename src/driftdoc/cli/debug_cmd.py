@@ -15,20 +15,30 @@ from driftdoc.cli.app import app, err, out, say
 from driftdoc.cli.loading import load_callable, load_space, read_text
 from driftdoc.cli.render import ProgressReporter
 from driftdoc.errors import InputError
-from driftdoc.events import Event, Reporter, null_reporter
+from driftdoc.events import Event, Reporter
 from driftdoc.executors.base import Executor
 from driftdoc.model import Diagnosis, Space
 from driftdoc.store import DEFAULT_PATH, Store, parse_bugdoc_lines
 
 
 class Relay:
-    """A reporter to hand out before the real one exists; forwards to ``target``."""
+    """A reporter to hand out before the real one exists: keeps events until it does."""
 
     def __init__(self) -> None:
-        self.target: Reporter = null_reporter
+        self._target: Reporter | None = None
+        self._held: list[Event] = []
+
+    def attach(self, target: Reporter) -> None:
+        self._target = target
+        for event in self._held:
+            target(event)
+        self._held.clear()
 
     def __call__(self, event: Event) -> None:
-        self.target(event)
+        if self._target is None:
+            self._held.append(event)
+        else:
+            self._target(event)
 
 
 def _choice(value: str, allowed: tuple[str, ...], what: str) -> str:
@@ -101,6 +111,10 @@ def debug_command(
     workers: Annotated[int, typer.Option(help="parallel runs for the local executor")] = 1,
     sandbox: Annotated[str | None, typer.Option(help="bwrap or none (pipelines)")] = None,
     timeout: Annotated[float | None, typer.Option(help="seconds per run (pipelines)")] = None,
+    inputs: Annotated[str, typer.Option(
+        help="live: snapshot the pipeline's inputs as they are now (if they changed since "
+        "the spec's last search, a new experiment starts, said on stderr); snapshot: "
+        "continue that last experiment on its own snapshot")] = "live",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show every run")] = False,
 ) -> None:
     """Find the minimal root causes of failure, using as few runs as possible."""
@@ -117,18 +131,27 @@ def debug_command(
         if not target.exists():
             raise InputError("give a SPACE.json or PIPELINE.toml (no driftdoc.toml here)")
 
+    _choice(inputs, ("live", "snapshot"), "--inputs")
     run_executor: Executor | None = None
     relay = Relay()  # executors report (e.g. "no worker connected") before progress starts
     func: Any = None
     defaults: dict[str, Any] = {}
+    store: Store | None = None
+    prepared: Any = None
     if target.suffix == ".toml":
         if oracle:
             raise InputError("--oracle is for SPACE.json; a pipeline spec names its own pipeline")
         if filename:
             raise InputError("--filename is for SPACE.json; a spec sends its own path")
-        space, run_executor, name, defaults = _pipeline(target, executor, workers, sandbox,
-                                                        timeout, relay)
-        experiment = experiment or name
+        store = Store(store_path)
+        try:
+            prepared = _pipeline(target, executor, workers, sandbox, timeout, relay, store,
+                                 inputs)
+        except BaseException:
+            store.close()
+            raise
+        space, run_executor, defaults = prepared.space, prepared.executor, prepared.defaults
+        experiment = experiment or prepared.experiment
     elif executor is not None:
         if sandbox:
             raise InputError("--sandbox applies to PIPELINE.toml specs")
@@ -152,13 +175,13 @@ def debug_command(
     algorithm = _choice(str(algorithm or defaults.get("algorithm") or "ddt"), ALGORITHMS,
                         "algorithm")
 
-    store = Store(store_path)
+    store = store or Store(store_path)
     try:
         if history is not None:
             added = _seed_history(store, experiment, space, history)
             say(err, f"imported {added} run(s) from {history}", style="dim")
         with ProgressReporter(total=budget, verbose=verbose) as reporter:
-            relay.target = reporter
+            relay.attach(reporter)
             diag = debug(space, func, algorithm=algorithm, mode=mode, budget=budget,
                          store=store, executor=run_executor, experiment=experiment,
                          recheck=recheck, reporter=reporter)
@@ -166,6 +189,13 @@ def debug_command(
         if run_executor is not None:
             run_executor.close()
         store.close()
+    if prepared is not None:
+        changed = prepared.inputs_changed()
+        if changed:
+            shown = ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else "")
+            say(err, f"note: the live inputs changed during the search ({shown}); every run "
+                f"used the snapshot {prepared.snapshot.id[:12]} taken at its start",
+                style="yellow")
     if fmt == "json":
         out.print_json(data=diag.summary())
     else:
@@ -205,10 +235,9 @@ def _workers(target: Path, space: Space, executor: str, oracle: str | None,
 
 
 def _pipeline(path: Path, executor: str | None, workers: int, sandbox: str | None,
-              timeout: float | None, reporter: Reporter
-              ) -> tuple[Space, Executor, str, dict[str, Any]]:
-    """Load a pipeline spec and the executor that runs it (lazy: pipelines are optional)."""
-    from driftdoc.pipeline.cli_glue import prepare_pipeline
+              timeout: float | None, reporter: Reporter, store: Store, inputs: str) -> Any:
+    """Snapshot a pipeline spec's inputs and build its executor (lazy: pipelines are optional)."""
+    from driftdoc.pipeline.cli_glue import prepare
 
-    return prepare_pipeline(path, executor=executor, workers=workers, sandbox=sandbox,
-                            timeout=timeout, reporter=reporter)
+    return prepare(path, executor=executor, workers=workers, sandbox=sandbox, timeout=timeout,
+                   reporter=reporter, store=store, inputs=inputs)

@@ -71,7 +71,8 @@ def explain_command(
 
         python = find(python).version
     from driftdoc.env.emit.explain import explain
-    from driftdoc.env.search.runner import AttemptMemo, IndexReleases, memo_experiment, run_snippet
+    from driftdoc.env.knowledge.releases import IndexReleases
+    from driftdoc.env.search.runner import AttemptMemo, memo_experiment, run_snippet
     from driftdoc.env.validation.validator import SandboxValidator
 
     store = Store(store_path)

@@ -16,6 +16,7 @@ from driftdoc.cli.app import app, err, out, say
 from driftdoc.cli.loading import load_space, read_text
 from driftdoc.errors import InputError
 from driftdoc.model import Space
+from driftdoc.provenance import EXPORT_FORMATS, export, import_jsonl, is_jsonl, title
 from driftdoc.store import DEFAULT_PATH, RunRecord, Store, space_from_bugdoc_lines
 
 history_app = typer.Typer(help="Inspect and move recorded runs (provenance).",
@@ -51,30 +52,40 @@ def list_command(
     with _open_existing(store_path) as store:
         if experiment is None:
             rows: list[dict[str, Any]] = [
-                {"id": e.id, "name": e.name, "runs": store.count_runs(e.id),
-                 "created": _when(e.created)}
+                {"id": e.id, "title": title(e), "name": e.name, "runs": store.count_runs(e.id),
+                 "errors": store.count_errors(e.id), "created": _when(e.created)}
                 for e in store.experiments()
             ]
             if fmt == "json":
                 out.print_json(data=rows)
                 return
-            table = Table("id", "experiment", "runs", "created", title="Experiments")
+            table = Table("id", "what", "experiment", "runs", "errors", "created",
+                          title="Experiments")
             for r in rows:
-                table.add_row(str(r["id"]), r["name"], str(r["runs"]), r["created"])
+                table.add_row(str(r["id"]), Text(r["title"]), Text(r["name"]), str(r["runs"]),
+                              str(r["errors"] or "-"), r["created"])
             out.print(table)
             return
         exp = store.find_experiment(experiment)
         runs = store.runs(exp.id)
+        errors = store.errors(exp.id)
     if fmt == "json":
         out.print_json(data=[_record_json(r) for r in runs])
         return
     table = Table("run", "parameters", "verdict", "category", "seconds", "worker", "source",
-                  title=f"Runs of {exp.name}")
+                  title=f"Runs of {title(exp)} ({exp.name})")
     for rec in runs:
         verdict = "[green]ok[/]" if rec.outcome.succeeded else "[red]fail[/]"
-        table.add_row(str(rec.id), _params(rec), verdict, rec.outcome.category,
-                      f"{rec.outcome.duration:.3f}", rec.worker, rec.source)
+        table.add_row(str(rec.id), Text(_params(rec)), verdict, Text(rec.outcome.category),
+                      f"{rec.outcome.duration:.3f}", Text(rec.worker), rec.source)
     out.print(table)
+    if errors:
+        table = Table("error", "parameters", "kind", "attempts", "worker", "message",
+                      title="Machinery errors (no verdict; retried)")
+        for e in errors:
+            table.add_row(str(e.id), Text(", ".join(f"{k}={v}" for k, v in e.params.items())),
+                          e.kind, str(e.attempts), Text(e.worker), Text(e.message[:120]))
+        out.print(table)
 
 
 def _record_json(rec: RunRecord) -> dict[str, Any]:
@@ -134,29 +145,45 @@ def export_command(
     experiment: Annotated[str, typer.Argument(help="experiment name or id")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="file (default stdout)")]
     = None,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="jsonl: everything history show knows (docs/provenance.md); "
+        "bugdoc: BugDoc's history (parameters plus result); prov: W3C PROV-JSON")] = "jsonl",
     store_path: StoreOpt = DEFAULT_PATH,
 ) -> None:
-    """Export runs as BugDoc JSON lines (parameter values plus "result")."""
+    """Export an experiment's runs and machinery errors, to move or archive them."""
+    if fmt not in EXPORT_FORMATS:
+        raise InputError(f"unknown format {fmt!r}; use {', '.join(EXPORT_FORMATS)}")
     with _open_existing(store_path) as store:
         exp = store.find_experiment(experiment)
         if output is None:
-            n = store.export_bugdoc(exp.id, sys.stdout)
+            n = export(store, exp, sys.stdout, fmt)
         else:
             with output.open("w", encoding="utf-8") as fp:
-                n = store.export_bugdoc(exp.id, fp)
-    err.print(f"exported {n} run(s)", highlight=False)
+                n = export(store, exp, fp, fmt)
+    say(err, f"exported {n} record(s) of {title(exp)}")
 
 
 @history_app.command("import")
 def import_command(
-    history: Annotated[Path, typer.Argument(help="BugDoc JSON-lines history")],
-    experiment: Annotated[str, typer.Option(help="experiment to add the runs to")],
+    history: Annotated[Path, typer.Argument(
+        help="a driftdoc export (history export) or a BugDoc JSON-lines history")],
+    experiment: Annotated[str | None, typer.Option(
+        help="experiment to add the runs to (required for BugDoc histories; default for a "
+        "driftdoc export: its own name)")] = None,
     space_path: Annotated[Path | None, typer.Option(
         "--space", help="SPACE.json; default: inferred from the history")] = None,
     store_path: StoreOpt = DEFAULT_PATH,
 ) -> None:
-    """Import a BugDoc history so that a later search starts from it."""
+    """Import a history so that a later search starts from it."""
     lines = read_text(history, "history file").splitlines()
+    first = next((ln for ln in lines if ln.strip()), "")
+    if is_jsonl(first):
+        with Store(store_path) as store:
+            n = import_jsonl(store, lines, experiment)
+        say(err, f"imported {n} record(s) from {history}")
+        return
+    if experiment is None:
+        raise InputError("a BugDoc history needs --experiment NAME")
     space: Space = load_space(space_path) if space_path else space_from_bugdoc_lines(lines)
     with Store(store_path) as store:
         exp_id = store.experiment(experiment, space)

@@ -43,8 +43,9 @@ def worker_command(
         check_bwrap()
     me = worker_id()
     runner = PipelineRunner(spec, worker=me)
-    say(err, f"worker {me}: {spec.name}, requests from tcp://{connect}:{pull}, "
-        f"replies to tcp://{connect}:{push}", style="dim")
+    snap = runner.ensure_snapshot()  # once, now: every run of this worker uses it
+    say(err, f"worker {me}: {spec.name} on snapshot {snap.id[:12]} of its inputs, requests "
+        f"from tcp://{connect}:{pull}, replies to tcp://{connect}:{push}", style="dim")
     runs = serve(runner, spec.space, connect=connect, pull_port=pull, push_port=push,
                  max_runs=max_runs, idle_timeout=idle_timeout, bugdoc_replies=bugdoc_replies)
     say(err, f"worker {me}: {runs} run(s)", style="dim")

@@ -62,8 +62,13 @@ def make_executor(
     space_names: Sequence[str] = (),
     timeout: float | None = None,
     reporter: Reporter = null_reporter,
+    snapshot_id: str | None = None,
 ) -> Executor:
-    """Build the executor named by ``spec`` (see the module docstring for the grammar)."""
+    """Build the executor named by ``spec`` (see the module docstring for the grammar).
+
+    ``snapshot_id`` is the experiment's snapshot of the inputs: ZeroMQ workers take their
+    own, and a reply made on another one is an error, not a verdict.
+    """
     del space_names  # requests carry the names of each instance
     if workers < 1:
         raise InputError("--workers must be 1 or more")
@@ -96,7 +101,7 @@ def make_executor(
         return ZmqExecutor(filename=filename, host=host or "*", push_port=push, pull_port=pull,
                            timeout=None if timeout is None else 2 * timeout + 10,
                            retries=retries, protocol=protocol, wait=wait or None,
-                           reporter=reporter)
+                           reporter=reporter, expect_snapshot=snapshot_id)
     if scheme == "dask":
         assert spec is not None
         retries = _int_opt(opts, "retries", 1, spec)

@@ -157,6 +157,7 @@ class ZmqExecutor:
         wait: float | None = DEFAULT_WAIT,
         note_after: float = NOTE_AFTER,
         reporter: Reporter = null_reporter,
+        expect_snapshot: str | None = None,
     ) -> None:
         if protocol not in ("bugdoc", "json"):
             raise InputError(f"unknown zmq protocol {protocol!r}; use bugdoc or json")
@@ -167,6 +168,7 @@ class ZmqExecutor:
         self.retries = retries
         self.wait = wait
         self.note_after = note_after
+        self.expect_snapshot = expect_snapshot
         self.protocol = protocol
         self.reporter = reporter
         self._ids = itertools.count(1)
@@ -316,6 +318,8 @@ class ZmqExecutor:
                     details.setdefault("params", dict(req.inst))
                     details["dispatch"] = {"executor": "zmq", "attempts": req.attempts,
                                            "history": req.history}
+                    if not isinstance(outcome, RunError):
+                        outcome = self._check_snapshot(outcome)
                     if isinstance(outcome, RunError):
                         yield req.inst, RunError(outcome.kind, outcome.message,
                                                  req.attempts, details)
@@ -352,6 +356,17 @@ class ZmqExecutor:
                     elif req not in retry and not send(req):
                         req.sent_at = now
                         retry.append(req)
+
+    def _check_snapshot(self, outcome: Outcome) -> Result:
+        """A verdict made on other input content than the experiment's is no verdict here."""
+        theirs = outcome.details.get("snapshot")
+        if self.expect_snapshot is None or theirs is None or theirs == self.expect_snapshot:
+            return outcome
+        worker = outcome.details.get("worker")
+        who = worker.get("id", "a worker") if isinstance(worker, dict) else "a worker"
+        return RunError("snapshot", f"{who} ran on its own snapshot {str(theirs)[:12]} of the "
+                        f"inputs, not the experiment's {self.expect_snapshot[:12]}: its input "
+                        "files differ")
 
     def _match(self, raw: str, flight: dict[str, _Request], by_key: dict[str, deque[str]]
                ) -> tuple[_Request, Result] | None:

@@ -1,4 +1,4 @@
-"""Run one configuration of a pipeline: snapshot inputs, run sandboxed, evaluate, record.
+"""Run one configuration of a pipeline: on the experiment's snapshot, sandboxed; evaluate.
 
 ``PipelineRunner(spec)`` is a picklable callable ``Instance -> Outcome | RunError`` that
 never raises. Failure categories of a verdict: ``timeout``, ``memory``, ``disk``,
@@ -6,7 +6,12 @@ never raises. Failure categories of a verdict: ``timeout``, ``memory``, ``disk``
 ``exit-status`` (non-zero exit), ``evaluation`` (the run finished but the evaluation said
 no), ``evaluation-error`` (the evaluation itself failed). A run that could not be started
 (no work dir, a sandbox that did not come up) is a ``RunError`` of kind ``sandbox``: it
-says nothing about the configuration.
+says nothing about the configuration. So is a snapshot that is missing on this worker
+(kind ``snapshot``).
+
+Every run sees the experiment's snapshot of the inputs (``pipeline/snapshot.py``), never
+the live files: as symlinks into the snapshot's read-only trees under the bwrap sandbox,
+or as private copies with ``--sandbox none`` or ``writable_inputs = true``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import os
 import socket
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,7 +34,7 @@ from driftdoc.executors.base import RunError
 from driftdoc.model import Outcome, Value
 from driftdoc.pipeline.digests import file_sha256, walk_files
 from driftdoc.pipeline.evaluation import evaluate
-from driftdoc.pipeline.snapshot import remove_tree, snapshot
+from driftdoc.pipeline.snapshot import Snapshot, SnapshotMissing, SnapshotStore, remove_tree
 from driftdoc.pipeline.spec import PipelineSpec
 from driftdoc.sandbox import (
     Limits,
@@ -76,14 +82,37 @@ def _inputs_summary(digests: tuple[tuple[str, str], ...]) -> dict[str, Any]:
     return {"files": len(digests), "combined_sha256": combined}
 
 
-class PipelineRunner:
-    """The per-instance job of a pipeline search; ship it to any worker (it pickles)."""
+_taking = threading.Lock()
 
-    def __init__(self, spec: PipelineSpec, *, runs_dir: Path | None = None,
-                 worker: str | None = None) -> None:
+
+class PipelineRunner:
+    """The per-instance job of a pipeline search; ship it to any worker (it pickles).
+
+    ``snapshot`` is the experiment's snapshot of the inputs; without one, the runner
+    takes one of the live inputs at its first run (and keeps it for every later run).
+    """
+
+    def __init__(self, spec: PipelineSpec, *, snapshot: Snapshot | None = None,
+                 runs_dir: Path | None = None, worker: str | None = None) -> None:
         self.spec = spec
+        self.snapshot = snapshot
         self.runs_dir = runs_dir
         self.worker = worker
+
+    def ensure_snapshot(self) -> Snapshot:
+        """The snapshot every run uses, taken now if none was given."""
+        if self.snapshot is None:
+            with _taking:
+                if self.snapshot is None:
+                    self.snapshot = SnapshotStore().take(self.spec.base, self.spec.snapshots)
+        return self.snapshot
+
+    @property
+    def inputs_mode(self) -> str:
+        """``link`` (read-only, free) needs the sandbox to keep runs off the snapshot."""
+        if self.spec.writable_inputs or self.spec.sandbox != "bwrap":
+            return "copy"
+        return "link"
 
     def __repr__(self) -> str:
         return f"PipelineRunner({self.spec.name!r})"
@@ -92,10 +121,15 @@ class PipelineRunner:
 
     def policy(self) -> Policy:
         """The sandbox shows the pipeline's own folder read-only (its code; driftdoc's
-        store, snapshots and runs in it stay hidden) and the shim; it finds the program."""
-        ro = (self.spec.base, SHIM) if self.spec.callable is not None else (self.spec.base,)
+        store and runs in it stay hidden), the shim, and the trees of this experiment's
+        snapshot that the input symlinks point into; it finds the program itself."""
+        ro = [self.spec.base]
+        if self.spec.callable is not None:
+            ro.append(SHIM)
+        if self.snapshot is not None and self.inputs_mode == "link":
+            ro += sorted({self.snapshot.root / "trees" / e.tree for e in self.snapshot.entries})
         return Policy(mode=self.spec.sandbox, network=self.spec.network,  # type: ignore[arg-type]
-                      ro_binds=ro, hidden=(self.spec.base / ".driftdoc",))
+                      ro_binds=tuple(ro), hidden=(self.spec.base / ".driftdoc",))
 
     def argv(self, params: Mapping[str, Value], inside: str) -> list[str]:
         if self.spec.callable is not None:
@@ -117,7 +151,6 @@ class PipelineRunner:
         start = time.perf_counter()
         details: dict[str, Any] = {
             "params": params,
-            "inputs": _inputs_summary(self.spec.input_digests),
             "worker": {"host": socket.gethostname(), "pid": os.getpid()},
         }
         if self.worker:
@@ -125,8 +158,13 @@ class PipelineRunner:
         workdir: Path | None = None
         outcome: Outcome | RunError
         try:
+            snap = self.ensure_snapshot()
+            details["snapshot"] = snap.id
+            details["inputs"] = _inputs_summary(tuple(sorted(snap.digests(params).items())))
             workdir = self._workdir()
             outcome = self._run(params, workdir, details)
+        except SnapshotMissing as exc:
+            outcome = RunError("snapshot", str(exc))
         except DriftdocError as exc:
             outcome = RunError("sandbox", str(exc))
         except Exception as exc:  # the machinery failed (a full disk, a bug): no verdict
@@ -149,7 +187,8 @@ class PipelineRunner:
     def _run(self, params: dict[str, Value], workdir: Path, details: dict[str, Any]
              ) -> Outcome | RunError:
         spec = self.spec
-        snapshot(spec.base, spec.inputs, workdir)
+        assert self.snapshot is not None
+        self.snapshot.materialise(workdir, params, mode=self.inputs_mode)
         if spec.callable is not None:
             (workdir / PARAMS_FILE).write_text(json.dumps(params))
         before = _state(workdir)
@@ -179,7 +218,11 @@ class PipelineRunner:
             details["value"] = _small(shim["value"])
         failed = self._failure(res, shim)
         if failed is not None:
-            return Outcome(False, failed[0], failed[1], res.duration)
+            message = failed[1]
+            if self.inputs_mode == "link" and b"Read-only file system" in res.stderr_tail:
+                message += (" (inputs are the experiment's read-only snapshot; set "
+                            "writable_inputs = true if the pipeline writes into them)")
+            return Outcome(False, failed[0], message, res.duration)
 
         outputs = {
             "params": params,

@@ -12,7 +12,8 @@ Format (every key except ``[parameters]`` and one of ``command``/``callable`` is
     command = "python train.py --lr {lr} --opt {optimizer}"   # argv template, no shell
     # callable = "train:run"             # or: a function receiving the parameter dict
     # shell = false                      # true: run the command through /bin/sh -c
-    inputs = ["train.py", "data"]        # snapshotted into every run's work dir
+    inputs = ["train.py", "data"]        # snapshotted once per experiment; runs see the snapshot
+    writable_inputs = false              # true: each run gets private writable copies
     timeout = 60                         # seconds per run
     memory_mb = 1024
     sandbox = "bwrap"                    # or "none"
@@ -30,6 +31,14 @@ Format (every key except ``[parameters]`` and one of ``command``/``callable`` is
     [search]
     algorithm = "ddt"
     budget = 100
+
+    [snapshots.D]                        # a database, dumped once per experiment
+    path = "D.db"                        # where runs find it in their work dir (default "D")
+    sqlite = "live.db"                   # SQLite's online backup API; or:
+    # command = "pg_dump -f {output} shop"   # any command that writes the dump to {output}
+    # file = "exports/d.csv"             # or a plain file or folder
+    # versions.monday = { sqlite = "monday.db" }   # several snapshots of D: then D is a
+    # versions.tuesday = { command = "..." }       # parameter whose values name them
 
 Command templates are shlex-split first, then each token is formatted, so a value can
 never inject extra arguments. ``{workdir}`` names the run's work dir as seen by the run.
@@ -49,7 +58,7 @@ from typing import Any
 
 from driftdoc.errors import InputError
 from driftdoc.model import Parameter, Space, Value, format_value
-from driftdoc.pipeline.digests import digest_inputs
+from driftdoc.pipeline.snapshot import Source, Wanted
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -58,9 +67,11 @@ else:  # pragma: no cover
 
 RESERVED = frozenset({"workdir"})
 OPERATORS = ("==", "!=", "<", "<=", ">", ">=")
-_TOP_KEYS = {"name", "parameters", "pipeline", "evaluation", "search"}
+_TOP_KEYS = {"name", "parameters", "pipeline", "evaluation", "search", "snapshots"}
 _PIPE_KEYS = {"command", "callable", "shell", "inputs", "timeout", "memory_mb", "sandbox",
-              "network", "env", "keep_runs"}
+              "network", "env", "keep_runs", "writable_inputs"}
+_SOURCE_KEYS = ("file", "sqlite", "command")
+_SNAP_KEYS = {"path", "versions", "timeout", *_SOURCE_KEYS}
 _EVAL_KEYS = {"callable", "file", "json_path", "regex", *OPERATORS}
 _SEARCH_KEYS = {"algorithm", "budget", "mode"}
 
@@ -101,23 +112,30 @@ class PipelineSpec:
     keep_runs: bool = False
     evaluation: Evaluation = field(default_factory=Evaluation)
     search: tuple[tuple[str, Any], ...] = ()
-    input_digests: tuple[tuple[str, str], ...] = ()
+    snapshots: tuple[Wanted, ...] = ()
+    writable_inputs: bool = False
 
     @property
-    def experiment(self) -> str:
-        """Stable across reruns of the same definition and inputs, so a rerun resumes."""
+    def lineage(self) -> str:
+        """The definition without the inputs' content: what stays when only data changes."""
         definition = {
             "space": self.space.to_json(),
             "command": list(self.command) if self.command else None,
             "callable": self.callable,
             "shell": self.shell,
-            "inputs": dict(self.input_digests),
+            "inputs": [(w.path, w.parameter, w.source, w.versions) for w in self.snapshots],
             "evaluation": self.evaluation.to_json(),
             "memory_mb": self.memory_mb,
             "network": self.network,
             "env": dict(self.env),
         }
         blob = json.dumps(definition, sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+    def experiment(self, snapshot_id: str) -> str:
+        """Stable across reruns of the same definition on the same input content, so a
+        rerun resumes; other content (a new snapshot) is another experiment."""
+        blob = f"{self.lineage}:{snapshot_id}".encode()
         return f"pipeline:{self.name}@{hashlib.sha256(blob).hexdigest()[:12]}"
 
     @property
@@ -264,6 +282,77 @@ def _evaluation(table: Mapping[str, Any], where: str) -> Evaluation:
     return Evaluation(kind="file", file=file, json_path=json_path, op=ops[0], expected=expected)
 
 
+def _source(table: Mapping[str, Any], where: str) -> Source:
+    given = [k for k in _SOURCE_KEYS if k in table]
+    if len(given) != 1:
+        raise InputError(f"{where}: give exactly one of {', '.join(_SOURCE_KEYS)}")
+    kind = given[0]
+    value = table[kind]
+    timeout = table.get("timeout", 600)
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
+        raise InputError(f"{where}: timeout must be a positive number of seconds")
+    if kind == "command":
+        if isinstance(value, list) and value and all(isinstance(t, str) for t in value):
+            tokens = tuple(value)
+        elif isinstance(value, str) and value.strip():
+            try:
+                tokens = tuple(shlex.split(value))
+            except ValueError as exc:
+                raise InputError(f"{where}: cannot split command {value!r}: {exc}") from None
+        else:
+            raise InputError(f"{where}: command must be a non-empty string or list of strings")
+        if not any("{output}" in t for t in tokens):
+            raise InputError(f"{where}: the command must write its dump to {{output}}")
+        return Source(kind, tokens, float(timeout))
+    if not isinstance(value, str) or not value:
+        raise InputError(f"{where}: {kind} must be a path")
+    if Path(value).is_absolute() or ".." in Path(value).parts:
+        raise InputError(f"{where}: {kind} {value!r} must be a path inside the spec's folder")
+    return Source(kind, value, float(timeout))
+
+
+def _snapshots(table: Mapping[str, Any], where: str, base: Path
+               ) -> tuple[list[Wanted], dict[str, list[str]]]:
+    """``[snapshots.NAME]`` entries, and the parameters their versions define."""
+    wanted: list[Wanted] = []
+    params: dict[str, list[str]] = {}
+    for name, entry in table.items():
+        here = f"{where} [snapshots.{name}]"
+        if not isinstance(entry, Mapping):
+            raise InputError(f"{here} must be a table")
+        _check_keys(entry, _SNAP_KEYS, here)
+        path = entry.get("path", name)
+        if not isinstance(path, str) or not path or Path(path).is_absolute() \
+                or ".." in Path(path).parts:
+            raise InputError(f"{here}: path must be a relative path in the work dir")
+        versions = entry.get("versions")
+        if versions is None:
+            wanted.append(Wanted(path, _source(entry, here)))
+            continue
+        if any(k in entry for k in _SOURCE_KEYS) or not isinstance(versions, Mapping) \
+                or not versions:
+            raise InputError(f"{here}: give either one source or a table of versions")
+        if not name.isidentifier() or name in RESERVED:
+            raise InputError(f"{here}: a snapshot with versions is a parameter; {name!r} "
+                             "must be a plain identifier")
+        pairs = []
+        for label, spec in versions.items():
+            if not isinstance(spec, Mapping):
+                raise InputError(f"{here}: version {label!r} must be a table")
+            _check_keys(spec, {"timeout", *_SOURCE_KEYS}, f"{here} version {label!r}")
+            pairs.append((str(label), _source(spec, f"{here} version {label!r}")))
+        wanted.append(Wanted(path, None, name, tuple(pairs)))
+        params[name] = [label for label, _ in pairs]
+    for want in wanted:
+        for source in [want.source] if want.source else [s for _, s in want.versions]:
+            if source.kind != "command":
+                assert isinstance(source.value, str)
+                if not (base / source.value).exists():
+                    raise InputError(f"{where}: snapshot source {source.value!r} does not "
+                                     f"exist (relative to {base})")
+    return wanted, params
+
+
 def load_spec(path: str | Path) -> PipelineSpec:
     """Read and validate a pipeline spec; every problem is one ``InputError`` line."""
     path = Path(path)
@@ -278,7 +367,22 @@ def load_spec(path: str | Path) -> PipelineSpec:
         raise InputError(f"{where}: not valid TOML: {exc}") from None
     _check_keys(data, _TOP_KEYS, where)
     base = path.resolve().parent
-    space = _parameters(_table(data, "parameters", where), where)
+    declared = _table(data, "parameters", where)
+    has_versions = any(isinstance(v, Mapping) and "versions" in v
+                       for v in _table(data, "snapshots", where).values())
+    space: Space | None = _parameters(declared, where) if declared or not has_versions \
+        else None
+    snaps, snap_params = _snapshots(_table(data, "snapshots", where), where, base)
+    for name, labels in snap_params.items():
+        if space is not None and name in space.names:
+            listed = [str(v) for v in space[name].values]
+            if sorted(listed) != sorted(labels):
+                raise InputError(f"{where}: parameter {name!r} must list the versions of "
+                                 f"[snapshots.{name}] ({', '.join(labels)})")
+        else:
+            extra = Parameter.of(name, labels, "categorical")
+            space = Space([*space.parameters, extra]) if space is not None else Space([extra])
+    assert space is not None
 
     pipe = _table(data, "pipeline", where)
     if not pipe:
@@ -321,9 +425,13 @@ def load_spec(path: str | Path) -> PipelineSpec:
             raise InputError(f"{where}: input {item!r} does not exist (relative to {base})")
         if Path(item).is_absolute() or ".." in Path(item).parts:
             raise InputError(f"{where}: input {item!r} must be a path inside {base}")
-    names = [Path(i).name for i in inputs]
+    names = [Path(i).name for i in inputs] + [w.path for w in snaps]
     if len(set(names)) != len(names):
         raise InputError(f"{where}: two inputs share the name; each lands in the work dir")
+    writable = pipe.get("writable_inputs", False)
+    if not isinstance(writable, bool):
+        raise InputError(f"{where}: writable_inputs must be true or false")
+    wanted = tuple(Wanted(Path(i).name, Source("file", i)) for i in inputs) + tuple(snaps)
 
     timeout = pipe.get("timeout")
     if timeout is not None and (not isinstance(timeout, int | float) or isinstance(timeout, bool)
@@ -371,5 +479,6 @@ def load_spec(path: str | Path) -> PipelineSpec:
         keep_runs=keep,
         evaluation=evaluation,
         search=tuple(sorted(search.items())),
-        input_digests=tuple(sorted(digest_inputs(base, inputs).items())),
+        snapshots=wanted,
+        writable_inputs=writable,
     )

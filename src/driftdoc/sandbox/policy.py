@@ -138,11 +138,13 @@ class _Builder:
         self.args: list[str] = []
         self.fds: list[int] = []
         self.dirs: set[str] = {"/"}
-        self.host_binds: list[str] = []  # host paths bound at their own path
+        self.mounts: dict[str, bool] = {}  # dest -> a host dir bound at its own path
 
     def _covered(self, path: str) -> bool:
-        """Inside a same-path bind of a host dir: the parents exist there already."""
-        return any(path.startswith(m.rstrip("/") + "/") for m in self.host_binds)
+        """Whether ``path`` exists already: the innermost mount above it is a same-path
+        bind of a host dir (not a tmpfs, where parents must be made)."""
+        above = [m for m in self.mounts if path.startswith(m.rstrip("/") + "/")]
+        return bool(above) and self.mounts[max(above, key=len)]
 
     def parents(self, dest: str) -> None:
         """Create missing parent dirs world-traversable (bwrap's defaults are private)."""
@@ -158,8 +160,7 @@ class _Builder:
         self.parents(dest)
         self.args += [*args, dest]
         self.dirs.add(dest)
-        if args[0] in ("--ro-bind", "--bind") and args[-1] == dest:
-            self.host_binds.append(dest)
+        self.mounts[dest] = args[0] in ("--ro-bind", "--bind") and args[-1] == dest
 
     def symlink(self, target: str, dest: str) -> None:
         self.parents(dest)
@@ -255,11 +256,21 @@ def mount_args(
             b.mount("--ro-bind", sys_dir, dest=sys_dir)
     b.mount("--perms", "1777", *_size(tmp_bytes), "--tmpfs", dest="/tmp")
     b.symlink("../tmp", "/var/tmp")
-    for visible in dedupe([*program_paths, *policy.ro_binds]):
-        b.mount("--ro-bind", str(visible), dest=str(visible))
-    for hidden in policy.hidden:
-        if hidden.is_dir():
-            b.mount("--tmpfs", dest=str(hidden))
+    # outer folders first, so that a hidden folder covers what is inside it, except for
+    # what is bound there explicitly
+    hidden = {str(h) for h in policy.hidden if h.is_dir()}
+    binds = [*program_paths, *policy.ro_binds]
+
+    def inside_hidden(path: Path) -> bool:
+        return any(str(path).startswith(h + "/") for h in hidden)
+
+    visible = {str(v) for v in dedupe(p for p in binds if not inside_hidden(p))}
+    visible |= {str(v) for v in dedupe(p for p in binds if inside_hidden(p))}
+    for path in sorted(hidden | visible, key=lambda p: (p.count("/"), p)):
+        if path in visible:
+            b.mount("--ro-bind", path, dest=path)
+        if path in hidden:
+            b.mount("--tmpfs", dest=path)
     if workdir_mode == "tmpfs":
         b.mount("--perms", "0755", *_size(tmp_bytes), "--tmpfs", dest=SANDBOX_WORKDIR)
         for i, item in enumerate(seeds):

@@ -17,9 +17,10 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from driftdoc.api import debug
+from driftdoc.env.knowledge.releases import ReleaseProvider
 from driftdoc.env.search.result import EnvResult
 from driftdoc.env.search.runner import AttemptMemo
-from driftdoc.env.validation.verdict import Attempt, ReleaseSource
+from driftdoc.env.validation.verdict import Attempt
 from driftdoc.errors import InputError
 from driftdoc.events import Reporter, null_reporter
 from driftdoc.model import Diagnosis, Instance, Outcome, Parameter, Space
@@ -66,7 +67,7 @@ def _spread(items: list[Version], k: int) -> list[Version]:
     return [items[round(i * step)] for i in range(k)]
 
 
-def version_space(result: EnvResult, releases: ReleaseSource, *, older: int = 2,
+def version_space(result: EnvResult, releases: ReleaseProvider, *, older: int = 2,
                   newer: int = 4) -> Space:
     """Python fixed at the working one; each direct package over its neighbourhood."""
     if result.python is None:
@@ -119,7 +120,7 @@ class ValidationExecutor:
         """Nothing to release."""
 
 
-def explain(snippet: Path, result: EnvResult, *, memo: AttemptMemo, releases: ReleaseSource,
+def explain(snippet: Path, result: EnvResult, *, memo: AttemptMemo, releases: ReleaseProvider,
             store: Store, budget: int = 40, jobs: int = 1,
             reporter: Reporter = null_reporter) -> tuple[Space, Diagnosis]:
     """Root causes of failure over the versions around the working environment."""

@@ -22,12 +22,12 @@ import re
 import struct
 import tarfile
 import urllib.error
-import urllib.request
 import zipfile
 from collections.abc import Iterable
 
 from driftdoc.env.host import cache
-from driftdoc.env.knowledge.index import DistFile, Release
+from driftdoc.env.knowledge.distfiles import DistFile, Release
+from driftdoc.env.knowledge.index import read_url
 
 SDIST_LIMIT = 6_000_000
 """Largest sdist worth downloading just for its file list (bytes)."""
@@ -45,21 +45,6 @@ _MODULE_ENDS = (".py", ".so", ".pyd")
 _SDIST_ENDS = (".tar.gz", ".tgz", ".tar.bz2", ".tar", ".zip")
 
 
-def _get(url: str, timeout: float, first: int | None = None,
-         last: int | None = None) -> tuple[bytes, bool]:
-    """(body, partial): a byte range of ``url`` if the server honours it, else the whole
-    file (``partial`` False) -- ``file://`` and some mirrors ignore ``Range``."""
-    headers = {"User-Agent": "driftdoc"}
-    if first is not None:
-        headers["Range"] = f"bytes={first}-{'' if last is None else last}" if first >= 0 \
-            else f"bytes={first}"
-    req = urllib.request.Request(url, headers=headers)
-    with urllib.request.urlopen(req, timeout=timeout) as resp:
-        body: bytes = resp.read()
-        status = getattr(resp, "status", None)
-        return body, status == 206
-
-
 def _zip_names(data: bytes) -> list[str]:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         return zf.namelist()
@@ -67,7 +52,7 @@ def _zip_names(data: bytes) -> list[str]:
 
 def wheel_members(url: str, size: int | None, timeout: float = 20.0) -> list[str]:
     """File names in a remote zip, reading only its central directory when ranges work."""
-    tail, partial = _get(url, timeout, -min(size or TAIL, TAIL))
+    tail, partial = read_url(url, first=-min(size or TAIL, TAIL), timeout=timeout)
     if not partial:
         return _zip_names(tail)
     eocd = tail.rfind(b"PK\x05\x06")
@@ -81,7 +66,7 @@ def wheel_members(url: str, size: int | None, timeout: float = 20.0) -> list[str
     if start >= 0:
         cd = tail[start: start + cd_size]
     else:
-        cd, _ = _get(url, timeout, cd_offset, cd_offset + cd_size - 1)
+        cd, _ = read_url(url, first=cd_offset, last=cd_offset + cd_size - 1, timeout=timeout)
     names: list[str] = []
     pos = 0
     while pos + 46 <= len(cd) and cd[pos: pos + 4] == b"PK\x01\x02":
@@ -93,7 +78,7 @@ def wheel_members(url: str, size: int | None, timeout: float = 20.0) -> list[str
 
 def sdist_members(url: str, timeout: float = 30.0) -> list[str]:
     """File names in an sdist (tar or zip), its top ``name-version/`` folder stripped."""
-    data, _ = _get(url, timeout)
+    data, _ = read_url(url, timeout=timeout)
     if url.split("#")[0].endswith(".zip"):
         names = _zip_names(data)
     else:

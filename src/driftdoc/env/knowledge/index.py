@@ -1,13 +1,15 @@
-"""A small PyPI "simple" index client (PEP 691 JSON) with an expiring on-disk cache.
+"""The one module that speaks to the package index: PEP 691 JSON pages and file bytes.
 
-Per project it returns releases with their earliest upload time, ``requires-python`` and yanked
-status, plus the helpers the environment search needs: filter by target Python, by date ("as
-of") and yanked status, and group by major/minor. ``file://`` roots are read as
-``<root>/<normalized-name>/index.json`` so tests can use local JSON. Only the stdlib is used.
+Project pages are cached on disk under the cache root (TTL, ETag revalidation, the stale
+page when the network fails, an offline mode); ``file://`` roots are read as
+``<root>/<normalized-name>/index.json`` so tests can use local JSON. File bytes (a wheel's
+central directory by range requests, a small sdist, PEP 658 metadata) come through
+:func:`read_url`. Everything else asks the release provider (``releases``), not this.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -15,22 +17,29 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
-from driftdoc.env.host.cache import cache_root as _cache_root
+from driftdoc.env.host.cache import cache_root, write_bytes_atomic
+from driftdoc.env.knowledge.distfiles import (
+    DistFile,
+    Release,
+    group_releases,
+    version_from_filename,
+)
 from driftdoc.errors import DriftdocError, InputError
 
-DEFAULT_INDEX = "https://pypi.org/simple/"
+PYPI = "https://pypi.org/simple"
 ACCEPT = "application/vnd.pypi.simple.v1+json"
 DEFAULT_TTL = 24 * 3600.0
+
+
+def default_index() -> str:
+    """``$DRIFTDOC_INDEX_URL`` or PyPI, without a trailing slash (read on every call)."""
+    return (os.environ.get("DRIFTDOC_INDEX_URL") or PYPI).rstrip("/")
 
 
 class IndexError_(DriftdocError):
@@ -39,60 +48,6 @@ class IndexError_(DriftdocError):
 
 class ProjectNotFound(InputError):
     """The index has no project of that name."""
-
-
-@dataclass(frozen=True)
-class DistFile:
-    """One file of a release."""
-
-    filename: str
-    url: str
-    upload_time: datetime | None
-    requires_python: str | None
-    yanked: bool
-    size: int | None = None
-    sha256: str | None = None
-
-    @property
-    def is_wheel(self) -> bool:
-        return self.filename.endswith(".whl")
-
-
-@dataclass
-class Release:
-    """A version of a project: earliest upload time, requires-python, yanked if all files are."""
-
-    version: str
-    upload_time: datetime | None
-    requires_python: str | None
-    yanked: bool
-    files: list[DistFile] = field(default_factory=list)
-
-    @property
-    def parsed(self) -> Version:
-        return Version(self.version)
-
-    @property
-    def has_wheel(self) -> bool:
-        return any(f.is_wheel for f in self.files)
-
-    def supports_python(self, python: str) -> bool:
-        return python_matches(self.requires_python, python)
-
-
-def python_matches(requires_python: str | None, python: str) -> bool:
-    """Does a ``requires-python`` string admit Python ``python`` ("X.Y" or "X.Y.Z")?
-
-    "X.Y" is taken as the newest patch release of that line.
-    """
-    if not requires_python or not requires_python.strip():
-        return True
-    try:
-        spec = SpecifierSet(requires_python.strip().rstrip(","))
-    except InvalidSpecifier:
-        return True
-    full = python if python.count(".") >= 2 else f"{python}.99"
-    return spec.contains(full, prereleases=True)
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -104,28 +59,19 @@ def _parse_time(value: Any) -> datetime | None:
         return None
 
 
-def _version_from_filename(filename: str, project: str) -> str | None:
-    """PEP 691 lists files, not versions: recover the version from the file name."""
-    name = filename
-    for ext in (".whl", ".tar.gz", ".tar.bz2", ".tar.xz", ".zip", ".tgz", ".egg", ".exe",
-                ".msi", ".rpm", ".tar"):
-        if name.endswith(ext):
-            name = name[: -len(ext)]
-            break
-    else:
-        return None
-    if filename.endswith((".whl", ".egg")):
-        parts = name.split("-")
-        return parts[1] if len(parts) > 1 else None
-    # sdist: "<name>-<version>", where the name may contain '-' (normalise both)
-    norm = canonicalize_name(project)
-    pieces = name.split("-")
-    for i in range(1, len(pieces)):
-        if canonicalize_name("-".join(pieces[:i])) == norm:
-            return "-".join(pieces[i:])
-    if name.endswith(".win32") or name.endswith("win-amd64"):
-        return None
-    return pieces[-1] if len(pieces) > 1 else None
+def read_url(url: str, *, first: int | None = None, last: int | None = None,
+             timeout: float = 30.0) -> tuple[bytes, bool]:
+    """(body, partial): bytes ``first``..``last`` of a file on the index if the server
+    honours ``Range`` (a negative ``first`` is a suffix), else the whole file (``partial``
+    False: ``file://`` and some mirrors ignore ranges). Raises ``OSError`` on failure."""
+    headers = {"User-Agent": "driftdoc"}
+    if first is not None:
+        headers["Range"] = f"bytes={first}-{'' if last is None else last}" if first >= 0 \
+            else f"bytes={first}"
+    req = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        body: bytes = resp.read()
+        return body, getattr(resp, "status", None) == 206
 
 
 class IndexClient:
@@ -139,9 +85,8 @@ class IndexClient:
         ttl: float = DEFAULT_TTL,
         timeout: float = 30.0,
     ) -> None:
-        url = index_url or os.environ.get("DRIFTDOC_INDEX_URL") or DEFAULT_INDEX
-        self.index_url = url if url.endswith("/") else url + "/"
-        self.cache_dir = Path(cache_dir) if cache_dir else _cache_root() / "index"
+        self.index_url = (index_url or default_index()).rstrip("/") + "/"
+        self.cache_dir = Path(cache_dir) if cache_dir else cache_root() / "index"
         self.offline = offline
         self.ttl = ttl
         self.timeout = timeout
@@ -229,118 +174,36 @@ class IndexClient:
 
     @staticmethod
     def _write_cache(path: Path, payload: dict[str, Any]) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(payload), encoding="utf-8")
-            tmp.replace(path)
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            write_bytes_atomic(path, json.dumps(payload).encode("utf-8"))
 
-    # ------------------------------------------------------------------ releases
-    def releases(self, name: str) -> list[Release]:
-        """Every release of ``name`` with a valid version, oldest version first."""
+    # ------------------------------------------------------------------ files and releases
+    def files(self, name: str) -> list[DistFile]:
+        """Every file the index lists for ``name``, with the version its name carries."""
         page = self.project(name)
         project = str(page.get("name") or name)
-        by_version: dict[str, list[DistFile]] = {}
+        base = self.index_url + canonicalize_name(name) + "/"
+        out = []
         for f in page.get("files", []):
             filename = str(f.get("filename", ""))
-            version = _version_from_filename(filename, project)
-            if version is None:
-                continue
-            yanked = f.get("yanked", False)
-            digest = (f.get("hashes") or {}).get("sha256")
-            by_version.setdefault(version, []).append(DistFile(
+            out.append(DistFile(
                 filename=filename,
-                url=urllib.parse.urljoin(self.index_url + canonicalize_name(name) + "/",
-                                         str(f.get("url", ""))),
+                url=urllib.parse.urljoin(base, str(f.get("url", ""))),
                 upload_time=_parse_time(f.get("upload-time")),
                 requires_python=f.get("requires-python") or None,
-                yanked=bool(yanked),
+                yanked=bool(f.get("yanked", False)),
                 size=f.get("size"),
-                sha256=digest,
+                sha256=(f.get("hashes") or {}).get("sha256"),
+                version=version_from_filename(filename, project),
             ))
-        for v in page.get("versions", []):  # PEP 700: versions without files still exist
-            by_version.setdefault(str(v), [])
-        out: list[Release] = []
-        merged: dict[Version, Release] = {}
-        for version, files in by_version.items():
-            try:
-                parsed = Version(version)
-            except InvalidVersion:
-                continue
-            times = [f.upload_time for f in files if f.upload_time is not None]
-            rps = [f.requires_python for f in files if f.requires_python]
-            rel = Release(
-                version=version,
-                upload_time=min(times) if times else None,
-                requires_python=max(set(rps), key=rps.count) if rps else None,
-                yanked=bool(files) and all(f.yanked for f in files),
-                files=files,
-            )
-            if parsed in merged:  # "1.0" and "1.0.0" spelled differently in file names
-                merged[parsed].files.extend(files)
-                continue
-            merged[parsed] = rel
-        out = [merged[k] for k in sorted(merged)]
         return out
 
-    def versions(self, name: str, **filters: Any) -> list[str]:
-        return [r.version for r in filter_releases(self.releases(name), **filters)]
+    def releases(self, name: str) -> list[Release]:
+        """Every release of ``name`` with a valid version, oldest version first."""
+        versions = [str(v) for v in self.project(name).get("versions", [])]
+        return group_releases(self.files(name), versions)
 
-
-# ---------------------------------------------------------------------- helpers for the search
-
-
-def filter_releases(
-    releases: Iterable[Release],
-    *,
-    python: str | None = None,
-    as_of: datetime | None = None,
-    include_yanked: bool = False,
-    include_prereleases: bool = False,
-    require_files: bool = True,
-) -> list[Release]:
-    """Releases usable for a target Python, published by ``as_of``, not yanked, not pre."""
-    if as_of is not None and as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=UTC)
-    out = []
-    for r in releases:
-        if require_files and not r.files:
-            continue
-        if r.yanked and not include_yanked:
-            continue
-        if not include_prereleases and r.parsed.is_prerelease:
-            continue
-        if as_of is not None and (r.upload_time is None or r.upload_time > as_of):
-            continue
-        if python is not None and not r.supports_python(python):
-            continue
-        out.append(r)
-    return out
-
-
-def group_by_minor(releases: Iterable[Release]) -> dict[str, list[Release]]:
-    """"MAJOR.MINOR" -> releases of that line, oldest first (insertion order follows input)."""
-    groups: dict[str, list[Release]] = {}
-    for r in releases:
-        rel = r.parsed.release
-        key = f"{rel[0]}.{rel[1] if len(rel) > 1 else 0}"
-        groups.setdefault(key, []).append(r)
-    return groups
-
-
-def group_by_major(releases: Iterable[Release]) -> dict[int, list[Release]]:
-    groups: dict[int, list[Release]] = {}
-    for r in releases:
-        groups.setdefault(r.parsed.release[0], []).append(r)
-    return groups
-
-
-def latest(releases: Iterable[Release]) -> Release | None:
-    """The highest version among ``releases`` (None if empty)."""
-    best: Release | None = None
-    for r in releases:
-        if best is None or r.parsed > best.parsed:
-            best = r
-    return best
+    def read(self, url: str, *, first: int | None = None,
+             last: int | None = None) -> tuple[bytes, bool]:
+        """:func:`read_url` with this client's time-out."""
+        return read_url(url, first=first, last=last, timeout=self.timeout)

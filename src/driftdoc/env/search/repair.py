@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from packaging.version import InvalidVersion, Version
 
+from driftdoc.env.knowledge.releases import ReleaseProvider
 from driftdoc.env.search.result import DriftFix
 from driftdoc.env.validation.verdict import (
     DRIFT,
@@ -30,7 +31,6 @@ from driftdoc.env.validation.verdict import (
     TIMEOUT,
     TIMEOUT_IMPORTS,
     Attempt,
-    ReleaseSource,
     Verdict,
 )
 from driftdoc.events import Event, Note, Reporter, null_reporter
@@ -232,7 +232,7 @@ class RepairSearch:
         start: State,
         *,
         evaluate: Evaluate,
-        releases: ReleaseSource,
+        releases: ReleaseProvider,
         lookup: ModuleLookup,
         snippet_imports: frozenset[str],
         pythons: Sequence[str],
@@ -432,12 +432,9 @@ class RepairSearch:
         A release without wheels is a source build: minutes of the time limit, often a
         failure (pandas 0.12 on 2.7), while a release with wheels answers in seconds.
         """
-        lookup = getattr(self.releases, "wheel_pythons", None)
-        if lookup is None:
-            return [ladder]
         major = python.split(".")[0]
         pythons = [py for py in self.pythons if py.split(".")[0] == major]
-        has = [lookup(dist, v, pythons) for v in ladder]
+        has = [self.releases.wheel_pythons(dist, v, pythons) for v in ladder]
         if any(h is None for h in has):
             return [ladder]  # a pure or source-only project: every release builds alike
         wheeled = [v for v, h in zip(ladder, has, strict=True) if h]
@@ -591,12 +588,11 @@ class RepairSearch:
         limit and usually fails (scikit-learn 0.18 on 3.8), only to be retried on the
         Python of its time anyway (``_on_its_python``).
         """
-        lookup = getattr(self.releases, "wheel_pythons", None)
-        if self.python_pinned or lookup is None or move.kind not in ("older", "bisect") \
+        if self.python_pinned or move.kind not in ("older", "bisect") \
                 or not move.package or not move.to_version:
             return move
         python = move.state.python
-        fits: Sequence[str] | None = lookup(move.package, move.to_version, self.pythons)
+        fits = self.releases.wheel_pythons(move.package, move.to_version, self.pythons)
         if fits is None or python in fits:
             return move  # no compiled wheels at all: nothing to gain elsewhere
         major = python.split(".")[0]
@@ -893,12 +889,11 @@ class RepairSearch:
     def _prerelease_moves(self, state: State, index: int, verdict: Verdict,
                           why: str) -> list[Move]:
         """A newer pre-release of a package whose last final release is Python 2 only."""
-        prereleases = getattr(self.releases, "prereleases", None)
         dep = state.deps[index]
-        if prereleases is None or dep.version is not None:
+        if dep.version is not None:
             return []
         current = _version(resolved_version(verdict, dep.dist) or "")
-        newer = [v for v in prereleases(dep.dist, state.python)
+        newer = [v for v in self.releases.prereleases(dep.dist, state.python)
                  if current is None or (_version(v) or current) > current]
         if not newer:
             return []
@@ -1009,12 +1004,11 @@ class RepairSearch:
         ``maybe_module``: "cannot import name x from pkg", where x may be a function as
         well as a submodule: only one release per minor is read, and a module no release
         ever shipped says nothing about the distribution."""
-        ships: Callable[[str, str, str], bool | None] | None = \
-            getattr(self.releases, "ships", None)
+        ships = self.releases.ships
         dep = state.deps[index]
         current = dep.version or resolved_version(verdict, dep.dist)
         cur = _version(current) if current else None
-        if ships is None or cur is None or ships(dep.dist, str(current), module) is not False:
+        if cur is None or ships(dep.dist, str(current), module) is not False:
             return []  # the release in use has it (or nobody knows): the failure is elsewhere
         older = [v for v in self.releases.versions(dep.dist, state.python, state.as_of)
                  if (p := _version(v)) is not None and p < cur and not p.is_prerelease]

@@ -20,11 +20,10 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from driftdoc.env.knowledge.contents import release_members, ships_module
-from driftdoc.env.knowledge.index import IndexClient, Release, filter_releases
 from driftdoc.env.knowledge.mapping import Knowledge, guess, guessable, redirect
 from driftdoc.env.knowledge.mapping import load as load_knowledge
 from driftdoc.env.knowledge.plan import ImportUse, Plan, classify, inspect_snippet
+from driftdoc.env.knowledge.releases import IndexReleases, ReleaseProvider
 from driftdoc.env.knowledge.stdlib import is_stdlib
 from driftdoc.env.search.repair import (
     DEFAULT_BUDGET,
@@ -36,12 +35,10 @@ from driftdoc.env.search.repair import (
 )
 from driftdoc.env.search.result import EnvResult
 from driftdoc.env.toolchain import syspkgs
-from driftdoc.env.toolchain.indexview import platform_wheel, wheel_fits
 from driftdoc.env.validation.verdict import (
     SUCCESS,
     TIMEOUT_IMPORTS,
     Attempt,
-    ReleaseSource,
     Validator,
     Verdict,
 )
@@ -117,64 +114,6 @@ class AttemptMemo:
         for att in attempts:
             out.append(self._known.get(self._key(att)))
         return out
-
-
-class IndexReleases:
-    """Release history from the package index, filtered for a Python and a date."""
-
-    def __init__(self, client: IndexClient | None = None, index_url: str | None = None) -> None:
-        self.client = client if client is not None else IndexClient(index_url)
-        # parsed once per project: the search asks for the same history per move and Python
-        self._memo: dict[str, list[Release]] = {}
-
-    def _releases(self, name: str) -> list[Release]:
-        key = canonicalize_name(name)
-        if key not in self._memo:
-            try:
-                self._memo[key] = list(self.client.releases(name))
-            except Exception:  # a missing or unreachable project has no releases to move to
-                self._memo[key] = []
-        return self._memo[key]
-
-    def versions(self, name: str, python: str, as_of: dt.date | None) -> list[str]:
-        when = dt.datetime.combine(as_of, dt.time(23, 59), tzinfo=dt.UTC) if as_of else None
-        return [r.version for r in filter_releases(self._releases(name), python=python,
-                                                   as_of=when)]
-
-    def prereleases(self, name: str, python: str) -> list[str]:
-        """Pre-releases for ``python``, oldest first: some ports to Python 3 never left beta
-        (webapp2 3.0.0b1)."""
-        return [r.version for r in filter_releases(self._releases(name), python=python,
-                                                   include_prereleases=True)
-                if r.parsed.is_prerelease]
-
-    def upload_date(self, name: str, version: str) -> dt.date | None:
-        for rel in self._releases(name):
-            if rel.version == version:
-                return rel.upload_time.date() if rel.upload_time is not None else None
-        return None
-
-    def exists(self, name: str) -> bool:
-        return bool(self._releases(name))
-
-    def wheel_pythons(self, name: str, version: str, pythons: Sequence[str]) -> list[str] | None:
-        """The Pythons among ``pythons`` a release has a wheel for here; None when the
-        project ships no compiled wheels (its source builds the same anywhere)."""
-        releases = self._releases(name)
-        if not any(platform_wheel(f.filename) for r in releases for f in r.files):
-            return None
-        files = [f.filename for r in releases if r.version == version for f in r.files
-                 if f.is_wheel]
-        return [py for py in pythons if any(wheel_fits(f, py) for f in files)]
-
-    def ships(self, name: str, version: str, module: str) -> bool | None:
-        """Whether release ``version`` of ``name`` has the file of ``module`` (None:
-        unknown -- no listable file, or the index did not answer)."""
-        for rel in self._releases(name):
-            if rel.version == version:
-                members = release_members(rel)
-                return None if members is None else ships_module(members, module)
-        return None
 
 
 # Plug-in ecosystems whose packages are named "<framework>-<module>" on PyPI.
@@ -339,7 +278,7 @@ def run_snippet(
     jobs: int = 1,
     store: Store | None = None,
     validator: Validator | None = None,
-    releases: ReleaseSource | None = None,
+    releases: ReleaseProvider | None = None,
     index_url: str | None = None,
     run_timeout: float = 20.0,
     sandbox: str = "bwrap",

@@ -41,7 +41,7 @@ from packaging.utils import canonicalize_name
 
 from driftdoc.env.host import cache
 from driftdoc.env.host.interpreters import check_python, interpreter_path
-from driftdoc.env.toolchain.indexview import DEFAULT_INDEX
+from driftdoc.env.knowledge.index import default_index
 from driftdoc.env.toolchain.installer import InstallError
 from driftdoc.env.toolchain.installers import installer_for
 from driftdoc.env.toolchain.legacy import legacy_constraints
@@ -135,7 +135,7 @@ def ensure_env(python: str, pins: Sequence[str], *, index_url: str | None = None
     if interp is None:
         raise InputError(f"Python {python} is not installed here")
     norm = normalize_pins(pins)
-    index = (index_url or DEFAULT_INDEX).rstrip("/")
+    index = (index_url or default_index()).rstrip("/")
     key = env_key(interp, norm, index, system.packages if system is not None else ())
     dest = cache.envs_dir() / key
     exe = dest / "bin" / "python"

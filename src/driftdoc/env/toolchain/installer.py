@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from packaging.requirements import Requirement
 
+from driftdoc.env.knowledge.releases import ReleaseProvider
 from driftdoc.env.toolchain.syspkgs import SystemRoot
 
 
@@ -73,9 +74,10 @@ class Installer(Protocol):
         ...
 
     def resolve(self, python: str, reqs: list[Requirement], as_of: datetime | None,
-                index_url: str, system: SystemRoot | None,
+                index_url: str, releases: ReleaseProvider, system: SystemRoot | None,
                 late: dict[str, datetime]) -> Resolution:
-        """Pin ``reqs`` (never raises: ``ok=False`` with the resolver's error)."""
+        """Pin ``reqs`` against ``index_url`` (``releases`` reads the same index); never
+        raises: ``ok=False`` with the resolver's error."""
         ...
 
     def build(self, dest: Path, interp: Path, pins: list[str], index_url: str,

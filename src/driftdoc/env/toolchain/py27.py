@@ -25,9 +25,10 @@ from packaging.utils import canonicalize_name
 
 from driftdoc.env.host import cache
 from driftdoc.env.host.interpreters import interpreter_path
+from driftdoc.env.knowledge.index import default_index
+from driftdoc.env.knowledge.releases import ReleaseProvider
 from driftdoc.env.toolchain.blame import failing_requirement
 from driftdoc.env.toolchain.bounded import BUILD_TIMEOUT, run_bounded
-from driftdoc.env.toolchain.indexview import DEFAULT_INDEX
 from driftdoc.env.toolchain.installer import SPEEDUPS_OFF, InstallError, Resolution, tail
 from driftdoc.env.toolchain.py27_proxy import DateFilterProxy
 from driftdoc.env.toolchain.syspkgs import SystemRoot, build_env, system_cache_dir
@@ -76,7 +77,7 @@ def py27_tool(index_url: str | None = None) -> Path:
             [uv_binary(), "venv", "--no-config", "--quiet", "--python", sys.executable, str(tool)],
             [uv_binary(), "pip", "install", "--no-config", "--quiet", "--python", str(python),
              "--index-url",
-             index_url or os.environ.get("DRIFTDOC_TOOLS_INDEX_URL") or DEFAULT_INDEX,
+             index_url or os.environ.get("DRIFTDOC_TOOLS_INDEX_URL") or default_index(),
              PY27_VIRTUALENV],
         ):
             proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600,
@@ -225,7 +226,7 @@ def py27_cutoff(as_of: datetime | None) -> datetime:
 
 
 def _resolve(python: str, reqs: list[Requirement], as_of: datetime | None,
-                  index_url: str, system: SystemRoot | None = None,
+                  releases: ReleaseProvider, system: SystemRoot | None = None,
                   late: dict[str, datetime] | None = None) -> Resolution:
     cutoff = py27_cutoff(as_of)
     interp = interpreter_path(python)
@@ -235,7 +236,7 @@ def _resolve(python: str, reqs: list[Requirement], as_of: datetime | None,
         pip = py27_pip_command(interp)
     except OSError as exc:
         return Resolution([], False, f"cannot prepare pip for Python 2.7: {exc}", python=python)
-    proxy = DateFilterProxy(index_url, cutoff, late)
+    proxy = DateFilterProxy(releases, cutoff, late)
     warnings: list[str] = []
     try:
         for _attempt in range(8):
@@ -343,9 +344,9 @@ class Py27Installer:
         return py27_cutoff(as_of)
 
     def resolve(self, python: str, reqs: list[Requirement], as_of: datetime | None,
-                index_url: str, system: SystemRoot | None,
+                index_url: str, releases: ReleaseProvider, system: SystemRoot | None,
                 late: dict[str, datetime]) -> Resolution:
-        return _resolve(python, reqs, as_of, index_url, system, late)
+        return _resolve(python, reqs, as_of, releases, system, late)
 
     def build(self, dest: Path, interp: Path, pins: list[str], index_url: str,
               system: SystemRoot | None, constraints: list[str]) -> list[InstallError]:

@@ -15,14 +15,15 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from driftdoc.env.toolchain.indexview import IndexFile, index_files
+from driftdoc.env.knowledge.distfiles import DistFile
+from driftdoc.env.knowledge.releases import ReleaseProvider
 
 
 class DateFilterProxy:
     """A loopback PEP 503 index showing only releases first published by ``cutoff`` (with
     all their files) and not excluded."""
 
-    def __init__(self, upstream: str, cutoff: datetime,
+    def __init__(self, upstream: ReleaseProvider, cutoff: datetime,
                  late: dict[str, datetime] | None = None) -> None:
         self.upstream = upstream
         self.cutoff = cutoff
@@ -57,11 +58,7 @@ class DateFilterProxy:
             req.send_error(404)
             return
         project = canonicalize_name(path[len("/simple/"):].strip("/"))
-        try:
-            files = index_files(self.upstream, project)
-        except (OSError, ValueError) as exc:
-            req.send_error(502, str(exc)[:100])
-            return
+        files = self.upstream.files(project)
         if not files:
             req.send_error(404)
             return
@@ -92,7 +89,7 @@ class DateFilterProxy:
         req.wfile.write(body)
 
 
-def _first_uploads(files: Sequence[IndexFile]) -> dict[str, datetime]:
+def _first_uploads(files: Sequence[DistFile]) -> dict[str, datetime]:
     """When each version was first published (its earliest file)."""
     first: dict[str, datetime] = {}
     for f in files:

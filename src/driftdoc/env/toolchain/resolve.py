@@ -35,7 +35,9 @@ from packaging.utils import canonicalize_name
 
 from driftdoc.env.host import cache
 from driftdoc.env.host.interpreters import check_python
-from driftdoc.env.toolchain.indexview import DEFAULT_INDEX, check_backtracking, late_cutoffs
+from driftdoc.env.knowledge.index import default_index
+from driftdoc.env.knowledge.releases import IndexReleases
+from driftdoc.env.toolchain.checks import RESOLVE_TTL, check_backtracking, late_cutoffs
 from driftdoc.env.toolchain.installer import Resolution
 from driftdoc.env.toolchain.installers import installer_for
 from driftdoc.env.toolchain.syspkgs import SystemRoot
@@ -89,7 +91,7 @@ def resolve(python: str, requirements: Sequence[str], *, as_of: date | datetime 
     python = f"{major}.{minor}"
     reqs = _parse_requirements(requirements)
     when = _as_datetime(as_of)
-    index = (index_url or DEFAULT_INDEX).rstrip("/")
+    index = (index_url or default_index()).rstrip("/")
     key = _cache_key(python, reqs, when, index)
     path = cache.cache_root() / "resolve" / f"{key}.json"
     if use_cache:
@@ -103,6 +105,7 @@ def resolve(python: str, requirements: Sequence[str], *, as_of: date | datetime 
             pass
     reporter(Note(f"resolving {len(reqs)} requirement(s) for Python {python}"
                   + (f" as of {when.date()}" if when else ""), data={"python": python}))
+    releases = IndexReleases(index_url=index, ttl=RESOLVE_TTL)  # one read per project
     late: dict[str, datetime] = {}
     cutoff = when
     if not reqs:
@@ -110,8 +113,8 @@ def resolve(python: str, requirements: Sequence[str], *, as_of: date | datetime 
     else:
         installer = installer_for(major, minor)
         cutoff = installer.cutoff(when)
-        late = late_cutoffs(index, reqs, python, cutoff)
-        result = installer.resolve(python, reqs, when, index, system, late)
+        late = late_cutoffs(releases, reqs, python, cutoff)
+        result = installer.resolve(python, reqs, when, index, releases, system, late)
     if late:
         result.warnings.append("first published after the cut-off, so taken from its first "
                                "releases: " + ", ".join(sorted(late)))
@@ -120,7 +123,7 @@ def resolve(python: str, requirements: Sequence[str], *, as_of: date | datetime 
     if result.ok and check_backtrack:
         forced = set(result.binary_only)  # older on purpose: their newest has no wheel
         more, names = check_backtracking(
-            index, [r for r in reqs if canonicalize_name(r.name) not in forced],
+            releases, [r for r in reqs if canonicalize_name(r.name) not in forced],
             result.pins, python, cutoff)
         result.warnings.extend(more)
         result.backtracked = names

@@ -19,9 +19,10 @@ from packaging.requirements import Requirement
 
 from driftdoc.env.host import cache
 from driftdoc.env.host.interpreters import interpreter_path
+from driftdoc.env.knowledge.releases import ReleaseProvider
 from driftdoc.env.toolchain.blame import failing_requirement
 from driftdoc.env.toolchain.bounded import BUILD_TIMEOUT, run_bounded
-from driftdoc.env.toolchain.indexview import source_builds
+from driftdoc.env.toolchain.checks import source_builds
 from driftdoc.env.toolchain.installer import SPEEDUPS_OFF, InstallError, Resolution, tail
 from driftdoc.env.toolchain.legacy import (
     LEGACY_SETUPTOOLS,
@@ -63,7 +64,7 @@ def pins_from_text(text: str) -> list[str]:
 
 
 def _resolve(python: str, reqs: list[Requirement], as_of: datetime | None,
-                index_url: str, system: SystemRoot | None = None,
+                index_url: str, releases: ReleaseProvider, system: SystemRoot | None = None,
                 late: dict[str, datetime] | None = None) -> Resolution:
     argv = [uv_binary(), "pip", "compile", "-", "--no-config", "--no-header", "--no-annotate",
             "--python-version", python, "--python-platform", "linux", "--index-url", index_url]
@@ -97,7 +98,7 @@ def _resolve(python: str, reqs: list[Requirement], as_of: datetime | None,
         return Resolution([], False, tail(proc.stderr), warnings, python=python)
     result = Resolution(pins_from_text(proc.stdout), True, None, warnings, python=python)
     try:
-        return _prefer_wheels(result, [*argv, *legacy], text, env, index_url, reqs)
+        return _prefer_wheels(result, [*argv, *legacy], text, env, releases, reqs)
     except subprocess.TimeoutExpired:
         return result
 
@@ -108,13 +109,13 @@ def _exact_pins(reqs: Sequence[Requirement]) -> list[str]:
 
 
 def _prefer_wheels(result: Resolution, argv: list[str], text: str, env: dict[str, str],
-                   index_url: str, reqs: Sequence[Requirement]) -> Resolution:
+                   releases: ReleaseProvider, reqs: Sequence[Requirement]) -> Resolution:
     """Resolve again, keeping projects that would be compiled from source to releases
     with a wheel for this Python (``source_builds``); the first resolution stands if that
     is impossible."""
     binary: list[str] = []
     for _round in range(2):  # an older release may in turn need an older dependency
-        more = [n for n in source_builds(index_url, result.pins, result.python,
+        more = [n for n in source_builds(releases, result.pins, result.python,
                                          _exact_pins(reqs)) if n not in binary]
         if not more:
             break
@@ -267,9 +268,9 @@ class UvInstaller:
         return as_of
 
     def resolve(self, python: str, reqs: list[Requirement], as_of: datetime | None,
-                index_url: str, system: SystemRoot | None,
+                index_url: str, releases: ReleaseProvider, system: SystemRoot | None,
                 late: dict[str, datetime]) -> Resolution:
-        return _resolve(python, reqs, as_of, index_url, system, late)
+        return _resolve(python, reqs, as_of, index_url, releases, system, late)
 
     def build(self, dest: Path, interp: Path, pins: list[str], index_url: str,
               system: SystemRoot | None, constraints: list[str]) -> list[InstallError]:

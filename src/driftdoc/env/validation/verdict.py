@@ -122,17 +122,3 @@ class Validator(Protocol):
     """Builds the attempt's environment and runs the snippet in it."""
 
     def check(self, attempt: Attempt) -> Verdict: ...
-
-
-class ReleaseSource(Protocol):
-    """Release history of a distribution: what version moves can choose from."""
-
-    def versions(self, name: str, python: str, as_of: dt.date | None) -> list[str]:
-        """Installable versions for ``python`` as of a date, oldest first (may be empty)."""
-        ...
-
-    def exists(self, name: str) -> bool: ...
-
-    def upload_date(self, name: str, version: str) -> dt.date | None:
-        """When a release was first uploaded (None if unknown)."""
-        ...
