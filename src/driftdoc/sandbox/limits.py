@@ -17,7 +17,7 @@ from driftdoc.errors import InputError
 KilledReason = Literal["timeout", "memory", "disk", "processes"]
 KILLED_REASONS: tuple[KilledReason, ...] = ("timeout", "memory", "disk", "processes")
 
-DEFAULT_PROCESSES = 512
+DEFAULT_PROCESSES = 256
 """Tasks (processes + threads) a run may have at once: ample for thread pools and
 multiprocessing, far below what hurts the host."""
 
