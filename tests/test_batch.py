@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from driftdoc.cli import main
+from support.browser import check_report
 from support.fixtures import can_sandbox, driftdoc_cache  # noqa: F401
 from support.index import LocalIndex
+from support.schema import assert_valid
 
 pytestmark = pytest.mark.skipif(not can_sandbox(), reason="bubblewrap cannot run here")
 
@@ -79,10 +81,21 @@ def test_batch_survives_hostile_snippets(tmp_path: Path, empty_index: LocalIndex
     (root / "blob.py").write_bytes(b"\x00\xff\x00binary" * 50)
     out = tmp_path / "out"
     rc = main(["run", str(root), "--output", str(out), "--jobs", "2", "--timeout", "6",
-               "--memory-mb", "400",
+               "--memory-mb", "400", "--format", "json",
                "--time-limit", "60", "--index-url", empty_index.url, "--quiet"])
     assert rc in (0, 1)
     got = results(out)
+    batch = json.loads(capsys.readouterr().out)
+    assert_valid(batch, "batch")
+    assert batch["results"] == got and batch["snippets"] == len(got)
+    for name in got:  # every format per snippet, killed and bad-input ones included
+        written = {p.name for p in (out / "snippets" / name).iterdir()}
+        assert {"driftdoc.json", "requirements.txt", "report.html"} <= written, (name, written)
+    assert {"Dockerfile", "pylock.toml"} <= {p.name for p in (out / "snippets/fine").iterdir()}
+    works = batch["environment_works"]
+    check_report(out / "report.html", [
+        f"driftdoc batch: {root}", f"{works}/{len(got)}", "Classes", "timeout-after-imports",
+        "bad-input", "Time per snippet", "fine", "hangs", "blob"])
     assert set(got) == {*HOSTILE, "blob"}  # notes.txt and data.csv are not snippets
     assert got["fine"]["status"] == "resolved"
     assert got["hangs"]["classification"] == "timeout-after-imports"

@@ -108,6 +108,7 @@ def test_status_line_counts_validations() -> None:
     from driftdoc.cli.run_cmd import RunReporter
 
     reporter = RunReporter(verbose=False, quiet=True, budget=24)
-    reporter.count = 5
-    assert reporter.status_line("older numpy (1.16.6)").startswith(
-        "validation 5 of ≤ 24: older numpy")
+    reporter.count = 4
+    assert reporter.status_line("trying older numpy (1.16.6)", upcoming=1) == \
+        "validation 5 of ≤ 24: trying older numpy (1.16.6)"
+    assert reporter.status_line("trying x", upcoming=2).startswith("validation 5-6 of ≤ 24")

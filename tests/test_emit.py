@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from driftdoc.env.emit.files import dockerfile, requirements_txt
 from driftdoc.env.search.result import EnvResult
 from driftdoc.env.validation.verdict import SUCCESS, Verdict
@@ -15,14 +13,21 @@ def _result(constraints: list[str]) -> EnvResult:
 
 
 def test_dockerfile_builds_old_setup_py_under_the_constraint() -> None:
-    lines = dockerfile(_result(["setuptools<58"])).splitlines()
-    runs = [ln for ln in lines if ln.startswith("RUN [")]
-    anyjson = json.loads(runs[0][4:])
-    assert anyjson[:2] == ["env", "PIP_CONSTRAINT=/tmp/driftdoc-build-constraints.txt"]
-    assert anyjson[-1] == "anyjson==0.3.3"
-    assert json.loads(runs[1][4:]) == ["pip", "install", "--no-cache-dir", "setuptools==57.0.0"]
-    assert "RUN printf '%s\\n' 'setuptools<58' > /tmp/driftdoc-build-constraints.txt" in lines
+    text = dockerfile(_result(["setuptools<58"]))
+    runs = [ln for ln in text.replace(" \\\n", "").splitlines() if ln.startswith("RUN ")]
+    assert len(runs) == 1  # one resolved install, the constraint file written in the same step
+    assert runs[0] == ("RUN printf '%s\\n' 'setuptools<58' > /tmp/driftdoc-build-constraints.txt"
+                       " && PIP_CONSTRAINT=/tmp/driftdoc-build-constraints.txt pip install "
+                       "--no-cache-dir anyjson==0.3.3 setuptools==57.0.0")
     assert "setuptools<58" in requirements_txt(_result(["setuptools<58"]))
+
+
+def test_a_pin_the_constraint_excludes_installs_after() -> None:
+    result = EnvResult("gist.py", "resolved", "3.8", ["anyjson==0.3.3", "setuptools==70.0"],
+                       3, 1.0, build_constraints=["setuptools<58"])
+    text = dockerfile(result).replace(" \\\n", "")
+    assert ("PIP_CONSTRAINT=/tmp/driftdoc-build-constraints.txt pip install --no-cache-dir "
+            "anyjson==0.3.3 && pip install --no-cache-dir setuptools==70.0") in text
 
 
 def test_without_constraints_the_dockerfile_is_plain() -> None:
@@ -37,3 +42,14 @@ def test_constraints_survive_the_json_round_trips() -> None:
     verdict = Verdict(SUCCESS, pins=["anyjson==0.3.3"], build_constraints=["setuptools<58"])
     assert Verdict.from_json(verdict.to_json()).build_constraints == ["setuptools<58"]
     assert Verdict.from_json({"kind": SUCCESS}).build_constraints == []
+
+
+def test_a_lock_without_third_party_packages_is_still_valid() -> None:
+    import tomllib
+    from packaging.pylock import Pylock
+
+    from driftdoc.env.emit.files import pylock
+
+    text = pylock(EnvResult("plain.py", "resolved", "3.8", [], 1, 0.1), lambda n, v: [])
+    lock = Pylock.from_dict(tomllib.loads(text))
+    assert lock.packages == [] and lock.requires_python is not None

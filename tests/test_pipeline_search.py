@@ -15,6 +15,7 @@ from driftdoc.model import Instance, Outcome
 from driftdoc.pipeline.cli_glue import prepare_pipeline
 from driftdoc.session import RunFinished, Session
 from driftdoc.store import Store
+from support.schema import assert_valid
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "pipeline"
 HAS_ALGORITHMS = importlib.util.find_spec("driftdoc.algorithms.registry") is not None
@@ -111,6 +112,7 @@ def test_cli_debug_example_finds_the_cause(tmp_path: Path,
                        str(tmp_path / "s.db"), "--workers", "2", "--format", "json"], capsys)
     assert rc == 0
     summary = json.loads(out)
+    assert_valid(summary, "debug")
     assert summary["text"] == ["lr >= 0.1 AND optimizer == adam"]
 
 
@@ -186,8 +188,11 @@ def test_cli_debug_recheck_and_dask(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert rc == 0 and json.loads(out)["text"] == ["lr >= 0.1 AND opt == adam"]
     first = len(log.read_text().splitlines())
     rc, out = run_cli([*args, "--recheck", "3"], capsys)
-    assert rc == 0 and json.loads(out)["status"] == "found"
-    assert len(log.read_text().splitlines()) == first + 3  # re-ran through the executor
+    data = json.loads(out)
+    assert rc == 0 and data["status"] == "found"
+    # the cause's support plus three other verdicts, re-run through the executor
+    assert data["reruns"] >= 3 + 2 and data["runs"] == data["reruns"]
+    assert len(log.read_text().splitlines()) == first + data["reruns"]
 
 
 def test_cli_algorithm_overrides_the_spec_default(tmp_path: Path,

@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from driftdoc.cli import main
+from support.browser import check_report
 from support.fixtures import can_sandbox, driftdoc_cache, has_python  # noqa: F401
 from support.index import LocalIndex
+from support.schema import assert_valid
 from support.wheels import make_wheel
 
 pytestmark = pytest.mark.skipif(not can_sandbox(), reason="bubblewrap cannot run here")
@@ -60,7 +62,9 @@ def run_json(snippet: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str
     rc = main(["run", str(snippet), "--format", "json", "--quiet", "--index-url", index.url,
                "--store", str(snippet.parent / "store.db"), *extra])
     out = capsys.readouterr().out
-    return rc, json.loads(out)
+    doc = json.loads(out)
+    assert_valid(doc, "run")
+    return rc, doc
 
 
 def write(tmp_path: Path, text: str, name: str = "snippet.py") -> Path:
@@ -133,12 +137,19 @@ def test_outputs_dockerfile_requirements_pylock(tmp_path: Path, drift_index: Loc
     docker = capsys.readouterr().out
     assert rc == 0
     assert docker.splitlines()[2].startswith("FROM python:3.")
-    assert 'RUN ["pip","install","--no-cache-dir","skfake==0.19.2"]' in docker
-    assert docker.rstrip().endswith('CMD ["python","/app/snippet.py"]')
+    assert 'RUN ["pip", "install", "--no-cache-dir", "skfake==0.19.2"]' in docker
+    assert docker.rstrip().endswith('CMD ["python", "/app/snippet.py"]')
     assert "skfake==0.19.2" in (out_dir / "requirements.txt").read_text()
     lock = (out_dir / "pylock.toml").read_text()
     assert 'lock-version = "1.0"' in lock and 'name = "skfake"' in lock
-    assert json.loads((out_dir / "driftdoc.json").read_text())["status"] == "resolved"
+    written = json.loads((out_dir / "driftdoc.json").read_text())
+    assert_valid(written, "run")
+    assert written["status"] == "resolved"
+    drift = written["drift"][0]
+    check_report(out_dir / "report.html", [
+        "driftdoc run: snippet.py", "resolved", f"Python {written['python']}",
+        f"skfake {drift['from']} → {drift['to']}", "Validation 1: start",
+        f"Search timeline ({len(written['steps'])} validations)"])
 
 
 def test_rerun_reuses_validations(tmp_path: Path, drift_index: LocalIndex,
@@ -182,10 +193,12 @@ def test_explain_finds_the_planted_version_predicate(
     snippet = write(tmp_path, "import sixfake\nfrom skfake.cross_validation import split\n"
                               "print(split([1, 2]), sixfake.PY2)\n")
     rc = main(["explain", str(snippet), "--format", "json", "--index-url", drift_index.url,
-               "--store", str(tmp_path / "store.db"), "--budget", "20"])
+               "--store", str(tmp_path / "store.db"), "--explain-budget", "20"])
     data = json.loads(capsys.readouterr().out)
+    assert_valid(data, "explain")
     assert rc == 0
-    space = {p["name"]: p["values"] for p in data["space"]["parameters"]}
-    assert space["skfake"] == ["0.18.0", "0.19.2", "0.20.0", "0.21.0"]
     assert data["causes"] == [[["skfake", ">=", "0.20.0"]]]
-    assert data["text"] == ["skfake >= 0.20.0"] and 0 < data["runs"] <= 20
+    assert data["text"] == ["skfake >= 0.20.0"] and 0 < data["validations"] <= 20
+    (boundary,) = data["boundaries"]
+    assert [p["version"] for p in boundary["fails"]] == ["0.20.0", "0.21.0"]
+    assert [p["version"] for p in boundary["passes"]] == ["0.19.2"]

@@ -11,6 +11,7 @@ from driftdoc.cli import main
 from support.fixtures import *  # noqa: F403
 from support.fixtures import can_sandbox, python3_version
 from support.index import LocalIndex
+from support.schema import assert_valid
 
 PY3 = python3_version((3, 8))
 pytestmark = [
@@ -35,12 +36,14 @@ def test_json_output_and_exit_codes(project: Path, fake_index: LocalIndex,
             "--index-url", fake_index.url, "--format", "json", "--timeout", "20"]
     assert main(args) == 0  # NameError: the environment is fine
     doc = json.loads(capsys.readouterr().out)
+    assert_valid(doc, "validate")
     assert doc["execution"]["exception_name"] == "NameError"
     assert doc["classification"] == {"category": "snippet_error", "env_ok": True,
                                      "responsible": None, "reason": doc["classification"]["reason"]}
     snippet.write_text("import driftpkg.old\n")
     assert main(args) == 1
     doc = json.loads(capsys.readouterr().out)
+    assert_valid(doc, "validate")
     assert doc["classification"]["category"] == "import_error"
     assert doc["pins"] == ["drift-pkg==2.0"]
 
@@ -90,5 +93,6 @@ def test_pip_compile_output_with_hashes_and_includes(
     code = main(["validate", str(snippet), "-p", PY3, "-r", str(project / "locked.txt"),
                  "--index-url", fake_index.url, "--format", "json"])
     doc = json.loads(capsys.readouterr().out)
+    assert_valid(doc, "validate")
     assert code == 0, doc
     assert sorted(doc["pins"]) == ["drift-pkg==1.0", "helper-pkg==1.0"]

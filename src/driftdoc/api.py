@@ -5,14 +5,27 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
+from driftdoc.algorithms.logic import count
+from driftdoc.algorithms.outside import MAX_PAIRS, missing_pairs, pair_count
+from driftdoc.algorithms.protocol import SearchResult
+from driftdoc.algorithms.verify import Verified, sample_size, verify
 from driftdoc.errors import InputError
-from driftdoc.events import Reporter, null_reporter
+from driftdoc.events import Note, Reporter, null_reporter
 from driftdoc.executors.base import Executor
 from driftdoc.executors.inprocess import InProcessExecutor, Oracle
-from driftdoc.model import Diagnosis, Instance, Space, Value
+from driftdoc.model import (
+    Conjunction,
+    Coverage,
+    Diagnosis,
+    Instance,
+    Outcome,
+    Predicate,
+    Space,
+    Value,
+)
 from driftdoc.session import Session
 from driftdoc.store import Store
 
@@ -45,22 +58,57 @@ def default_experiment(space: Space, oracle: Oracle | None) -> str:
     return f"{who}@{digest[:12]}"
 
 
-def _recheck_sample(session: Session, diagnosis_causes: Sequence[Any], k: int) -> list[Instance]:
-    """Which known instances to re-run: failures behind each cause first, then successes."""
-    known = session.known()
-    fails = [i for i, o in known.items() if not o.succeeded]
-    oks = [i for i, o in known.items() if o.succeeded]
-    picked: list[Instance] = []
-    for cause in diagnosis_causes:
-        picked.extend(i for i in fails if cause.holds(i) and i not in picked)
-    picked.extend(i for i in fails if i not in picked)
-    ordered: list[Instance] = []
-    # interleave failures and successes so a small sample sees both verdicts
-    for pair in zip(picked, oks, strict=False):
-        ordered.extend(pair)
-    ordered.extend(picked[len(oks):])
-    ordered.extend(oks[len(picked):])
-    return ordered[:k]
+def coverage(space: Space, causes: Sequence[Conjunction], known: Mapping[Instance, Outcome],
+             uniform: frozenset[Instance], designs: Sequence[str], mode: str) -> Coverage:
+    """What the answer covered: successes outside the causes, how many were uniform
+    draws, and whether every value possible outside the causes was run there."""
+    def outside(i: Instance) -> bool:
+        return not any(c.holds(i) for c in causes)
+
+    oks = [i for i, o in known.items() if o.succeeded and outside(i)]
+    seen = {(n, v) for i in oks for n, v in i.items()}
+    dnf = [list(c) for c in causes]
+    every = True
+    for p in space.parameters:
+        for v in p.values:
+            if (p.name, v) in seen:
+                continue
+            alone = [[Predicate(p.name, "==", v)]]
+            if not dnf or count(space, [alone, dnf], lambda t: t[0] and not t[1]) > 0:
+                every = False
+                break
+        if not every:
+            break
+    uni = sum(1 for i in uniform if i in known and known[i].succeeded and outside(i))
+    pairs = every and len(space) > 1 and pair_count(space) <= MAX_PAIRS \
+        and not missing_pairs(space, oks, causes)
+    return Coverage(space.size, len(known), len(oks), uni, every, pairs, tuple(designs),
+                    searched=mode == "all")
+
+
+def _reserve(budget: int | None, repeats: int, sample: int) -> int:
+    """Executions held back from the search for the determinism checks."""
+    if budget is None:
+        return 0
+    return min(budget // 4, repeats * (sample + 16))
+
+
+def _status(result: SearchResult, checked: Verified) -> tuple[str, str]:
+    status, message = result.status, result.message
+    if checked.flaky:
+        held = f"; {len(checked.withheld)} cause(s) resting on them are withheld" \
+            if checked.withheld else ""
+        return ("nondeterministic",
+                f"{len(checked.flaky)} configuration(s) gave different verdicts on different "
+                f"runs{held}: the pipeline is not deterministic (try --repeats)")
+    if checked.withheld:
+        return "partial", "some causes could not be re-run and are withheld"
+    if checked.unverified:
+        return ("unverified", f"the budget left no room to re-run what {len(checked.unverified)}"
+                " cause(s) rest on; they are listed as unverified")
+    if status == "found" and result.notes:
+        return "partial", "; ".join(result.notes)
+    return status, message
 
 
 def debug(
@@ -73,14 +121,18 @@ def debug(
     store: Store | str | Path | None = None,
     executor: Executor | None = None,
     experiment: str | None = None,
-    recheck: int = 0,
+    recheck: int | None = None,
+    repeats: int = 1,
     reporter: Reporter = null_reporter,
 ) -> Diagnosis:
     """Find the root causes of failure of ``oracle`` over ``space``.
 
     ``oracle`` takes a dict of parameter values and returns True (succeeded) or an
-    Outcome. ``budget`` caps *new* runs; history in ``store`` is reused for free.
-    ``recheck`` re-runs that many known instances to detect non-determinism.
+    Outcome. ``budget`` caps executions, re-runs included; history in ``store`` is
+    reused for free. Every reported cause is confirmed by re-running the verdicts
+    it rests on, plus ``recheck`` other verdicts (default: about one in twenty).
+    ``repeats`` decides every verdict by the majority of that many runs. A search
+    started again with the same settings on the same store resumes where it stopped.
     """
     if algorithm not in ALGORITHMS:
         raise InputError(f"unknown algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}")
@@ -88,8 +140,10 @@ def debug(
         raise InputError(f"unknown mode {mode!r}; use 'one' or 'all'")
     if budget is not None and (not isinstance(budget, int) or budget < 0):
         raise InputError(f"the budget must be a whole number >= 0, got {budget!r}")
-    if recheck < 0:
+    if recheck is not None and recheck < 0:
         raise InputError("recheck must be 0 or more")
+    if not isinstance(repeats, int) or repeats < 1:
+        raise InputError(f"repeats must be a whole number >= 1, got {repeats!r}")
     sp = as_space(space)
     if executor is None:
         if oracle is None or not callable(oracle):
@@ -97,30 +151,48 @@ def debug(
         executor = InProcessExecutor(oracle)
     db = open_store(store)
     name = experiment or default_experiment(sp, oracle)
-    session = Session(sp, executor, store=db, experiment=name, budget=budget, reporter=reporter)
+    settings = {"algorithm": algorithm, "mode": mode, "repeats": repeats, "recheck": recheck}
+    session = Session(sp, executor, store=db, experiment=name, budget=budget, reporter=reporter,
+                      repeats=repeats, search=settings)
+    if session.resumed:
+        reporter(Note("resuming the same search from the store: recorded runs are replayed"))
 
     from driftdoc.algorithms.registry import get as get_algorithm
 
+    extra = sample_size(len(session.known())) if recheck is None else recheck
+    session.reserve = _reserve(budget, repeats, extra)
     search = get_algorithm(algorithm)
     result = search(session, mode=mode, reporter=reporter)
-    if recheck:
-        session.recheck(_recheck_sample(session, result.causes, recheck))
-    status, message = result.status, result.message
-    if session.conflicts:
-        status = "nondeterministic"
-        message = (
-            f"{len(session.conflicts)} configuration(s) gave different verdicts on different "
-            "runs; the causes below rest on untrustworthy evidence"
-        )
+    extra = sample_size(len(session.known())) if recheck is None else recheck
+    if result.status == "no-failure-found" and not result.causes:
+        # nothing to re-check but the sample: the reserve goes on searching
+        session.reserve = repeats * extra
+        if session.remaining:
+            again = search(session, mode=mode, reporter=reporter)
+            designs = tuple(dict.fromkeys(result.designs + again.designs))
+            result = replace(again, uniform=again.uniform | result.uniform, designs=designs)
+    session.reserve = 0
+    checked = verify(session, result.causes, extra)
+    status, message = _status(result, checked)
+    causes = checked.confirmed
+    if status == "found" and not causes:
+        status, message = "no-failure-found", "no cause could be confirmed"
     return Diagnosis(
-        causes=tuple(result.causes),
-        runs=session.runs + session.reruns,
+        causes=tuple(causes),
+        runs=session.spent - session.replayed,
         evaluated=len(session.known()),
         algorithm=algorithm,
         mode=mode,
         status=status,
         message=message,
         param_order=sp.names,
-        nondeterministic=tuple(sorted(session.conflicts, key=lambda i: i.key)),
+        nondeterministic=tuple(checked.flaky),
         budget=budget,
+        coverage=coverage(sp, causes, session.known(), result.uniform, result.designs, mode),
+        reruns=session.reruns,
+        withheld=tuple(checked.withheld),
+        unverified=tuple(checked.unverified),
+        notes=tuple(result.notes),
+        repeats=repeats,
+        replayed=session.replayed,
     )

@@ -6,6 +6,7 @@ same value, so a validation behaves alike whichever command (or function) made i
 
 from __future__ import annotations
 
+BUDGET = 24  # validations the repair search may make for one snippet
 TIMEOUT = 20.0  # seconds one validation may run the snippet
 GRACE = 5.0  # seconds a snippet may go on once its imports completed
 MEMORY_MB = 2048  # address-space limit of one validation run

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from packaging.version import InvalidVersion, Version
 
 from driftdoc.errors import InputError
+from driftdoc.schema import stamped
 
 Value = str | int | float | bool
 Kind = Literal["categorical", "ordered"]
@@ -368,6 +369,65 @@ class Conjunction(frozenset[Predicate]):
         return f"Conjunction({self.text()})"
 
 
+def detection_bound(draws: int, confidence: float = 0.95) -> float | None:
+    """Smallest share of a region that ``draws`` uniform draws from it, none of which
+    failed, would have hit with probability ``confidence`` (None without draws)."""
+    if draws <= 0:
+        return None
+    return float(1.0 - (1.0 - confidence) ** (1.0 / draws))
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What an answer rests on: "nothing else fails" as a measured claim, not a silence."""
+
+    space: int  # configurations in the space
+    known: int  # configurations with a verdict
+    outside: int  # of those, outside every reported cause (successes, unless listed)
+    uniform: int  # of ``outside``, drawn uniformly at random
+    every_value: bool  # every value possible outside the causes was run there
+    every_pair: bool = False  # every pair of values possible outside the causes, likewise
+    designs: tuple[str, ...] = ()  # covering designs completed with no failure
+    searched: bool = True  # False in find-one mode: other causes were not looked for
+
+    @property
+    def p95(self) -> float | None:
+        return detection_bound(self.uniform)
+
+    def text(self, causes: int) -> str:
+        if "exhaustive" in self.designs or (self.known >= self.space and not causes):
+            return f"every one of the {self.space:,} configurations was run"
+        where = "outside the found causes" if causes else f"of {self.space:,}"
+        parts = [f"no failure in {self.outside:,} configuration(s) {where}"]
+        if not self.searched:
+            parts = [f"find-one: stopped at the first confirmed cause; {parts[0]}"]
+        covered = []
+        if "three-way" in self.designs:
+            covered.append("every triple of values (so no cause of 3 or fewer literals)")
+        elif "pairwise" in self.designs or self.every_pair:
+            covered.append("every pair of values possible there (so no further cause of 1 "
+                           "or 2 literals)" if causes else
+                           "every pair of values (so no cause of 1 or 2 literals)")
+        elif self.every_value or "each-value" in self.designs:
+            covered.append("every value possible there" if causes else "every value")
+        detail = covered + ([f"{self.uniform} drawn at random"] if self.uniform else [])
+        if detail:
+            parts[0] += f" ({'; '.join(detail)})"
+        p = self.p95
+        if p is not None:
+            region = "the configurations outside them" if causes else "the space"
+            parts.append(f"a further cause covering at least {100 * p:.1f} % of {region} "
+                         "would have been seen with 95 % probability")
+        return "; ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"space": self.space, "known": self.known, "outside_causes": self.outside,
+                "uniform_outside": self.uniform, "every_value": self.every_value,
+                "every_pair": self.every_pair,
+                "designs": list(self.designs), "searched_for_more": self.searched,
+                "p95": self.p95}
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     """The answer of a search: a disjunction of causes plus what it cost."""
@@ -382,6 +442,13 @@ class Diagnosis:
     param_order: tuple[str, ...] = ()
     nondeterministic: tuple[Instance, ...] = ()
     budget: int | None = None
+    coverage: Coverage | None = None
+    reruns: int = 0  # re-runs of known configurations (determinism checks), in ``runs``
+    withheld: tuple[Conjunction, ...] = ()  # causes resting on flaky or unrepeatable verdicts
+    unverified: tuple[Conjunction, ...] = ()  # causes the budget left no room to re-run
+    notes: tuple[str, ...] = ()
+    repeats: int = 1
+    replayed: int = 0  # executions answered from an interrupted attempt's records
 
     def holds(self, config: Mapping[str, Value]) -> bool:
         """True when some asserted cause explains ``config`` (predicted to fail)."""
@@ -396,8 +463,8 @@ class Diagnosis:
         return [c.to_json(self.param_order) for c in self.causes]
 
     def summary(self) -> dict[str, Any]:
-        """Everything a report needs, JSON-serialisable."""
-        return {
+        """Everything a report needs, JSON-serialisable (``debug`` in the results schema)."""
+        return stamped("debug", {
             "status": self.status,
             "causes": self.to_json(),
             "text": [c.text(self.param_order) for c in self.causes],
@@ -408,4 +475,12 @@ class Diagnosis:
             "budget": self.budget,
             "message": self.message,
             "nondeterministic": [dict(i) for i in self.nondeterministic],
-        }
+            "reruns": self.reruns,
+            "replayed": self.replayed,
+            "repeats": self.repeats,
+            "withheld": [c.to_json(self.param_order) for c in self.withheld],
+            "unverified": [c.to_json(self.param_order) for c in self.unverified],
+            "notes": list(self.notes),
+            "coverage": None if self.coverage is None else {
+                **self.coverage.to_json(), "text": self.coverage.text(len(self.causes))},
+        })

@@ -13,8 +13,9 @@ verdict, and retried; if it keeps failing the search stops with ``Infrastructure
 
 from __future__ import annotations
 
+import json
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -78,8 +79,27 @@ def worker_name(info: object, default: str) -> str:
     return str(info) if info else default
 
 
+VOTES = ("run", "repeat", "import")  # stored sources that are votes on a verdict
+
+
+def majority(votes: Sequence[Outcome]) -> tuple[Outcome, bool]:
+    """The majority verdict of ``votes`` (an outcome on its side) and whether it is a tie."""
+    fails = sum(1 for o in votes if not o.succeeded)
+    ok = len(votes) - fails
+    side = ok >= fails if ok != fails else votes[0].succeeded
+    pick = next(o for o in votes if o.succeeded == side)
+    return pick, ok == fails
+
+
 class Session:
-    """A memoised, budgeted oracle over a Store and an Executor (the algorithms' Evaluator)."""
+    """A memoised, budgeted oracle over a Store and an Executor (the algorithms' Evaluator).
+
+    ``repeats`` runs every new configuration that many times and decides its verdict by
+    majority; ``recheck`` re-runs known ones to test determinism. Both count against
+    the budget. ``search`` names the search (its settings): runs recorded after such a
+    search began are replayed, not re-run, when it is started again, so an interrupted
+    search resumes to the answer an uninterrupted one gives.
+    """
 
     def __init__(
         self,
@@ -90,10 +110,14 @@ class Session:
         experiment: str = "default",
         budget: int | None = None,
         reporter: Reporter = null_reporter,
+        repeats: int = 1,
+        search: Mapping[str, object] | None = None,
         error_retries: int = 2,
     ) -> None:
         if budget is not None and budget < 0:
             raise InputError(f"the budget must be 0 or more, got {budget}")
+        if repeats < 1:
+            raise InputError(f"repeats must be 1 or more, got {repeats}")
         self._space = space
         self.executor = executor
         self.store = store if store is not None else Store.memory()
@@ -104,27 +128,62 @@ class Session:
         self.errors = 0
         self.budget = budget
         self.reporter = reporter
-        self.runs = 0
-        self.reruns = 0
+        self.repeats = repeats
+        self.reserve = 0  # executions held back from the algorithm (for determinism checks)
+        self.runs = 0  # executions deciding new verdicts (repeats and replays included)
+        self.reruns = 0  # executions re-running known verdicts
+        self.replayed = 0  # of those, answered from the records of an interrupted attempt
         self._known: dict[Instance, Outcome] = {}
-        self.conflicts: set[Instance] = set()
-        self.history = self._load_history()
+        self._votes: dict[Instance, list[Outcome]] = {}  # votes of undecided instances
+        self._pool: dict[tuple[str, Instance], deque[Outcome]] = {}
+        self.conflicts: set[Instance] = set()  # verdicts that did not repeat
+        self.split: set[Instance] = set()  # repeats disagreed, the majority decided
+        self.rechecked: set[Instance] = set()
+        self.resumed = False
+        start: int | None = None
+        if search is not None:
+            signature = json.dumps(dict(search), sort_keys=True, default=str)
+            start, self.resumed = self.store.mark_search(self.experiment_id, signature)
+        self.history = self._load_history(start)
 
-    def _load_history(self) -> int:
-        """Known outcomes of this experiment that still fit the space; conflicts are noted."""
-        n = 0
+    def _load_history(self, start: int | None) -> int:
+        """Verdicts recorded before this search began (conflicts noted); the runs after
+        ``start`` go to the replay pool."""
+        votes: dict[Instance, list[Outcome]] = {}
+        rechecks: list[tuple[Instance, Outcome]] = []
         for rec in self.store.runs(self.experiment_id):
             try:
                 inst = self._space.instance(rec.params)
             except InputError:
                 continue  # recorded under an older space; not part of this search
-            first = self._known.get(inst)
-            if first is None:
-                self._known[inst] = rec.outcome
-                n += 1
-            elif first.succeeded != rec.outcome.succeeded:
+            kind = "recheck" if rec.source == "recheck" else "run" if rec.source in VOTES \
+                else None
+            if kind is None:
+                continue  # not a verdict (an error of the machinery, another tool's row)
+            if start is not None and rec.id > start:
+                self._pool.setdefault((kind, inst), deque()).append(rec.outcome)
+            elif kind == "run":
+                votes.setdefault(inst, []).append(rec.outcome)
+            else:
+                rechecks.append((inst, rec.outcome))
+        for inst, vs in votes.items():
+            if len(vs) >= self.repeats:
+                self._decide(inst, vs)
+            else:
+                self._votes[inst] = vs  # topped up to ``repeats`` when asked for
+        for inst, outcome in rechecks:
+            if inst in self._known and outcome.succeeded != self._known[inst].succeeded:
                 self.conflicts.add(inst)
-        return n
+        return len(self._known)
+
+    def _decide(self, inst: Instance, votes: list[Outcome]) -> Outcome:
+        outcome, tie = majority(votes[: self.repeats])
+        if tie or any(o.succeeded != outcome.succeeded for o in votes[self.repeats:]):
+            self.conflicts.add(inst)
+        elif any(o.succeeded != outcome.succeeded for o in votes):
+            self.split.add(inst)
+        self._known[inst] = outcome
+        return outcome
 
     # -- Evaluator protocol -------------------------------------------------
 
@@ -133,16 +192,21 @@ class Session:
         return self._space
 
     @property
+    def spent(self) -> int:
+        return self.runs + self.reruns
+
+    @property
     def remaining(self) -> int | None:
+        """New configurations the algorithm may still ask for (each costs ``repeats``)."""
         if self.budget is None:
             return None
-        return max(0, self.budget - self.runs)
+        return max(0, self.budget - self.reserve - self.spent) // self.repeats
 
     def known(self) -> Mapping[Instance, Outcome]:
         return self._known
 
     def evaluate(self, instances: Sequence[Instance]) -> list[Outcome | None]:
-        """Outcomes in order; unknown instances run once, within the budget."""
+        """Outcomes in order; unknown instances run (``repeats`` times) within the budget."""
         todo: list[Instance] = []
         queued: set[Instance] = set()
         for inst in instances:
@@ -152,8 +216,15 @@ class Session:
         remaining = self.remaining
         if remaining is not None:
             todo = todo[:remaining]
-        if todo:
-            self._run(todo, source="run")
+        for round_ in range(self.repeats):
+            batch = [i for i in todo if len(self._votes.get(i, ())) <= round_]
+            if batch:
+                for inst, outcome in self._execute(batch, "run"):
+                    self._votes.setdefault(inst, []).append(outcome)
+        for inst in todo:
+            votes = self._votes.pop(inst, [])
+            if votes:
+                self._decide(inst, votes)
         return [self._known.get(inst) for inst in instances]
 
     # -- running ------------------------------------------------------------
@@ -199,40 +270,66 @@ class Session:
             worker=worker_name(error.details.get("worker"), self.executor.name), source=source,
         )
 
-    def _run(self, todo: list[Instance], *, source: str) -> dict[Instance, Outcome]:
-        self.reporter(BatchStarted(len(todo), len(self._known), self.remaining))
-        fresh: dict[Instance, Outcome] = {}
-        for inst, outcome, started in self._verdicts(todo, source):
+    def _execute(self, todo: list[Instance], kind: str) -> list[tuple[Instance, Outcome]]:
+        """One execution per instance: from the replay pool when an earlier attempt of this
+        search recorded one, else through the executor, recorded the moment it finishes."""
+        done: list[tuple[Instance, Outcome]] = []
+        fresh: list[Instance] = []
+        for inst in todo:
+            pool = self._pool.get((kind, inst))
+            if pool:
+                done.append((inst, pool.popleft()))
+                self.replayed += 1
+                self._count(kind)
+            else:
+                fresh.append(inst)
+        if not fresh:
+            return done
+        self.reporter(BatchStarted(len(fresh), len(self._known), self.remaining))
+        source = "recheck" if kind == "recheck" else "run"
+        for inst, outcome, started in self._verdicts(fresh, source):
             finished = time.time()
             worker = worker_name(outcome.details.get("worker"), self.executor.name)
+            row_source = kind if kind == "recheck" else \
+                "repeat" if self._votes.get(inst) else "run"
             run_id = self.store.record(
                 self.experiment_id, inst, outcome,
                 started=finished - outcome.duration if outcome.duration else started,
-                finished=finished, worker=worker, source=source,
+                finished=finished, worker=worker, source=row_source,
             )
-            fresh[inst] = outcome
-            if source == "run":
-                self._known[inst] = outcome
-                self.runs += 1
-            else:
-                self.reruns += 1
-            self.reporter(RunFinished(inst, outcome, run_id, self.runs + self.reruns, self.budget))
-        return fresh
+            done.append((inst, outcome))
+            self._count(kind)
+            self.reporter(RunFinished(inst, outcome, run_id, self.spent, self.budget))
+        return done
+
+    def _count(self, kind: str) -> None:
+        if kind == "recheck":
+            self.reruns += 1
+        else:
+            self.runs += 1
 
     def recheck(self, instances: Sequence[Instance]) -> list[Instance]:
-        """Re-run known instances and return those whose verdict changed.
+        """Re-run known instances (``repeats`` times each) and return those whose verdict
+        changed; as many as the budget allows, in order (see ``rechecked``).
 
         Re-runs are recorded as provenance but never replace the first verdict.
         """
         targets = [i for i in dict.fromkeys(instances) if i in self._known]
+        if self.budget is not None:
+            targets = targets[: max(0, self.budget - self.spent) // self.repeats]
         if not targets:
             return []
-        fresh = self._run(targets, source="recheck")
+        votes: dict[Instance, list[Outcome]] = {}
+        for _ in range(self.repeats):
+            for inst, outcome in self._execute(targets, "recheck"):
+                votes.setdefault(inst, []).append(outcome)
         flaky = []
-        for inst, outcome in fresh.items():
+        for inst in targets:
+            self.rechecked.add(inst)
+            again, tie = majority(votes[inst])
             first = self._known[inst].succeeded
-            if outcome.succeeded != first:
+            if tie or again.succeeded != first:
                 self.conflicts.add(inst)
                 flaky.append(inst)
-                self.reporter(NonDeterminism(inst, first, outcome.succeeded))
+                self.reporter(NonDeterminism(inst, first, again.succeeded))
         return flaky

@@ -269,6 +269,30 @@ class Store:
                 return exp
         raise InputError(f"no experiment named {name_or_id!r} in {self.path}")
 
+    def experiment_meta(self, experiment_id: int) -> dict[str, Any]:
+        with self._lock:
+            row = self._db.execute("SELECT meta FROM experiments WHERE id = ?",
+                                   (experiment_id,)).fetchone()
+        return dict(json.loads(row[0])) if row else {}
+
+    def mark_search(self, experiment_id: int, signature: str) -> tuple[int, bool]:
+        """Where the search ``signature`` began in this experiment's runs: (last run id
+        before it, True if it had begun before). Runs after that id are its own, so an
+        interrupted search can be replayed instead of restarted from different history."""
+        with self._lock, self._db:
+            row = self._db.execute("SELECT meta FROM experiments WHERE id = ?",
+                                   (experiment_id,)).fetchone()
+            meta = json.loads(row[0]) if row else {}
+            searches = meta.setdefault("searches", {})
+            if signature in searches:
+                return int(searches[signature]["start"]), True
+            last = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM runs WHERE experiment_id = ?",
+                                    (experiment_id,)).fetchone()[0]
+            searches[signature] = {"start": int(last), "created": time.time()}
+            self._db.execute("UPDATE experiments SET meta = ? WHERE id = ?",
+                             (_json(meta), experiment_id))
+            return int(last), False
+
     def update_meta(self, experiment_id: int, meta: Mapping[str, Any]) -> None:
         """Merge ``meta`` into the experiment's metadata (snapshots, the spec it came from)."""
         with self._lock, self._db:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import itertools
 import random
 from collections.abc import Iterator
 
-from driftdoc.algorithms.design import each_value, iter_pairwise
+from driftdoc.algorithms.design import each_value, iter_pairwise, iter_threeway
 from driftdoc.algorithms.logic import sample
 from driftdoc.algorithms.probe import Prober, Verdict
 from driftdoc.algorithms.protocol import Evaluator, SearchResult
 from driftdoc.errors import InputError
 from driftdoc.events import Reporter
-from driftdoc.model import Instance
+from driftdoc.model import Instance, Space
 
 
 def check_mode(mode: str) -> None:
@@ -21,53 +20,97 @@ def check_mode(mode: str) -> None:
         raise InputError(f"unknown mode {mode!r}; use 'one' or 'all'")
 
 
-def bootstrap(prober: Prober, seed: int, chunk: int = 16) -> SearchResult | None:
-    """Make sure a failure is known, running an initial design if needed.
+EXHAUSTIVE = 4096  # spaces up to this size are finished exhaustively (a proof, not a sample)
+UNIFORM_CAP = 1000  # uniform draws without a budget before "nothing fails" is accepted
 
-    Returns a final result (with status and message) when no failure can be
-    found; ``None`` when the search can start.
+
+def _draws(space: Space, rng: random.Random) -> Iterator[Instance]:
+    while True:
+        yield space.from_indices([rng.randrange(len(p)) for p in space.parameters])
+
+
+def _mixed(design: Iterator[Instance], draws: Iterator[Instance],
+           every: int) -> Iterator[tuple[Instance, bool]]:
+    """The design's rows with a uniform draw after every ``every`` of them, so that a
+    search cut short by its budget can still state a probability."""
+    for k, row in enumerate(design, 1):
+        yield row, False
+        if k % every == 0:
+            yield next(draws), True
+
+
+def _stages(space: Space, seed: int) -> list[tuple[str, Iterator[tuple[Instance, bool]]]]:
+    """Escalating coverage: each value, every pair, then the whole (small) space or every
+    triple (with uniform draws mixed in) followed by uniform draws alone. Rows come
+    with True when drawn uniformly at random."""
+    def plain(rows: Iterator[Instance]) -> Iterator[tuple[Instance, bool]]:
+        return ((r, False) for r in rows)
+
+    stages: list[tuple[str, Iterator[tuple[Instance, bool]]]] = [
+        ("each-value", plain(iter(each_value(space, seed)))),
+        ("pairwise", plain(iter_pairwise(space, seed))),
+    ]
+    if space.size <= EXHAUSTIVE:
+        rest = list(space)
+        random.Random(seed).shuffle(rest)
+        stages.append(("exhaustive", ((r, True) for r in rest)))
+    else:
+        draws = _draws(space, random.Random(seed))
+        stages.append(("three-way", _mixed(iter_threeway(space, seed), draws, 3)))
+        stages.append(("random", ((next(draws), True) for _ in range(UNIFORM_CAP))))
+    return stages
+
+
+def bootstrap(prober: Prober, seed: int, chunk: int = 16) -> SearchResult | None:
+    """Make sure a failure is known, escalating coverage while the budget allows.
+
+    Each value, a pairwise design, then the rest of a small space or a three-way
+    design and uniform random draws, in batches, stopping at the first failure.
+    Returns a final result when no failure is found; ``None`` when the search can start.
     """
     if prober.failing():
         return None
     space = prober.space
     if prober.exhausted:
-        return SearchResult([], "budget-exhausted",
-                            "no failure is known and the budget allows no run, so nothing was run")
-    small = space.size <= 64
-    prober.note("no failure known: running an each-value then pairwise design"
-                + (", then the rest of the space" if small else ""))
-    # A covering design meets two-way interactions early; a small space is then finished
-    # exhaustively so "everything succeeds" is a proof, not a sample.
-    plan: Iterator[Instance] = itertools.chain(each_value(space, seed), iter_pairwise(space, seed))
-    if small:
-        plan = itertools.chain(plan, iter(list(space)))
-    done = True
+        return prober.result([], "budget-exhausted",
+                             "no failure is known and the budget allows no run, so nothing was run")
+    prober.note("no failure known: running covering designs of growing strength")
     tried: set[Instance] = set()
-    while True:
-        batch: list[Instance] = []
-        for inst in plan:
-            if inst not in prober.cache and inst not in tried:
-                batch.append(inst)
-                tried.add(inst)
-            if len(batch) >= chunk:
+    for name, plan in _stages(space, seed):
+        while True:
+            batch: list[Instance] = []
+            drawn: set[Instance] = set()
+            for inst, uniform in plan:
+                if uniform:
+                    drawn.add(inst)  # a repeat draw counts again only if run again
+                if inst not in tried:
+                    tried.add(inst)
+                    if inst not in prober.cache:
+                        batch.append(inst)
+                if len(batch) >= chunk:
+                    break
+            if not batch:
                 break
-        if not batch:
-            break
-        answers = prober.ask(batch)
-        if any(a is None for a in answers):
-            done = False
-            break
-        if any(answers):
-            return None
+            answers = prober.ask(batch)
+            prober.uniform.update(i for i, a in zip(batch, answers, strict=True)
+                                  if a is not None and i in drawn)
+            if any(answers):
+                return None
+            if any(a is None for a in answers):
+                n = len(prober.cache)
+                return prober.result([], "no-failure-found",
+                                     f"the budget ran out after {n} instance(s), "
+                                     "all of which succeeded")
+        if name != "random":
+            prober.designs.append(name)
+            prober.note(f"no failure in the {name} design")
+        if name == "exhaustive":
+            return prober.result([], "all-succeed",
+                                 f"all {space.size} instances of the space succeeded: "
+                                 "nothing to explain")
     n = len(prober.cache)
-    if prober.failing():
-        return None
-    if done:
-        scope = "every instance of the space" if small else "a pairwise covering design"
-        return SearchResult([], "all-succeed",
-                            f"all {n} instances tested ({scope}) succeeded: nothing to explain")
-    return SearchResult([], "no-failure-found",
-                        f"the budget ran out after {n} instance(s), all of which succeeded")
+    return prober.result([], "no-failure-found",
+                         f"no failure in {n} instance(s) tested without a budget limit")
 
 
 def begin(evaluator: Evaluator, mode: str, reporter: Reporter,

@@ -21,10 +21,16 @@ from __future__ import annotations
 import random
 
 from driftdoc.algorithms.common import begin, find_success
-from driftdoc.algorithms.design import each_value
 from driftdoc.algorithms.explain import confirm, explain
-from driftdoc.algorithms.logic import covered, lit_key, sample, value_set
+from driftdoc.algorithms.logic import covered, sample
 from driftdoc.algorithms.minimize import minimize
+from driftdoc.algorithms.outside import (
+    affordable,
+    missing_pairs,
+    outside,
+    pairwise_rows,
+    uniform_outside,
+)
 from driftdoc.algorithms.probe import Exhausted, Prober
 from driftdoc.algorithms.protocol import Evaluator, SearchResult
 from driftdoc.algorithms.tree import build, failing_paths, leaves
@@ -45,61 +51,59 @@ def _pick(prober: Prober, pending: list[Instance]) -> tuple[Instance, list[str]]
     return pending[0], []
 
 
-def _avoiding(
-    prober: Prober, inst: Instance, causes: list[Conjunction], rng: random.Random
-) -> Instance | None:
-    """``inst`` changed as little as needed to violate every cause (None if it cannot)."""
-    space = prober.space
-    for _ in range(2 * len(causes) + 1):
-        hit = next((c for c in causes if c.holds(inst)), None)
-        if hit is None:
-            return inst
-        lits = sorted(hit, key=lit_key)
-        rng.shuffle(lits)
-        for lit in lits:
-            param = space[lit.param]
-            others = sorted(frozenset(range(len(param))) - value_set(param, lit))
-            if others:
-                inst = inst.replace(**{lit.param: param.values[others[rng.randrange(len(others))]]})
-                break
-        else:
-            return None
-    return None if any(c.holds(inst) for c in causes) else inst
-
-
-def _explore(prober: Prober, rng: random.Random, causes: list[Conjunction], n: int) -> None:
+def _explore(prober: Prober, rng: random.Random, causes: list[Conjunction], target: int,
+             visited: set[Conjunction], rows: int = 16) -> None:
     """Run one batch aimed at failures no cause explains.
 
-    Samples from tree leaves with failures that the causes do not cover, an
-    each-value design repaired to violate every cause (any single value that
-    fails on its own shows up), topped up to ``n`` with random instances
-    violating every cause.
+    Samples from tree leaves (each once) with failures that the causes do not cover,
+    up to ``rows`` rows of a pairwise design outside the causes (pairs of values no
+    known run outside them shows yet), and uniform random draws outside the causes
+    until ``target`` of them are known.
     """
     space = prober.space
     batch: list[Instance] = []
 
-    def add(inst: Instance | None) -> None:
+    def add(inst: Instance | None) -> bool:
         if inst is not None and inst not in prober.cache and inst not in batch:
             batch.append(inst)
+            return True
+        return False
 
     tree = build(space, dict(prober.cache))
     union = [list(c) for c in causes]
     for path, node in leaves(tree):
-        if len(batch) >= n // 2:
+        if len(batch) >= 3:
             break
-        if node.fails and not covered(space, list(path), union):
+        if node.fails and path not in visited and not covered(space, list(path), union):
+            visited.add(path)
             add(sample(space, rng, within=list(path), avoid=causes))
-    for row in each_value(space, rng.randrange(1 << 30)):
-        add(_avoiding(prober, row, causes, rng))
-    tries = 0
-    while len(batch) < n and tries < 4 * n:
-        tries += 1
-        add(sample(space, rng, avoid=causes))
+    if affordable(space, prober.remaining):
+        todo = missing_pairs(space, prober.cache, causes)
+        for row in pairwise_rows(space, todo, causes, rng, rows):
+            add(row)
+    have = sum(1 for i in prober.uniform if outside(i, causes))
+    draws: list[Instance] = []
+    for _ in range(4 * target):
+        if have + len(draws) >= target:
+            break
+        draw = uniform_outside(space, rng, causes)
+        if draw is None:
+            break
+        if add(draw):
+            draws.append(draw)
     rem = prober.remaining
     if rem is not None:
         batch = batch[:rem]
     if batch:
         prober.judge(batch)
+        prober.uniform.update(d for d in draws if d in prober.cache)
+
+
+def _masked(prober: Prober, cause: Conjunction, others: list[Conjunction]) -> bool:
+    """True when a trusted row that confirmed ``cause`` also satisfies another cause:
+    it may have failed for that reason, so the confirmation must be redone without it."""
+    return any(prober.cache.get(r) and cause.holds(r) and any(c.holds(r) for c in others)
+               for r in prober.trusted)
 
 
 def _recheck(
@@ -107,17 +111,23 @@ def _recheck(
     causes: list[Conjunction],
     witnesses: dict[Conjunction, Instance],
     rng: random.Random,
+    done: set[tuple[Conjunction, frozenset[Conjunction]]],
 ) -> bool:
     """Confirm each cause again now that the others are known; True if any changed.
 
     Early confirmations run before the other causes are known, so their rows
     may fail for another reason and hide a missing literal; now such rows are
-    recognised and rebuilt.
+    recognised and rebuilt. A cause is redone once per set of other causes, and only
+    when one of its confirming rows satisfies another cause.
     """
     changed = False
     for i in range(len(causes)):
         cause = causes[i]
         others = [c for j, c in enumerate(causes) if j != i]
+        seen = (cause, frozenset(others))
+        if seen in done or not _masked(prober, cause, others):
+            continue
+        done.add(seen)
         prober.causes = others
         try:
             w = witnesses.get(cause)
@@ -153,9 +163,10 @@ def ddt(
     reporter: Reporter = null_reporter,
     *,
     seed: int = 0,
-    explore: int = 6,
+    explore: int = 16,
     max_causes: int = 32,
     survey: bool = False,
+    max_rounds: int = 12,
 ) -> SearchResult:
     """Find one or all minimal causes of failure; see the module docstring.
 
@@ -177,6 +188,8 @@ def ddt(
     status, message = "found", ""
     notes: list[str] = []
     explored_rounds = 0
+    visited: set[Conjunction] = set()
+    rechecked: set[tuple[Conjunction, frozenset[Conjunction]]] = set()
     rechecks = 0
     try:
         while len(causes) < max_causes:
@@ -184,25 +197,27 @@ def ddt(
             quick = mode == "one" and survey
             if not pending and rechecks < 2 and causes and not quick:
                 rechecks += 1
-                if _recheck(prober, causes, witnesses, rng):
+                if _recheck(prober, causes, witnesses, rng, rechecked):
                     continue
             if not pending:
-                if mode == "one" or explored_rounds >= 3 or prober.exhausted:
+                if mode == "one" or explored_rounds >= max_rounds or prober.exhausted:
                     break
                 explored_rounds += 1
                 prober.note(f"every known failure is explained by {len(causes)} cause(s); "
-                            "exploring for others")
-                _explore(prober, rng, causes, explore)
+                            "searching outside them")
+                known = len(prober.cache)
+                _explore(prober, rng, causes, explore, visited)
                 pending = [i for i in prober.unexplained() if i not in stuck]
-                if not pending:
-                    break
+                if not pending and len(prober.cache) == known:
+                    break  # nothing new to run: the stated coverage is reached
                 rechecks = 0
+                continue
             x, first = _pick(prober, pending)
             prober.note(f"explaining a failure ({len(pending)} unexplained)", instance=dict(x))
             s = find_success(prober, x, rng)
             if s is None:
                 if not causes:
-                    return SearchResult(
+                    return prober.result(
                         [], "all-fail",
                         f"every one of the {len(prober.cache)} instances tested failed; "
                         "no parameter value separates failures from successes")
@@ -244,4 +259,4 @@ def ddt(
     left = [i for i in stuck if not any(c.holds(i) for c in final)]
     if left and mode == "all":
         notes.append(f"{len(left)} known failure(s) are not explained by the causes")
-    return SearchResult(final, status, message, notes)
+    return prober.result(final, status, message, notes)

@@ -349,9 +349,9 @@ def confirm(
     witness: Instance,
     rng: random.Random,
     rounds: int = 4,
-    contexts: int = 6,
-    groups: int = 3,
-    far: int = 3,
+    contexts: int = 3,
+    groups: int = 1,
+    far: int = 1,
 ) -> tuple[Conjunction, Instance, bool]:
     """Extend ``cause`` until no instance satisfying it passes; True when confirmed.
 

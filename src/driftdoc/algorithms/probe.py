@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import Enum
 
-from driftdoc.algorithms.protocol import Evaluator
+from driftdoc.algorithms.protocol import Evaluator, SearchResult
 from driftdoc.errors import DriftdocError
 from driftdoc.events import Note, Reporter, null_reporter
 from driftdoc.model import Conjunction, Instance
@@ -45,6 +45,10 @@ class Prober:
         self.requested: set[Instance] = set()
         self.causes: list[Conjunction] = []  # causes accepted so far (explain failures)
         self.trusted: set[Instance] = set()  # runs built on a success's context
+        # drawn uniformly at random (from the space, or from outside the causes known
+        # then): what the answer's "seen with 95 % probability" claim rests on
+        self.uniform: set[Instance] = set()
+        self.designs: list[str] = []  # covering designs completed without a failure
 
     def _canonical(self, inst: Instance) -> Instance | None:
         """``inst`` as an instance of this space, or None (history from another space)."""
@@ -126,6 +130,12 @@ class Prober:
         if self.exhausted:
             return f"the budget ran out; {what}"
         return f"the evaluator gave no verdict for some runs; {what}"
+
+    def result(self, causes: Sequence[Conjunction], status: str = "found", message: str = "",
+               notes: Sequence[str] = ()) -> SearchResult:
+        """A SearchResult carrying what the search covered (uniform draws, designs)."""
+        return SearchResult(list(causes), status, message, list(notes),
+                            frozenset(self.uniform), tuple(self.designs))
 
     def note(self, text: str, **data: object) -> None:
         self.reporter(Note(text, data=dict(data)))

@@ -48,3 +48,8 @@ class SearchResult:
     status: str = "found"  # found | all-succeed | all-fail | no-failure-found | budget-exhausted
     message: str = ""
     notes: list[str] = field(default_factory=list)
+    # what the claim "nothing else fails" rests on: instances drawn uniformly at random,
+    # and covering designs ("each-value", "pairwise", "three-way", "exhaustive") that
+    # completed without a failure before any was found
+    uniform: frozenset[Instance] = frozenset()
+    designs: tuple[str, ...] = ()

@@ -83,7 +83,7 @@ def _search(
             goods = _successes(prober, x, rng, stack)
             if not goods:
                 if not causes:
-                    return SearchResult(
+                    return prober.result(
                         [], "all-fail",
                         f"every one of the {len(prober.cache)} instances tested failed; "
                         "no parameter value separates failures from successes")
@@ -110,7 +110,7 @@ def _search(
     final = minimize(prober.space, chosen, None, rng)
     if not final and status == "found":
         status, message = "no-failure-found", "no cause could be established"
-    return SearchResult(final, status, message)
+    return prober.result(final, status, message)
 
 
 def shortcut(

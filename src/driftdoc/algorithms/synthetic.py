@@ -21,6 +21,9 @@ from driftdoc.algorithms.logic import count, covered, equivalent, sample
 from driftdoc.model import Conjunction, Instance, Parameter, Predicate, Space, Value
 
 SHAPES = ("single", "conjunction", "disjunction")
+# the issue-driven families: rare causes (3 equalities over 6-valued parameters, 1 in
+# 216 configurations), 2-3 causes on disjoint parameters, mixed equality/inequality
+FAMILIES = ("rare", "multi", "mixed")
 DENSE = 0.1  # truths under which fewer than 10 % of instances succeed are rejected
 SMALL_SPACE = 100_000  # spaces up to this many instances get budget 200, larger ones 500
 
@@ -111,6 +114,85 @@ def generate(seed: int, shape: str | None = None) -> Problem:
             truth = [_clause(rng, space, rng.randint(1, 3)) for _ in range(rng.randint(2, 4))]
         if degenerate(space, truth) is None:
             break
+    return _finish(rng, space, truth, shape, seed)
+
+
+def _grid(rng: random.Random, k: int, n: int) -> Space:
+    """``k`` parameters of ``n`` values each, categorical and ordered mixed at random."""
+    params = []
+    for i in range(k):
+        name = f"p{i}"
+        if rng.random() < 0.5:
+            params.append(Parameter.of(name, [f"{name}_{chr(97 + j)}" for j in range(n)],
+                                       "categorical"))
+        else:
+            params.append(Parameter.of(name, sorted(rng.sample(range(10 * n), n)), "ordered"))
+    return Space(params)
+
+
+def _mixed_literal(rng: random.Random, param: Parameter, want_order: bool | None) -> Predicate:
+    """An ``==``/``!=`` literal, or a threshold on an ordered parameter (kept away from
+    the ends so that it excludes at least two values and includes at least two)."""
+    n = len(param)
+    order = param.ordered and (want_order if want_order is not None else rng.random() < 0.5)
+    if order:
+        op = rng.choice(("<", ">="))
+        return Predicate(param.name, op, param.values[rng.randrange(2, n - 1)])  # type: ignore[arg-type]
+    op = "==" if rng.random() < 0.8 else "!="
+    return Predicate(param.name, op, param.values[rng.randrange(n)])  # type: ignore[arg-type]
+
+
+def generate_family(family: str, seed: int) -> Problem:
+    """A reproducible problem of one of ``FAMILIES``.
+
+    * ``rare``: 10 parameters x 6 values, one cause of three ``==`` literals (1 in 216);
+    * ``multi``: 12 x 6, two or three causes of 1-3 literals on disjoint parameters,
+      equalities and thresholds mixed;
+    * ``mixed``: 12 x 6, one cause of 2-3 literals with at least one ``==``/``!=``
+      and at least one threshold.
+    """
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}")
+    rng = random.Random(f"{family}-{seed}")
+    while True:
+        if family == "rare":
+            space = _grid(rng, 10, 6)
+            params = rng.sample(list(space.parameters), 3)
+            truth = [Conjunction(Predicate(p.name, "==", p.values[rng.randrange(6)])
+                                 for p in params)]
+        elif family == "multi":
+            space = _grid(rng, 12, 6)
+            pool = list(space.parameters)
+            rng.shuffle(pool)
+            truth = []
+            for _ in range(rng.randint(2, 3)):
+                size = rng.choice((1, 2, 2, 3, 3))
+                chosen, pool = pool[:size], pool[size:]
+                truth.append(Conjunction(_mixed_literal(rng, p, None) for p in chosen))
+        else:
+            space = _grid(rng, 12, 6)
+            ordered = [p for p in space.parameters if p.ordered]
+            others = [p for p in space.parameters if p not in ordered]
+            if not ordered or not others:
+                continue
+            size = rng.randint(2, 3)
+            first = rng.choice(ordered)
+            second = rng.choice(others)
+            rest = rng.sample([p for p in space.parameters if p not in (first, second)],
+                              size - 2)
+            truth = [Conjunction([_mixed_literal(rng, first, True),
+                                  _mixed_literal(rng, second, False),
+                                  *(_mixed_literal(rng, p, None) for p in rest)])]
+        # a lone single-literal cause covering most of the space is not a debugging problem
+        if degenerate(space, truth) is None:
+            break
+    return _finish(rng, space, truth, family, seed)
+
+
+def _finish(rng: random.Random, space: Space, truth: list[Conjunction], shape: str,
+            seed: int) -> Problem:
+    """Witnesses (one failure per clause, satisfying no other when possible) plus three
+    random labelled instances; the budget by the size of the space."""
     history: dict[Instance, bool] = {}
     witnesses: list[Instance] = []
     for i, clause in enumerate(truth):

@@ -47,12 +47,42 @@ def _choice(value: str, allowed: tuple[str, ...], what: str) -> str:
     return value
 
 
+# Exit codes of ``driftdoc debug`` (README): 0 a trusted answer, 1 no answer, 2 bad input,
+# 3 a partial answer (budget ran out, causes unconfirmed or unverified), 4 verdicts that
+# did not repeat (non-deterministic pipeline), 130 interrupted.
+EXIT_CODES = {"found": 0, "all-succeed": 0, "no-failure-found": 1, "all-fail": 1,
+              "budget-exhausted": 3, "unverified": 3, "partial": 3, "nondeterministic": 4}
+
+
+def exit_code(diag: Diagnosis) -> int:
+    return EXIT_CODES.get(diag.status, 1)
+
+
 def render_diagnosis(diag: Diagnosis) -> None:
-    """Print causes as a numbered list with the cost of finding them."""
-    head = (f"{diag.algorithm}, find-{diag.mode}: {diag.runs} new run(s), "
+    """Print causes as a numbered list with the cost of finding them and what was covered."""
+    reruns = f" ({diag.reruns} re-run(s))" if diag.reruns else ""
+    head = (f"{diag.algorithm}, find-{diag.mode}: {diag.runs} run(s){reruns}, "
             f"{diag.evaluated} configuration(s) known")
-    if diag.status == "nondeterministic":
+    if diag.replayed:
+        head += f", {diag.replayed} replayed from the store"
+    if diag.status in ("nondeterministic", "unverified", "partial", "budget-exhausted"):
         say(err, str(diag.message), label="warning:", label_style="bold yellow")
+    _render_causes(diag, head)
+    for cause in diag.withheld:
+        say(out, cause.text(diag.param_order),
+            label="withheld (rests on verdicts that did not repeat):", label_style="yellow")
+    for cause in diag.unverified:
+        say(out, cause.text(diag.param_order),
+            label="unverified (no budget left to re-run its evidence):", label_style="yellow")
+    for inst in diag.nondeterministic:
+        say(out, str(dict(inst)), label="non-deterministic:", label_style="yellow")
+    for note in diag.notes:
+        say(out, note, label="note:", style="dim")
+    if diag.coverage is not None:
+        say(out, diag.coverage.text(len(diag.causes)), label="covered:", style="dim")
+
+
+def _render_causes(diag: Diagnosis, head: str) -> None:
     if not diag.causes:
         say(out, f"{diag.message or 'nothing failed'}  ({head})", label="No root cause:",
             label_style="bold")
@@ -64,10 +94,8 @@ def render_diagnosis(diag: Diagnosis) -> None:
     for i, cause in enumerate(diag.causes, 1):
         table.add_row(f"{i}.", Text(cause.text(diag.param_order)))
     out.print(table)
-    if diag.message:
+    if diag.message and diag.status == "found":
         say(out, diag.message, style="dim")
-    for inst in diag.nondeterministic:
-        say(out, str(dict(inst)), label="non-deterministic:", label_style="yellow")
 
 
 def _seed_history(store: Store, experiment: str, space: Space, history: Path) -> int:
@@ -99,8 +127,11 @@ def debug_command(
     experiment: Annotated[str | None, typer.Option(help="experiment name in the store")] = None,
     history: Annotated[Path | None, typer.Option(
         help="seed with a BugDoc JSON-lines history")] = None,
-    recheck: Annotated[int, typer.Option(
-        help="re-run this many known configurations to detect non-determinism")] = 0,
+    recheck: Annotated[int | None, typer.Option(
+        help="re-run this many other known configurations to detect non-determinism "
+             "(default: about one in twenty, 3 to 10); causes are always re-checked")] = None,
+    repeats: Annotated[int, typer.Option(
+        help="run each configuration N times and decide its verdict by majority")] = 1,
     executor: Annotated[str | None, typer.Option(
         help="local, zmq[://HOST:PUSH:PULL][?wait=SECONDS], dask or dask://HOST:PORT; with a "
         "SPACE.json, zmq workers (e.g. BugDoc's worker script) hold the pipeline, and Dask "
@@ -116,6 +147,9 @@ def debug_command(
         "the spec's last search, a new experiment starts, said on stderr); snapshot: "
         "continue that last experiment on its own snapshot")] = "live",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show every run")] = False,
+    report: Annotated[Path | None, typer.Option(
+        metavar="FILE.html", help="write an HTML report: the causes, the runs behind each, "
+        "and the decision tree over every run")] = None,
 ) -> None:
     """Find the minimal root causes of failure, using as few runs as possible."""
     if algorithm is not None:
@@ -126,6 +160,12 @@ def debug_command(
         raise InputError("--budget must be 0 or more")
     if workers < 1:
         raise InputError("--workers must be 1 or more")
+    if repeats < 1:
+        raise InputError("--repeats must be 1 or more")
+    if recheck is not None and recheck < 0:
+        raise InputError("--recheck must be 0 or more")
+    if report is not None and not report.resolve().parent.is_dir():
+        raise InputError(f"cannot write the report {report}: its folder does not exist")
     if target is None:
         target = Path("driftdoc.toml")
         if not target.exists():
@@ -184,7 +224,9 @@ def debug_command(
             relay.attach(reporter)
             diag = debug(space, func, algorithm=algorithm, mode=mode, budget=budget,
                          store=store, executor=run_executor, experiment=experiment,
-                         recheck=recheck, reporter=reporter)
+                         recheck=recheck, repeats=repeats, reporter=reporter)
+        if report is not None:
+            write_report(report, store, experiment, space, diag)
     finally:
         if run_executor is not None:
             run_executor.close()
@@ -200,8 +242,26 @@ def debug_command(
         out.print_json(data=diag.summary())
     else:
         render_diagnosis(diag)
-    if diag.status == "nondeterministic":
-        raise typer.Exit(1)
+    code = exit_code(diag)
+    if code:
+        raise typer.Exit(code)
+
+
+def write_report(path: Path, store: Store, experiment: str, space: Space,
+                 diag: Diagnosis) -> None:
+    """The debug report from the diagnosis and every run the store holds for it."""
+    from driftdoc.report import render_debug
+
+    runs = [{"id": r.id, "params": r.params, "succeeded": r.outcome.succeeded,
+             "category": r.outcome.category, "message": r.outcome.message,
+             "duration": r.outcome.duration}
+            for r in store.runs(store.experiment(experiment, space))]
+    try:
+        path.write_text(render_debug(experiment, diag.summary(), space.to_json(), runs),
+                        encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write the report {path}: {exc.strerror or exc}") from None
+    say(err, f"report: {path}", style="dim")
 
 
 def _workers(target: Path, space: Space, executor: str, oracle: str | None,

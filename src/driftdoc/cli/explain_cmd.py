@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from driftdoc import limits
 from driftdoc.cli.app import app, err, out, say
@@ -29,10 +27,12 @@ from driftdoc.cli.options import (
     check_limits,
 )
 from driftdoc.cli.render import ProgressReporter
-from driftdoc.cli.run_cmd import RunReporter, parse_date
-from driftdoc.env.search.repair import DEFAULT_BUDGET
+from driftdoc.cli.run_cmd import RunReporter
 from driftdoc.errors import InputError
 from driftdoc.store import DEFAULT_PATH, Store
+
+if TYPE_CHECKING:
+    from driftdoc.env.emit.explain import Explanation
 
 
 @app.command("explain")
@@ -40,7 +40,7 @@ def explain_command(
     snippet: Annotated[Path, typer.Argument(metavar="SNIPPET", help="SNIPPET.py or .ipynb")],
     python: PythonOpt = None,
     as_of: AsOfOpt = None,
-    budget: BudgetOpt = DEFAULT_BUDGET,
+    budget: BudgetOpt = limits.BUDGET,
     explain_budget: Annotated[int, typer.Option(
         metavar="N", help="Most validations spent on the explanation, once an environment "
         "works.")] = limits.EXPLAIN_BUDGET,
@@ -66,60 +66,50 @@ def explain_command(
         raise InputError("--format must be text or json")
     if not snippet.is_file():
         raise InputError(f"{snippet} is not a file")
-    if python is not None:
-        from driftdoc.env.host.interpreters import find
-
-        python = find(python).version
-    from driftdoc.env.emit.explain import explain
-    from driftdoc.env.knowledge.releases import IndexReleases
-    from driftdoc.env.search.runner import AttemptMemo, memo_experiment, run_snippet
-    from driftdoc.env.validation.validator import SandboxValidator
+    from driftdoc.environments import explain, run
 
     store = Store(store_path)
     try:
         with RunReporter(verbose=verbose, quiet=quiet, budget=budget) as reporter:
-            result = run_snippet(snippet, python=python, as_of=parse_date(as_of), store=store,
-                                 index_url=index_url, sandbox=sandbox, run_timeout=timeout,
-                                 memory_mb=memory_mb, budget=budget, time_limit=time_limit,
-                                 jobs=jobs, reporter=reporter)
-        if result.python is None or not result.requirements:
-            raise InputError(f"nothing to explain: {result.reason or 'no packages'}")
-        validator = SandboxValidator(snippet, index_url=index_url, timeout=timeout,
-                                     sandbox=sandbox, memory_mb=memory_mb)
-        memo = AttemptMemo(store, memo_experiment(snippet, index_url, sandbox),
-                           validator, jobs=jobs)
-        with ProgressReporter(total=explain_budget, verbose=verbose, label="explaining",
+            result = run(snippet, python=python, as_of=as_of, store=store, index_url=index_url,
+                         sandbox=sandbox, timeout=timeout, memory_mb=memory_mb, budget=budget,
+                         time_limit=time_limit, jobs=jobs, reporter=reporter)
+        with ProgressReporter(total=None, verbose=verbose, label="explaining",
                               quiet=quiet) as progress:
-            space, diag = explain(snippet, result, memo=memo,
-                                  releases=IndexReleases(index_url=index_url), store=store,
-                                  budget=explain_budget, jobs=jobs, reporter=progress)
+            explanation = explain(snippet, environment=result, explain_budget=explain_budget,
+                                  timeout=timeout, memory_mb=memory_mb, jobs=jobs, store=store,
+                                  index_url=index_url, sandbox=sandbox, reporter=progress)
     finally:
         store.close()
+    doc = explanation.to_json()
     if output is not None:
-        from driftdoc.env.emit.files import write_all
+        from driftdoc.env.emit.files import write_outputs
+        from driftdoc.report import render_explain
 
-        written = write_all(result, output)
-        explanation = output / "explanation.json"
-        explanation.write_text(json.dumps({**diag.summary(), "space": space.to_json()}, indent=2)
-                               + "\n", encoding="utf-8")
+        written = write_outputs(result, output, index_url=index_url)
+        (output / "explanation.json").write_text(json.dumps(doc, indent=2) + "\n",
+                                                 encoding="utf-8")
+        (output / "report.html").write_text(render_explain(doc), encoding="utf-8")
         if not quiet:
-            say(err, f"wrote {', '.join(str(p) for p in [*written, explanation])}")
+            say(err, f"wrote {', '.join(str(p) for p in [*written, output / 'explanation.json'])}")
     if fmt == "json":
-        data = diag.summary()
-        data["space"] = space.to_json()
-        data["environment"] = result.to_json()
-        out.print_json(data=data)
-        return
-    table = Table("parameter", "values explored", title="Version space around the environment")
-    for p in space.parameters:
-        table.add_row(Text(p.name), Text(", ".join(map(str, p.values))))
-    if not quiet:
-        err.print(table)
-    if not diag.causes:
-        say(out, f"No drift found in this space: {diag.message or 'every version worked'} "
-            f"({diag.runs} validation(s))")
-        return
-    say(out, f"({diag.runs} validation(s)):", label="Drift, as root causes of failure",
-        label_style="bold")
-    for cause in diag.causes:
-        say(out, f"  {cause.text(diag.param_order)}", style="bold red")
+        out.print(json.dumps(doc, indent=2), markup=False, highlight=False)
+    else:
+        _render(explanation)
+    raise typer.Exit(0 if explanation.status in ("explained", "no-drift") else 1)
+
+
+def _render(explanation: Explanation) -> None:
+    """Each boundary with the releases on both sides, then what it cost."""
+    if not explanation.boundaries:
+        say(out, f"No boundary: {explanation.message}", style="bold")
+    for b in explanation.boundaries:
+        say(out, b.text(), label="Behaviour changes at", label_style="bold")
+        for what, probes in (("works", b.passes), ("fails", b.fails),
+                             ("unknown (does not install here)", b.unknown)):
+            if probes:
+                versions = ", ".join(p.version for p in probes)
+                say(out, f"  {what}: {versions}", style="dim" if what != "fails" else "red")
+        if b.fails:
+            say(out, f"  first failure: {b.fails[0].detail}", style="dim")
+    say(out, f"{explanation.status}: {explanation.message}", style="dim")

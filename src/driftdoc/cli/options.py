@@ -32,6 +32,9 @@ SandboxOpt = Annotated[str, typer.Option(
     metavar="bwrap|none", help="Run snippets under bubblewrap, or without a sandbox.")]
 OutputOpt = Annotated[Path | None, typer.Option(
     "--output", "-o", metavar="DIR", help="Write every output format and report.html here.")]
+HashesOpt = Annotated[bool, typer.Option(
+    "--hashes", help="Give each pin of requirements.txt its --hash lines (for pip "
+    "--require-hashes).")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show each validation.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
 

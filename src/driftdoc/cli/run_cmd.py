@@ -17,6 +17,7 @@ from driftdoc.cli.app import app, err, out, say
 from driftdoc.cli.options import (
     AsOfOpt,
     BudgetOpt,
+    HashesOpt,
     IndexOpt,
     JobsOpt,
     MemoryOpt,
@@ -30,11 +31,12 @@ from driftdoc.cli.options import (
     VerboseOpt,
     check_limits,
 )
-from driftdoc.env.emit.files import FORMATS, render, write_all
+from driftdoc.env.emit.files import FORMATS, render, write_outputs
 from driftdoc.env.search.repair import DEFAULT_BUDGET
 from driftdoc.env.search.result import EnvResult
 from driftdoc.errors import InputError
 from driftdoc.events import Event, Note
+from driftdoc.schema import stamped
 from driftdoc.store import DEFAULT_PATH, Store
 
 
@@ -70,18 +72,24 @@ class RunReporter:
         if self._status is not None:
             self._status.stop()
 
-    def status_line(self, step: str) -> str:
-        """``validation 5 of ≤ 24: <step>`` (the budget is an upper bound, not a plan)."""
+    def status_line(self, step: str, *, upcoming: int = 0) -> str:
+        """``validation 5 of ≤ 24: <step>`` (the budget is an upper bound, not a plan);
+        ``upcoming`` validations are about to run (the step is the one being tried)."""
         of = f" of ≤ {self.budget}" if self.budget else ""
-        return f"validation {self.count}{of}: {step}"[:120]
+        number = str(self.count + 1) if upcoming == 1 else \
+            (f"{self.count + 1}-{self.count + upcoming}" if upcoming else str(self.count))
+        return f"validation {number}{of}: {step}"[:120]
 
     def __call__(self, event: Event) -> None:
         if self.quiet:
             return
         text = event.describe()
-        from driftdoc.env.search.repair import Tried
+        from driftdoc.env.search.repair import Tried, Trying
         from driftdoc.env.search.runner import ValidationFinished
 
+        if isinstance(event, Trying) and self._status is not None:
+            self._status.update(Text(self.status_line(text, upcoming=len(event.moves))))
+            return
         if isinstance(event, Tried):
             self.count += 1
             if self._status is not None:
@@ -104,6 +112,7 @@ def run_command(
         "--format", metavar="FORMAT", help=f"What to print: {', '.join(FORMATS)}.")]
     = "dockerfile",
     output: OutputOpt = None,
+    hashes: HashesOpt = False,
     budget: BudgetOpt = DEFAULT_BUDGET,
     time_limit: TimeLimitOpt = None,
     timeout: TimeoutOpt = limits.TIMEOUT,
@@ -133,7 +142,8 @@ def run_command(
     if target.is_dir():
         _batch(target, output, jobs=jobs, time_limit=time_limit or limits.BATCH_TIME_LIMIT,
                python=python, as_of=as_of, budget=budget, timeout=timeout, index_url=index_url,
-               sandbox=sandbox, verbose=verbose, quiet=quiet, memory_mb=memory_mb, fmt=fmt)
+               sandbox=sandbox, verbose=verbose, quiet=quiet, memory_mb=memory_mb, fmt=fmt,
+               hashes=hashes)
         return
     if sandbox == "bwrap":
         from driftdoc.sandbox import check_bwrap
@@ -157,19 +167,34 @@ def run_command(
                                  memory_mb=memory_mb, reporter=reporter, checkpoint=save)
     finally:
         store.close()
-    _report(result, fmt, output, quiet=quiet)
+    report_result(result, fmt, output, quiet=quiet, index_url=index_url, hashes=hashes)
     raise typer.Exit(0 if result.resolved else 1)
 
 
-def _report(result: EnvResult, fmt: str, output: Path | None, *, quiet: bool) -> None:
+def report_result(result: EnvResult, fmt: str, output: Path | None, *, quiet: bool,
+                  index_url: str | None, hashes: bool) -> None:
+    """Print ``fmt`` on stdout and write every format into ``output``."""
+    def warn(event: Event) -> None:
+        if not quiet:
+            say(err, event.describe(), label="warning:", label_style="yellow")
+
     if output is not None:
-        written = write_all(result, output)
+        written = write_outputs(result, output, index_url=index_url, hashes=hashes,
+                                reporter=warn)
         if not quiet:
             say(err, f"wrote {', '.join(str(p) for p in written)}")
     if fmt == "json":
         out.print(json.dumps(result.to_json(), indent=2), markup=False, highlight=False)
-    elif result.python or fmt != "dockerfile":
+    elif fmt in ("pylock", "requirements") and result.python and (fmt == "pylock" or hashes):
+        from driftdoc.env.emit.artifacts import IndexArtifacts
+
+        lookup = IndexArtifacts(result.python, index_url)
+        out.print(render(result, fmt, lookup, hashes=hashes, index_url=lookup.index_url),
+                  markup=False, highlight=False, end="")
+    elif result.python or fmt == "requirements":
         out.print(render(result, fmt), markup=False, highlight=False, end="")
+    elif fmt == "pylock":
+        warn(Note("no pylock.toml: no Python version was determined"))
     if quiet:
         return
     for fix in result.drift:
@@ -195,16 +220,30 @@ def batch_json(root: Path, results: dict[str, dict[str, object]]) -> dict[str, o
     for r in results.values():
         key = str(r.get("classification") or r.get("status"))
         counts[key] = counts.get(key, 0) + 1
-    return {"kind": "batch", "root": str(root), "snippets": len(results),
+    return stamped("batch", {"root": str(root), "snippets": len(results),
             "resolved": sum(r.get("status") == "resolved" for r in results.values()),
             "environment_works": sum(env_ok(r) for r in results.values()),
             "classes": dict(sorted(counts.items())),
-            "results": {name: results[name] for name in sorted(results)}}
+            "results": {name: results[name] for name in sorted(results)}})
+
+
+def write_batch_report(root: Path, out_dir: Path, results: dict[str, dict[str, object]]) -> Path:
+    """``report.html`` of a batch; each snippet links to its own report, else its JSON."""
+    from driftdoc.report import render_batch
+
+    links = {}
+    for name in results:
+        own = out_dir / "snippets" / name / "report.html"
+        links[name] = f"snippets/{name}/report.html" if own.is_file() else f"results/{name}.json"
+    path = out_dir / "report.html"
+    path.write_text(render_batch(str(root), results, links), encoding="utf-8")
+    return path
 
 
 def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, python: str | None,
            as_of: str | None, budget: int, timeout: float, index_url: str | None,
-           sandbox: str, verbose: bool, quiet: bool, memory_mb: int, fmt: str) -> None:
+           sandbox: str, verbose: bool, quiet: bool, memory_mb: int, fmt: str,
+           hashes: bool) -> None:
     from driftdoc.env.search.batch import SnippetDone, env_ok, find_snippets, run_batch
 
     if not find_snippets(root):
@@ -219,6 +258,12 @@ def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, pyt
         child += ["--as-of", as_of]
     if index_url:
         child += ["--index-url", index_url]
+    if hashes:
+        child.append("--hashes")
+    def writer(folder: Path, result: dict[str, object]) -> None:
+        write_outputs(EnvResult.from_json(result), folder, index_url=index_url, hashes=hashes,
+                      reporter=reporter)
+
     progress = Progress(TextColumn("[bold blue]snippets"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
                         console=err, disable=quiet)
@@ -235,7 +280,7 @@ def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, pyt
 
     with progress:
         summary = run_batch(root, out_dir, jobs=jobs, time_limit=time_limit, child_args=child,
-                            reporter=reporter)
+                            reporter=reporter, write_outputs=writer)
     table = Table("outcome", "snippets", title=f"driftdoc run {root}")
     for key, n in summary.counts().items():
         table.add_row(Text(key), str(n))
@@ -248,6 +293,9 @@ def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, pyt
         err.print(table)
         say(err, f"results: {out_dir / 'results'}  table: {out_dir / 'results.csv'}"
             + (f"  ({summary.skipped} already done)" if summary.skipped else ""))
+    report = write_batch_report(root, out_dir, summary.results)
+    if not quiet:
+        say(err, f"report: {report}")
     if fmt == "json":
         out.print(json.dumps(batch_json(root, summary.results), indent=2), markup=False,
                   highlight=False)

@@ -80,7 +80,7 @@ def validate(
 
     Exit status: 0 when the environment works, 1 when it does not, 2 on bad input.
     """
-    from driftdoc.env.validation.validate import validate_requirements
+    from driftdoc.environments import validate as validate_api
 
     if fmt not in ("text", "json"):
         raise InputError(f"unknown format {fmt!r}; use text or json")
@@ -105,14 +105,11 @@ def validate(
         say(err, f"validating {snippet} on Python {python} with {len(reqs)} "
             "requirement(s)...", style="dim")
 
-    record = validate_requirements(snippet, python, reqs, as_of=when, index_url=index_url,
-                                   timeout=timeout, grace=grace or None, memory_mb=memory_mb,
-                                   sandbox=sandbox, reporter=report)
-    verdict = classify(record)
+    result = validate_api(snippet, python, reqs, as_of=when, index_url=index_url,
+                          timeout=timeout, grace=grace or None, memory_mb=memory_mb,
+                          sandbox=sandbox, reporter=report)
     if fmt == "json":
-        doc = record.to_v2_json()
-        doc["classification"] = verdict.to_json()
-        out.print_json(json.dumps(doc))
+        out.print_json(json.dumps(result.to_json()))
     else:
-        _render(record)
-    raise typer.Exit(0 if verdict.env_ok else 1)
+        _render(result.record)
+    raise typer.Exit(0 if result.env_ok else 1)

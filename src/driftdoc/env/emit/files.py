@@ -1,22 +1,27 @@
 """Write what a search found: Dockerfile, requirements.txt, pylock.toml or JSON.
 
-The Dockerfile follows the V2 seed (``FROM python:X.Y``, pinned installs, ``CMD``);
-the lock file follows PEP 751 with artifact hashes when the index can supply them.
+Each file is usable as it is by the tool that consumes it: the Dockerfile installs the
+whole resolved set in one command and runs the snippet as it was validated (a notebook as
+the script driftdoc ran); requirements.txt can carry ``--hash`` lines for
+``pip install --require-hashes``; pylock.toml follows PEP 751 with every artifact's URL,
+size, upload time and sha256 for the Python and platform of the result.
 """
 
 from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from driftdoc.env.emit.artifacts import ArtifactLookup
+from driftdoc.env.knowledge.distfiles import DistFile
 from driftdoc.env.search.result import EnvResult
-from driftdoc.errors import InputError
+from driftdoc.errors import DriftdocError, InputError
+from driftdoc.events import Note, Reporter, null_reporter
 
 FORMATS = ("dockerfile", "requirements", "pylock", "json")
 FILENAMES = {
@@ -27,9 +32,6 @@ FILENAMES = {
 }
 
 BUILD_CONSTRAINTS_FILE = "/tmp/driftdoc-build-constraints.txt"
-
-# (name, version) -> artifacts: dicts with "filename", "url", "hashes", "upload_time"
-ArtifactLookup = Callable[[str, str], Sequence[dict[str, Any]]]
 
 
 def split_pin(pin: str) -> tuple[str, str]:
@@ -57,34 +59,72 @@ def _header(result: EnvResult, comment: str) -> list[str]:
     return lines
 
 
+def script_name(snippet: str) -> str:
+    """The file the snippet ran as: a notebook runs as the script converted from it."""
+    path = Path(snippet)
+    return path.stem + ".py" if path.suffix == ".ipynb" else (path.name or "snippet.py")
+
+
+def _split_constraints(result: EnvResult) -> tuple[list[str], list[str]]:
+    """Pins installable under the build constraints, and pins the constraints exclude
+    (a tool pinned at run time to a release its build constraint rules out)."""
+    constraints = [Requirement(c) for c in result.build_constraints]
+    together: list[str] = []
+    apart: list[str] = []
+    for pin in result.requirements:
+        name, version = split_pin(pin)
+        clash = any(canonicalize_name(c.name) == canonicalize_name(name) and
+                    not c.specifier.contains(version, prereleases=True) for c in constraints)
+        (apart if clash else together).append(pin)
+    return together, apart
+
+
 def dockerfile(result: EnvResult) -> str:
-    """A Dockerfile in the V2 seed's style, one pinned install per line."""
+    """A Dockerfile that installs the resolved set in one command and runs the snippet."""
     if not result.python:
         raise InputError("no Python version was determined, so there is no Dockerfile to write")
-    name = Path(result.snippet).name or "snippet.py"
+    name = script_name(result.snippet)
     lines = _header(result, "#")
+    if Path(result.snippet).suffix == ".ipynb":
+        lines += [f"# The notebook runs as the script driftdoc validated, {name} (code cells; "
+                  "magics and shell escapes",
+                  "# become pass): driftdoc run --output DIR writes it; put it next to the "
+                  "notebook before docker build."]
     lines += [f"FROM python:{result.python}"]
     if result.system_packages:
-        lines.append("RUN apt-get update && apt-get install -y --no-install-recommends "
-                     f"{' '.join(result.system_packages)} && rm -rf /var/lib/apt/lists/*")
-    lines += ["COPY . /app", "WORKDIR /app"]
+        lines += ["# Debian's own versions of the libraries the environment was validated with",
+                  "# hadolint ignore=DL3008",
+                  "RUN apt-get update && apt-get install -y --no-install-recommends "
+                  f"{' '.join(result.system_packages)} && rm -rf /var/lib/apt/lists/*"]
+    lines.append("WORKDIR /app")
     install = ["pip", "install", "--no-cache-dir"]
-    constrained = {canonicalize_name(Requirement(c).name) for c in result.build_constraints}
+    together, apart = _split_constraints(result)
     if result.build_constraints:
         # pip hands PIP_CONSTRAINT on to the isolated build environments of old setup.py
-        # files; the pins of the constrained tools themselves install without it
+        # files; a tool pinned at run time to a release the constraint excludes follows
         quoted = " ".join(shlex.quote(c) for c in result.build_constraints)
-        lines.append(f"RUN printf '%s\\n' {quoted} > {BUILD_CONSTRAINTS_FILE}")
-    for pin in result.requirements:
-        argv = [*install, pin]
-        if constrained and canonicalize_name(split_pin(pin)[0]) not in constrained:
-            argv = ["env", f"PIP_CONSTRAINT={BUILD_CONSTRAINTS_FILE}", *argv]
-        lines.append(f"RUN {json.dumps(argv, separators=(',', ':'))}")
-    lines.append(f'CMD ["python","/app/{name}"]')
+        steps = [f"printf '%s\\n' {quoted} > {BUILD_CONSTRAINTS_FILE}"]
+        if together:
+            command = shlex.join(install + together)
+            steps.append(f"PIP_CONSTRAINT={BUILD_CONSTRAINTS_FILE} {command}")
+        if apart:
+            steps.append(shlex.join(install + apart))
+        lines.append("RUN " + " \\\n && ".join(steps))
+    elif result.requirements:
+        lines.append(f"RUN {_exec([*install, *result.requirements])}")
+    lines.append("COPY . /app")
+    lines.append(f'CMD ["python", "/app/{name}"]')
     return "\n".join(lines) + "\n"
 
 
-def requirements_txt(result: EnvResult) -> str:
+def _exec(argv: Sequence[str]) -> str:
+    """The exec (JSON) form of RUN: no shell, so no quoting to get wrong."""
+    return json.dumps(list(argv), separators=(", ", ": "))
+
+
+def requirements_txt(result: EnvResult, artifacts: ArtifactLookup | None = None) -> str:
+    """Pins, one a line; with ``artifacts``, each with the ``--hash`` of every file a pip
+    on the result's Python may download (``pip install --require-hashes`` checks them)."""
     lines = _header(result, "#")
     if result.python:
         lines.append(f"# python {result.python}")
@@ -93,7 +133,12 @@ def requirements_txt(result: EnvResult) -> str:
     if result.build_constraints:
         lines.append("# build constraints (uv pip install --build-constraints, or pip with "
                      f"PIP_CONSTRAINT): {' '.join(result.build_constraints)}")
-    lines += list(result.requirements)
+    for pin in result.requirements:
+        if artifacts is None:
+            lines.append(pin)
+            continue
+        hashes = sorted({f.sha256 for f in artifacts(*split_pin(pin)) if f.sha256})
+        lines.append(pin + "".join(f" \\\n    --hash=sha256:{h}" for h in hashes))
     return "\n".join(lines) + "\n"
 
 
@@ -101,18 +146,31 @@ def _toml_str(value: str) -> str:
     return json.dumps(value)  # JSON string escapes are valid TOML basic strings
 
 
-def pylock(result: EnvResult, artifacts: ArtifactLookup | None = None) -> str:
-    """A PEP 751 lock; with ``artifacts``, each package lists its files and sha256 hashes."""
-    lines = ['lock-version = "1.0"', 'created-by = "driftdoc"']
-    if result.python:
-        lines.append(f"requires-python = {_toml_str('==' + result.python + '.*')}")
-    lines.append("")
+def pylock(result: EnvResult, artifacts: ArtifactLookup, *,
+           index_url: str | None = None) -> str:
+    """A PEP 751 lock for the result's Python on this platform: every package with its
+    wheels (and sdist) by URL, size, upload time and sha256."""
+    if not result.python:
+        raise InputError("no Python version was determined, so there is nothing to lock")
+    import platform
+
+    marker = (f"python_version == '{result.python}' and sys_platform == 'linux' and "
+              f"platform_machine == '{platform.machine()}'")
+    lines = _header(result, "#")
+    lines += ['lock-version = "1.0"', f"environments = [{_toml_str(marker)}]",
+              f"requires-python = {_toml_str('==' + result.python + '.*')}",
+              'created-by = "driftdoc"', ""]
+    if not result.requirements:
+        lines.append("packages = []  # the snippet needs no third-party package")
     for pin in result.requirements:
         name, version = split_pin(pin)
-        lines += ["[[packages]]", f"name = {_toml_str(name)}", f"version = {_toml_str(version)}"]
-        files = list(artifacts(name, version)) if artifacts else []
-        wheels = [f for f in files if str(f.get("filename", "")).endswith(".whl")]
-        sdists = [f for f in files if not str(f.get("filename", "")).endswith(".whl")]
+        files = artifacts(name, version)
+        lines += ["[[packages]]", f"name = {_toml_str(canonicalize_name(name))}",
+                  f"version = {_toml_str(version)}"]
+        if index_url:
+            lines.append(f"index = {_toml_str(index_url)}")
+        wheels = [f for f in files if f.is_wheel]
+        sdists = [f for f in files if not f.is_wheel]
         if sdists:
             lines.append(f"sdist = {_inline_artifact(sdists[0])}")
         if wheels:
@@ -123,38 +181,79 @@ def pylock(result: EnvResult, artifacts: ArtifactLookup | None = None) -> str:
     return "\n".join(lines)
 
 
-def _inline_artifact(art: dict[str, Any]) -> str:
-    parts = [f"name = {_toml_str(str(art['filename']))}", f"url = {_toml_str(str(art['url']))}"]
-    hashes = art.get("hashes") or {}
-    if hashes:
-        inner = ", ".join(f"{k} = {_toml_str(str(v))}" for k, v in sorted(hashes.items()))
-        parts.append(f"hashes = {{{inner}}}")
-    if art.get("upload_time"):
-        parts.append(f"upload-time = {art['upload_time']}")
+def _inline_artifact(art: DistFile) -> str:
+    parts = [f"name = {_toml_str(art.filename)}", f"url = {_toml_str(art.url)}"]
+    if art.upload_time is not None:
+        parts.append(f"upload-time = {art.upload_time.isoformat()}")
+    if art.size is not None:
+        parts.append(f"size = {int(art.size)}")
+    parts.append(f"hashes = {{sha256 = {_toml_str(str(art.sha256))}}}")
     return "{" + ", ".join(parts) + "}"
 
 
-def render(result: EnvResult, fmt: str, artifacts: ArtifactLookup | None = None) -> str:
+def render(result: EnvResult, fmt: str, artifacts: ArtifactLookup | None = None, *,
+           hashes: bool = False, index_url: str | None = None) -> str:
+    """One format as text; pylock always, requirements with ``hashes``, need ``artifacts``."""
     if fmt == "dockerfile":
         return dockerfile(result)
     if fmt == "requirements":
-        return requirements_txt(result)
+        return requirements_txt(result, artifacts if hashes else None)
     if fmt == "pylock":
-        return pylock(result, artifacts)
+        if artifacts is None:
+            raise InputError("a lock needs the index's artifacts")
+        return pylock(result, artifacts, index_url=index_url)
     if fmt == "json":
         return json.dumps(result.to_json(), indent=2) + "\n"
     raise InputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
-def write_all(result: EnvResult, directory: Path,
-              artifacts: ArtifactLookup | None = None) -> list[Path]:
-    """Write every format into ``directory`` (what ``--output DIR`` does)."""
+def write_outputs(result: EnvResult, directory: Path, *, index_url: str | None = None,
+                  hashes: bool = False, reporter: Reporter = null_reporter) -> list[Path]:
+    """``--output DIR``: every format, report.html, and a notebook's converted script.
+
+    A lock needs the index's hashes; when it cannot give them the lock is left out and
+    a warning says why, and the other files are still written.
+    """
+    from driftdoc.env.emit.artifacts import IndexArtifacts
+    from driftdoc.report import render_run
+
+    artifacts = IndexArtifacts(result.python, index_url) if result.python else None
+    index = artifacts.index_url if artifacts is not None else None
+    if artifacts is not None:
+        try:
+            for pin in result.requirements:
+                artifacts(*split_pin(pin))
+        except DriftdocError as exc:
+            reporter(Note(f"no pylock.toml: {exc}", level="warning"))
+            artifacts = None
+    if hashes and artifacts is None:
+        reporter(Note("requirements.txt has no --hash lines: the index gave no hashes",
+                      level="warning"))
+    written = write_all(result, directory, artifacts, hashes=hashes, index_url=index)
+    report = directory / "report.html"
+    report.write_text(render_run(result.to_json()), encoding="utf-8")
+    return [*written, report]
+
+
+def write_all(result: EnvResult, directory: Path, artifacts: ArtifactLookup | None = None, *,
+              hashes: bool = False, index_url: str | None = None) -> list[Path]:
+    """Write every format into ``directory``; a notebook's converted script goes with the
+    Dockerfile that runs it."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for fmt in FORMATS:
-        if fmt == "dockerfile" and not result.python:
+        if fmt in ("dockerfile", "pylock") and not result.python:
+            continue
+        if fmt == "pylock" and artifacts is None:
             continue
         path = directory / FILENAMES[fmt]
-        path.write_text(render(result, fmt, artifacts), encoding="utf-8")
+        path.write_text(render(result, fmt, artifacts, hashes=hashes, index_url=index_url),
+                        encoding="utf-8")
         written.append(path)
+    if result.python and Path(result.snippet).suffix == ".ipynb":
+        from driftdoc.env.snippet.read import read_snippet
+
+        script = directory / script_name(result.snippet)
+        script.write_text(read_snippet(result.snippet).source, encoding="utf-8")
+        written.append(script)
     return written

@@ -16,14 +16,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from driftdoc.env.host.cache import cache_root
 from driftdoc.env.search.result import EnvResult
-from driftdoc.errors import InputError
+from driftdoc.errors import DriftdocError, InputError
 from driftdoc.events import Event, Note, Reporter, null_reporter
 
 SNIPPET_SUFFIXES = (".py", ".ipynb")
@@ -38,6 +38,11 @@ class Job:
     name: str
     path: Path
     result: Path
+
+    @property
+    def outputs(self) -> Path:
+        """Where every format of this snippet goes (Dockerfile, locks, report.html)."""
+        return self.result.parent.parent / "snippets" / self.name
 
     @property
     def partial(self) -> Path:
@@ -120,7 +125,7 @@ def env_ok(result: dict[str, Any]) -> bool:
 
 def _child_argv(job: Job, args: list[str]) -> list[str]:
     return [sys.executable, "-m", "driftdoc.cli", "run", str(job.path), "--format", "json",
-            "--quiet", "--checkpoint", str(job.partial), *args]
+            "--quiet", "--checkpoint", str(job.partial), "--output", str(job.outputs), *args]
 
 
 def _failure(job: Job, why: str, seconds: float, classification: str) -> dict[str, Any]:
@@ -203,10 +208,17 @@ def _reclaim(reporter: Reporter) -> None:
                   level="warning"))
 
 
+OutputWriter = Callable[[Path, dict[str, Any]], None]
+
+
 def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 120.0,
-              child_args: list[str] | None = None,
-              reporter: Reporter = null_reporter) -> BatchSummary:
-    """Run every unfinished snippet under ``root``; results land in ``out_dir``."""
+              child_args: list[str] | None = None, reporter: Reporter = null_reporter,
+              write_outputs: OutputWriter | None = None) -> BatchSummary:
+    """Run every unfinished snippet under ``root``; results land in ``out_dir``.
+
+    Each child writes its snippet's files into ``out_dir/snippets/NAME``; for one that
+    wrote none (killed, crashed, bad input) ``write_outputs(folder, result)`` does.
+    """
     todo, done = plan_jobs(root, out_dir)
     if not todo and not done:
         raise InputError(f"no snippets (*.py, *.ipynb or */snippet.py) in {root}")
@@ -248,14 +260,23 @@ def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 1
             finished = []
             for pid, (proc, job, started) in running.items():
                 if proc.poll() is not None:
-                    finished.append((pid, _finish(proc, job, started)))
+                    result = _finish(proc, job, started)
+                    # a child that printed its result wrote its outputs too
+                    finished.append((pid, result, result.get("classification") not in
+                                     ("bad-input", "error")))
                 elif time.monotonic() - started > hard_limit:
                     _kill(proc)
-                    finished.append((pid, _timed_out(job, time.monotonic() - started)))
-            for pid, result in finished:
+                    finished.append((pid, _timed_out(job, time.monotonic() - started), False))
+            for pid, result, has_outputs in finished:
                 _proc, job, _started = running.pop(pid)
                 write_atomic(job.result, result)
                 job.partial.unlink(missing_ok=True)
+                if not has_outputs and write_outputs is not None:
+                    try:
+                        write_outputs(job.outputs, result)
+                    except (DriftdocError, OSError) as exc:
+                        reporter(Note(f"{job.name}: outputs not written: {exc}",
+                                      level="warning"))
                 summary.results[job.name] = result
                 passed += env_ok(result)
                 reporter(SnippetDone(job.name, result, len(summary.results), total, passed))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from packaging.version import InvalidVersion, Version
 
+from driftdoc import limits
 from driftdoc.env.knowledge.releases import ReleaseProvider
 from driftdoc.env.search.result import DriftFix
 from driftdoc.env.validation.verdict import (
@@ -111,6 +112,17 @@ class Move:
 
 
 @dataclass(frozen=True)
+class Trying(Event):
+    """Moves about to be validated (one batch), so a progress line can name the step."""
+
+    moves: tuple[str, ...]
+
+    def describe(self) -> str:
+        more = f" (+{len(self.moves) - 1} in parallel)" if len(self.moves) > 1 else ""
+        return f"trying {self.moves[0]}{more}" if self.moves else "trying"
+
+
+@dataclass(frozen=True)
 class Tried(Event):
     """A move was validated."""
 
@@ -139,7 +151,7 @@ HOLDER_PROBES = 40
 HOLDER_SECONDS = 20.0
 """And for at most this long: beyond it, bisecting builds is as cheap."""
 
-DEFAULT_BUDGET = 24
+DEFAULT_BUDGET = limits.BUDGET
 """Most validations per snippet: most snippets need a few; old ones bisect several packages
 (a probe may take two: one on its own Python), and 16 cut off 8 of 300 HG2.9K gists."""
 
@@ -296,6 +308,7 @@ class RepairSearch:
         fresh = fresh[: max(0, room)]
         if not fresh or not self._time_left():
             return []
+        self.reporter(Trying(tuple(m.why for m in fresh)))
         verdicts = self.evaluate([m.state.attempt() for m in fresh])
         out = []
         for m, v in zip(fresh, verdicts, strict=True):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from driftdoc.schema import stamped
+
 
 @dataclass(frozen=True)
 class DriftFix:
@@ -58,7 +60,7 @@ class EnvResult:
         return self.status == "resolved"
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        return stamped("run", {
             "snippet": self.snippet,
             "status": self.status,
             "python": self.python,
@@ -75,7 +77,7 @@ class EnvResult:
             "system_packages": list(self.system_packages),
             "build_constraints": list(self.build_constraints),
             "sandbox": self.sandbox,
-        }
+        })
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EnvResult:

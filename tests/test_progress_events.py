@@ -1,0 +1,80 @@
+"""A long run says which step it is about to validate, then what it said: the CLI's
+"validation 5 of ≤ 24: trying ..." line is built from these events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from packaging.version import Version
+
+from driftdoc.env.knowledge.distfiles import DistFile, Release
+from driftdoc.env.search.repair import Dep, RepairSearch, State, Tried, Trying
+from driftdoc.env.validation.verdict import IMPORT, SUCCESS, Attempt, Verdict
+from driftdoc.events import EventLog
+
+VERSIONS = ["0.17.1", "0.18.2", "0.19.2", "0.20.3", "0.21.0"]
+
+
+class Releases:
+    def versions(self, name: str, python: str, as_of: dt.date | None) -> list[str]:
+        return list(VERSIONS)
+
+    def exists(self, name: str) -> bool:
+        return name == "skfake"
+
+    def upload_date(self, name: str, version: str) -> dt.date | None:
+        return None
+
+    # a world with no file facts (the full ReleaseProvider protocol)
+    def prereleases(self, name: str, python: str) -> list[str]:
+        return []
+
+    def wheel_pythons(self, name: str, version: str, pythons: Sequence[str]) -> list[str] | None:
+        return None
+
+    def ships(self, name: str, version: str, module: str) -> bool | None:
+        return None
+
+    def releases(self, name: str) -> list[Release]:
+        return []
+
+    def files(self, name: str) -> list[DistFile]:
+        return []
+
+    def metadata(self, file: DistFile) -> bytes | None:
+        return None
+
+
+def evaluate(attempts: Sequence[Attempt]) -> list[Verdict | None]:
+    out: list[Verdict | None] = []
+    for att in attempts:
+        version = next((r.partition("==")[2] for r in att.requirements), "") or VERSIONS[-1]
+        if Version(version) >= Version("0.20"):
+            out.append(Verdict(IMPORT, pins=[f"skfake=={version}"],
+                               exception_name="ModuleNotFoundError",
+                               exception_message="No module named 'skfake.cv'",
+                               missing_module="skfake.cv", line=1))
+        else:
+            out.append(Verdict(SUCCESS, pins=[f"skfake=={version}"], imports_completed=True))
+    return out
+
+
+def test_each_validation_is_announced_before_it_runs() -> None:
+    log = EventLog()
+    start = State("3.8", None, (Dep(("skfake",), ("skfake",)),))
+    search = RepairSearch(start, evaluate=evaluate, releases=Releases(),
+                          lookup=lambda m: [], snippet_imports=frozenset({"skfake"}),
+                          pythons=("3.8",), budget=10, reporter=log)
+    outcome = search.run()
+    assert outcome.verdict is not None and outcome.verdict.kind == SUCCESS
+    announced: list[str] = []
+    done = 0
+    for event in log.events:
+        if isinstance(event, Trying):
+            announced += event.moves
+        elif isinstance(event, Tried):
+            assert event.move in announced  # said before it ran
+            done += 1
+    assert done == outcome.validations >= 2
+    assert announced[0] == "the first plan"
