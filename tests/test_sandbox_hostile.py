@@ -31,6 +31,7 @@ from driftdoc.pipeline.spec import load_spec
 from support.fixtures import *  # noqa: F403
 from support.fixtures import can_sandbox, python3_version
 from support.index import LocalIndex
+from support.schema import assert_valid
 
 PY3 = python3_version((3, 8))
 pytestmark = [
@@ -435,3 +436,4 @@ def test_run_writes_the_sandbox_mode_in_its_result(tmp_path: Path, fake_index: L
     assert rc == 0, result
     assert result["sandbox"] == mode
     assert result["final"]["sandbox"]["mode"] == mode
+    assert_valid(result)
