@@ -26,8 +26,8 @@ multiprocessing, far below what hurts the host."""
 class Limits:
     """Resource limits of one run; ``None`` means unlimited.
 
-    ``timeout`` (seconds), ``memory_mb`` (the whole tree, RAM-backed temporary files
-    included), ``workdir_mb`` (each of the private ``/tmp`` and the tmpfs work dir),
+    ``timeout`` (seconds), ``memory_mb`` (the whole tree, ``/dev/shm`` included),
+    ``workdir_mb`` (each of the private ``/tmp`` and the tmpfs work dir),
     ``processes`` (tasks at once), ``tail_bytes`` (output kept per stream).
     """
 

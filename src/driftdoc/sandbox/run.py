@@ -48,7 +48,7 @@ _MEMORY_MARKERS = (
 _DISK_MARKERS = (b"No space left on device", b"ENOSPC", b"Disk quota exceeded")
 _FORK_MARKERS = (b"Resource temporarily unavailable", b"fork: retry", b"Cannot fork",
                  b"can't fork", b"[Errno 11]")
-_TMPFS_MOUNTS = ("/tmp", "/dev/shm")
+_SHARED_MEMORY = ("/dev/shm",)  # counted as memory; /tmp and the work dir are disk
 # /tmp and /dev/shm are RAM: capped at the work dir size, else the memory limit, else this
 DEFAULT_TMP_BYTES = 1 << 30
 
@@ -256,7 +256,7 @@ def run_sandboxed(
                 bwrap, [program, *argv[1:]], policy=policy, limits=limits, mounts=plan.args,
                 seeds=len(seed) if workdir_mode == "tmpfs" else 0, marker_fd=marker_w,
                 host_uid=host_uid, seccomp_fd=filter_fd)
-            tmpfs = _TMPFS_MOUNTS + (("/tmp/work",) if workdir_mode == "tmpfs" else ())
+            tmpfs = _SHARED_MEMORY
         else:
             if seed:
                 _copy_seeds(seed, workdir)

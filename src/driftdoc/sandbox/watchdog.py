@@ -6,8 +6,9 @@ driftdoc started; under bwrap that includes orphans, which the PID namespace's i
 adopts. A sample costs one small read per process: ``/proc/PID/stat`` gives the resident
 size and the thread count. Resident sizes count shared pages once per process, so when
 their sum crosses the limit the tree is measured again with proportional set sizes
-(``smaps_rollup``), which count each shared page once; only that sum kills. RAM-backed
-temporary files (the sandbox's tmpfs mounts) are added, as a cgroup would charge them.
+(``smaps_rollup``), which count each shared page once; only that sum kills. Shared memory
+files (``/dev/shm``) are added: they are memory by nature. ``/tmp`` and a tmpfs work dir
+are the run's temporary disk, with caps of their own (a cgroup charges them to memory too).
 """
 
 from __future__ import annotations
