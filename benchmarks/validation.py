@@ -137,7 +137,7 @@ def bench_startup(runners: dict[str, Callable[..., Any] | None], work: Path,
 def bench_driftdoc(python: str, snippet: Path, cache_dir: Path, repeat: int,
                    runners: dict[str, Callable[..., Any] | None]) -> dict[str, float]:
     os.environ["DRIFTDOC_CACHE_DIR"] = str(cache_dir)
-    from driftdoc.env.validation.classify import classify
+    from driftdoc.env.validation.failure import classify
     from driftdoc.env.validation.validate import validate_requirements
 
     def once() -> float:

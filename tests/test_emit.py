@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from driftdoc.env.emit.files import dockerfile, requirements_txt
 from driftdoc.env.search.result import EnvResult
-from driftdoc.env.validation.verdict import SUCCESS, Verdict
+from driftdoc.env.validation.failure import Kind
+from driftdoc.env.validation.verdict import Verdict
 
 
 def _result(constraints: list[str]) -> EnvResult:
@@ -39,9 +40,9 @@ def test_without_constraints_the_dockerfile_is_plain() -> None:
 def test_constraints_survive_the_json_round_trips() -> None:
     result = _result(["setuptools<58"])
     assert EnvResult.from_json(result.to_json()).build_constraints == ["setuptools<58"]
-    verdict = Verdict(SUCCESS, pins=["anyjson==0.3.3"], build_constraints=["setuptools<58"])
+    verdict = Verdict(Kind.SUCCESS, pins=["anyjson==0.3.3"], build_constraints=["setuptools<58"])
     assert Verdict.from_json(verdict.to_json()).build_constraints == ["setuptools<58"]
-    assert Verdict.from_json({"kind": SUCCESS}).build_constraints == []
+    assert Verdict.from_json({"kind": Kind.SUCCESS}).build_constraints == []
 
 
 def test_a_lock_without_third_party_packages_is_still_valid() -> None:

@@ -116,7 +116,7 @@ def test_api_results_are_the_cli_documents(index: LocalIndex, tmp_path: Path,
     reqs.write_text("skfake==0.20.0 \\\n    --hash=sha256:0000\n")
     check = driftdoc.validate(snippet, str(result.python), requirement_files=[reqs],
                               index_url=index.url)
-    assert not check.env_ok and check.classification.category.value == "import_error"
+    assert not check.env_ok and check.classification.category.value == "import-error"
     assert_valid(check.to_json(), "validate")
     assert main(["validate", str(snippet), "-p", str(result.python), "-r", str(reqs),
                  "--index-url", index.url, "--format", "json"]) == 1

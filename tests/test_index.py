@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 import pytest
 
 from driftdoc.env.knowledge.distfiles import (
+    DistFile,
+    Release,
     filter_releases,
     group_by_major,
     group_by_minor,
@@ -192,3 +194,29 @@ def test_versions_in_file_names() -> None:
     assert version_from_filename("Imaging-1.1.7.tar.gz", "pil") == "1.1.7"  # another name
     assert version_from_filename("demo_pkg-1.0.win32.exe", "demo-pkg") is None
     assert version_from_filename("README.txt", "demo-pkg") is None
+
+
+def test_index_releases_tell_which_pythons_a_release_has_wheels_for() -> None:
+    from driftdoc.env.knowledge.index import IndexClient
+    from driftdoc.env.knowledge.releases import IndexReleases
+
+    def rel(version: str, *names: str) -> Release:
+        return Release(version, None, None, False,
+                       [DistFile(n, n, None, None, False) for n in names])
+
+    class Client(IndexClient):
+        def releases(self, name: str) -> list[Release]:
+            if name == "pure":
+                return [rel("1.0", "pure-1.0.tar.gz", "pure-1.0-py3-none-any.whl")]
+            if name == "win":
+                return [rel("1.0", "win-1.0.tar.gz", "win-1.0-cp38-cp38-win_amd64.whl")]
+            return [rel("0.18.2", "c-0.18.2.tar.gz", "c-0.18.2-cp36-cp36m-manylinux1_x86_64.whl",
+                        "c-0.18.2-cp37-cp37m-win_amd64.whl"),
+                    rel("0.16.1", "c-0.16.1.tar.gz")]
+
+    idx = IndexReleases(Client(index_url="file:///nowhere"))
+    if __import__("platform").machine() == "x86_64":
+        assert idx.wheel_pythons("c", "0.18.2", ["3.8", "3.7", "3.6"]) == ["3.6"]
+    assert idx.wheel_pythons("c", "0.16.1", ["3.8", "3.6"]) == []
+    assert idx.wheel_pythons("pure", "1.0", ["3.8"]) is None
+    assert idx.wheel_pythons("win", "1.0", ["3.8"]) is None  # builds from source here anyway

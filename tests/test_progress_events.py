@@ -9,8 +9,10 @@ from collections.abc import Sequence
 from packaging.version import Version
 
 from driftdoc.env.knowledge.distfiles import DistFile, Release
-from driftdoc.env.search.repair import Dep, RepairSearch, State, Tried, Trying
-from driftdoc.env.validation.verdict import IMPORT, SUCCESS, Attempt, Verdict
+from driftdoc.env.search.repair import RepairSearch
+from driftdoc.env.search.state import Dep, State, Tried, Trying
+from driftdoc.env.validation.failure import Kind
+from driftdoc.env.validation.verdict import Attempt, Verdict
 from driftdoc.events import EventLog
 
 VERSIONS = ["0.17.1", "0.18.2", "0.19.2", "0.20.3", "0.21.0"]
@@ -51,12 +53,12 @@ def evaluate(attempts: Sequence[Attempt]) -> list[Verdict | None]:
     for att in attempts:
         version = next((r.partition("==")[2] for r in att.requirements), "") or VERSIONS[-1]
         if Version(version) >= Version("0.20"):
-            out.append(Verdict(IMPORT, pins=[f"skfake=={version}"],
+            out.append(Verdict(Kind.IMPORT, pins=[f"skfake=={version}"],
                                exception_name="ModuleNotFoundError",
                                exception_message="No module named 'skfake.cv'",
                                missing_module="skfake.cv", line=1))
         else:
-            out.append(Verdict(SUCCESS, pins=[f"skfake=={version}"], imports_completed=True))
+            out.append(Verdict(Kind.SUCCESS, pins=[f"skfake=={version}"], imports_completed=True))
     return out
 
 
@@ -67,7 +69,7 @@ def test_each_validation_is_announced_before_it_runs() -> None:
                           lookup=lambda m: [], snippet_imports=frozenset({"skfake"}),
                           pythons=("3.8",), budget=10, reporter=log)
     outcome = search.run()
-    assert outcome.verdict is not None and outcome.verdict.kind == SUCCESS
+    assert outcome.verdict is not None and outcome.verdict.kind is Kind.SUCCESS
     announced: list[str] = []
     done = 0
     for event in log.events:

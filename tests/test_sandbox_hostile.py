@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from driftdoc.env.toolchain.build import BuiltEnv, ensure_env
-from driftdoc.env.validation.classify import classify
+from driftdoc.env.validation.failure import classify
 from driftdoc.env.validation.records import ValidationRecord
 from driftdoc.env.validation.validate import validate
 from driftdoc.model import Instance, Outcome

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from driftdoc.env.toolchain.build import BuiltEnv, ensure_env
-from driftdoc.env.validation.classify import Category, classify
+from driftdoc.env.validation.failure import Kind, classify
 from driftdoc.env.validation.records import ValidationRecord
 from driftdoc.env.validation.validate import validate, validate_requirements
 from support.fixtures import *  # noqa: F403
@@ -51,13 +51,13 @@ def test_success(tmp_path: Path, env_v2: BuiltEnv) -> None:
     rec = check(tmp_path, env_v2, "import driftpkg, helperpkg\nprint(driftpkg.VERSION)\n")
     assert rec.status_code == "Success"
     assert rec.execution.stdout_tail.strip() == "2.0"
-    assert classify(rec).category is Category.SUCCESS
+    assert classify(rec).category is Kind.SUCCESS
 
 
 def test_removed_submodule_is_import_error(tmp_path: Path, env_v2: BuiltEnv) -> None:
     rec = check(tmp_path, env_v2, "import os\nfrom driftpkg.old import thing\nthing()\n")
     verdict = classify(rec)
-    assert verdict.category is Category.IMPORT_ERROR and not verdict.env_ok
+    assert verdict.category is Kind.IMPORT and not verdict.env_ok
     assert verdict.responsible == "driftpkg.old"
     assert rec.execution.exception_line_number == 2
     assert rec.execution.exception_file_name == "/tmp/work/snippet.py"
@@ -66,7 +66,7 @@ def test_removed_submodule_is_import_error(tmp_path: Path, env_v2: BuiltEnv) -> 
 def test_attribute_error_in_package_is_drift(tmp_path: Path, env_v2: BuiltEnv) -> None:
     rec = check(tmp_path, env_v2, "import driftpkg\nprint(driftpkg.compute(3))\n")
     verdict = classify(rec)
-    assert verdict.category is Category.PACKAGE_ERROR and not verdict.env_ok
+    assert verdict.category is Kind.DRIFT and not verdict.env_ok
     assert verdict.responsible == "drift-pkg"  # the distribution, from the env's RECORD files
     assert rec.execution.raised_in_package
     assert "site-packages/driftpkg/__init__.py" in (rec.execution.exception_file_name or "")
@@ -76,18 +76,18 @@ def test_removed_function_in_snippet_code_is_snippet_error(tmp_path: Path,
                                                            env_v2: BuiltEnv) -> None:
     rec = check(tmp_path, env_v2, "import driftpkg\ndriftpkg.legacy()\n")
     assert rec.execution.exception_name == "AttributeError"
-    assert classify(rec).category is Category.SNIPPET_ERROR  # raised by the snippet's frame
+    assert classify(rec).category is Kind.SNIPPET  # raised by the snippet's frame
 
 
 def test_name_error_is_environment_fine(tmp_path: Path, env_v2: BuiltEnv) -> None:
     rec = check(tmp_path, env_v2, "import driftpkg\nprint(undefined_thing)\n")
     verdict = classify(rec)
-    assert verdict.category is Category.SNIPPET_ERROR and verdict.env_ok
+    assert verdict.category is Kind.SNIPPET and verdict.env_ok
 
 
 def test_syntax_error(tmp_path: Path, env_v2: BuiltEnv) -> None:
     rec = check(tmp_path, env_v2, "print 'python 2'\n")
-    assert classify(rec).category is Category.SYNTAX_ERROR
+    assert classify(rec).category is Kind.SYNTAX
 
 
 def test_timeout_after_imports_uses_grace(tmp_path: Path, env_v2: BuiltEnv) -> None:
@@ -96,7 +96,7 @@ def test_timeout_after_imports_uses_grace(tmp_path: Path, env_v2: BuiltEnv) -> N
                 grace=0.5)
     assert time.perf_counter() - start < 10
     verdict = classify(rec)
-    assert verdict.category is Category.TIMEOUT_AFTER_IMPORTS and verdict.env_ok
+    assert verdict.category is Kind.TIMEOUT_IMPORTS and verdict.env_ok
     assert rec.execution.timeout_phase == "grace"
 
 
@@ -104,7 +104,7 @@ def test_timeout_before_imports(tmp_path: Path, env_v2: BuiltEnv) -> None:
     (tmp_path / "slowmod.py").write_text("import time\ntime.sleep(60)\n")  # hangs on import
     rec = check(tmp_path, env_v2, "import driftpkg\nimport slowmod\n", timeout=1, grace=0.2)
     verdict = classify(rec)
-    assert verdict.category is Category.TIMEOUT_BEFORE_IMPORTS and not verdict.env_ok
+    assert verdict.category is Kind.TIMEOUT and not verdict.env_ok
 
 
 def test_install_failure(tmp_path: Path, fake_index: LocalIndex, driftdoc_cache: Path) -> None:
@@ -112,7 +112,7 @@ def test_install_failure(tmp_path: Path, fake_index: LocalIndex, driftdoc_cache:
     snippet = write(tmp_path, "import driftpkg\n")
     rec = validate_requirements(snippet, PY3, ["drift-pkg==8.8"], index_url=fake_index.url)
     verdict = classify(rec)
-    assert verdict.category is Category.INSTALL_FAILURE
+    assert verdict.category is Kind.INSTALL
     assert verdict.responsible == "drift-pkg==8.8"
     assert rec.to_v2_json()["dependencies"]["status_code"] == "Failed"
 
@@ -125,7 +125,7 @@ def test_validate_requirements_chains_resolve_build_validate(
                                 index_url=fake_index.url)
     assert old.status_code == "Success" and old.pins == ["drift-pkg==1.0"]
     new = validate_requirements(snippet, PY3, ["drift-pkg"], index_url=fake_index.url)
-    assert classify(new).category is Category.IMPORT_ERROR
+    assert classify(new).category is Kind.IMPORT
 
 
 # ------------------------------------------------------------------ snippet behaviours
@@ -165,7 +165,7 @@ def test_notebook(tmp_path: Path, env_v2: BuiltEnv) -> None:
     assert rec.execution.exception_name == "AttributeError"
     assert rec.execution.stdout_tail.strip() == "2.0"
     assert rec.execution.exception_stack[0][0] == "/tmp/work/analysis.py"
-    assert classify(rec).category is Category.PACKAGE_ERROR
+    assert classify(rec).category is Kind.DRIFT
 
 
 def test_neighbour_files_are_copied_and_huge_ones_skipped(tmp_path: Path,
@@ -276,7 +276,7 @@ def test_python27_in_the_sandbox(tmp_path: Path, fake_index: LocalIndex,
     assert rec.python == "2.7" and "version 2.0" in rec.execution.stdout_tail
     rec = check(tmp_path, env, "import driftpkg\ndriftpkg.compute(1)\n")
     verdict = classify(rec)
-    assert verdict.category is Category.PACKAGE_ERROR and verdict.responsible == "drift-pkg"
+    assert verdict.category is Kind.DRIFT and verdict.responsible == "drift-pkg"
     rec = check(tmp_path, env, "import urllib2\nurllib2.urlopen('http://127.0.0.1:9/')\n")
     assert rec.execution.exception_name == "URLError" and classify(rec).env_ok
 
@@ -292,7 +292,7 @@ def test_snippet_holding_the_gil_is_killed_by_the_sandbox(tmp_path: Path,
     assert rec.status_code == "Timeout"
     assert rec.execution.timeout_phase == "hard"
     assert rec.execution.imports_completed  # learnt from the marker line on stdout
-    assert classify(rec).category is Category.TIMEOUT_AFTER_IMPORTS
+    assert classify(rec).category is Kind.TIMEOUT_IMPORTS
 
 
 def test_neighbours_skip_scratch_of_other_processes(tmp_path: Path) -> None:

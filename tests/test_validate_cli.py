@@ -38,13 +38,13 @@ def test_json_output_and_exit_codes(project: Path, fake_index: LocalIndex,
     doc = json.loads(capsys.readouterr().out)
     assert_valid(doc, "validate")
     assert doc["execution"]["exception_name"] == "NameError"
-    assert doc["classification"] == {"category": "snippet_error", "env_ok": True,
+    assert doc["classification"] == {"category": "snippet-error", "env_ok": True,
                                      "responsible": None, "reason": doc["classification"]["reason"]}
     snippet.write_text("import driftpkg.old\n")
     assert main(args) == 1
     doc = json.loads(capsys.readouterr().out)
     assert_valid(doc, "validate")
-    assert doc["classification"]["category"] == "import_error"
+    assert doc["classification"]["category"] == "import-error"
     assert doc["pins"] == ["drift-pkg==2.0"]
 
 

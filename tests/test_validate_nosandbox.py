@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from driftdoc.env.toolchain.build import ensure_env
-from driftdoc.env.validation.classify import Category, classify
+from driftdoc.env.validation.failure import Kind, classify
 from driftdoc.env.validation.validate import validate
 from support.fixtures import *  # noqa: F403
 from support.fixtures import python3_version
@@ -29,5 +29,5 @@ def test_records_without_sandbox(tmp_path: Path, fake_index: LocalIndex,
     rec = validate(snippet, env, sandbox="none", timeout=20)
     assert rec.execution.stdout_tail.strip() == "neighbour"
     verdict = classify(rec)
-    assert verdict.category is Category.PACKAGE_ERROR and verdict.responsible == "drift-pkg"
+    assert verdict.category is Kind.DRIFT and verdict.responsible == "drift-pkg"
     assert rec.execution.exception_stack[0][0].endswith("/s.py")

@@ -148,6 +148,13 @@ def run(cfg):
 """
 
 
+def _listening(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
 class DaskCluster:
     """A real ``dask scheduler`` and worker processes without a nanny."""
 
@@ -166,6 +173,7 @@ class DaskCluster:
              "--no-dashboard"], env=self.env, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL))
         self.workers: list[subprocess.Popen[bytes]] = []
+        assert wait_until(lambda: _listening(port), 60), "the scheduler did not start"
 
     def add_workers(self, n: int) -> None:
         for _ in range(n):
@@ -176,6 +184,8 @@ class DaskCluster:
         from distributed import Client
 
         alive = sum(w.poll() is None for w in self.workers)
+        if not alive:
+            return
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -214,3 +224,93 @@ def test_dask_worker_without_nanny_killed_mid_search(tmp_path: Path, procs: Proc
     assert proc.returncode == 0, err
     assert json.loads(out)["text"] == CAUSE
     assert_no_verdict_from_errors(store)
+
+
+BROKEN_BWRAP = """#!/bin/sh
+# passes driftdoc's start-up probe, then fails to set up every real run's sandbox
+for a in "$@"; do
+  if [ "$a" = /tmp/work ]; then
+    echo "bwrap: Can't mount tmpfs on /newroot/tmp: No space left on device" >&2
+    exit 1
+  fi
+done
+exec {real} "$@"
+"""
+
+PIPE_SPEC = """
+[parameters]
+lr = [0.001, 0.01, 0.1, 0.5]
+opt = ["sgd", "adam"]
+batch = [16, 64, 256]
+[pipeline]
+command = "{py} job.py {{lr}} {{opt}}"
+inputs = ["job.py"]
+timeout = 20
+"""
+
+PIPE_JOB = """
+import sys, time
+time.sleep(0.05)
+sys.exit(1 if float(sys.argv[1]) >= 0.1 and sys.argv[2] == "adam" else 0)
+"""
+
+
+def test_sandbox_that_fails_to_start_is_retried_elsewhere(tmp_path: Path, procs: Procs) -> None:
+    """One worker's sandbox cannot start: its runs are errors (never verdicts), it stops
+    taking work, and the other worker gives the right answer."""
+    import shutil
+
+    real = shutil.which("bwrap")
+    if real is None:
+        pytest.skip("bubblewrap is not installed")
+    fake = tmp_path / "fakebin"
+    fake.mkdir()
+    (fake / "bwrap").write_text(BROKEN_BWRAP.format(real=real))
+    (fake / "bwrap").chmod(0o755)
+    (tmp_path / "job.py").write_text(PIPE_JOB)
+    spec = tmp_path / "driftdoc.toml"
+    spec.write_text(PIPE_SPEC.format(py=sys.executable))
+    push, pull = free_ports(2)
+    worker = ["worker", "--connect", "127.0.0.1", "--pull", str(push), "--push", str(pull),
+              "--idle-timeout", "120", str(spec)]
+    broken_env = dict(os.environ, PATH=f"{fake}:{os.environ.get('PATH', '')}")
+    broken = driftdoc_cli(*worker, env=broken_env, cwd=tmp_path)
+    proc = driftdoc_cli("debug", str(spec), "--store", "s.db", "--format", "json",
+                        "--executor", f"zmq://127.0.0.1:{push}:{pull}", cwd=tmp_path)
+    try:
+        assert wait_until(lambda: broken.poll() is not None, 60)  # it gave up on itself
+        healthy = driftdoc_cli(*worker, cwd=tmp_path)
+        out, err = proc.communicate(timeout=180)
+    finally:
+        for p in (proc, broken):
+            if p.poll() is None:
+                p.kill()
+        if "healthy" in locals():
+            healthy.kill()
+            healthy.communicate()
+    _, broken_err = broken.communicate()
+    assert broken.returncode == 1 and "runs in a row failed to start" in broken_err
+    assert proc.returncode == 0, err
+    assert json.loads(out)["text"] == CAUSE
+    verdicts, errors = assert_no_verdict_from_errors(tmp_path / "s.db")
+    assert errors == 3 and verdicts > 0
+    with Store(tmp_path / "s.db") as store:
+        assert {e.kind for e in store.errors()} == {"sandbox"}
+        assert all("No space left" in e.message for e in store.errors())
+
+
+def test_dask_without_workers_says_so_and_stops(tmp_path: Path, procs: Procs) -> None:
+    (tmp_path / "dask_pipeline.py").write_text(DASK_PIPELINE)
+    (tmp_path / "space.json").write_text(json.dumps(SPACE))
+    cluster = DaskCluster(tmp_path, procs)
+    cluster.add_workers(0)
+    start = time.monotonic()
+    proc = driftdoc_cli("debug", "space.json", "--executor", f"dask://{cluster.address}?wait=6",
+                        "--oracle", "dask_pipeline:run", "--store", "s.db", cwd=tmp_path)
+    out, err = proc.communicate(timeout=120)
+    flat = " ".join(err.split())
+    assert proc.returncode == 1, (out, err)
+    assert f"no Dask worker in the cluster at {cluster.address} after 3 s" in flat
+    assert f"no Dask worker joined the cluster at {cluster.address} within 6 s" in flat
+    assert 6 <= time.monotonic() - start < 60
+    assert assert_no_verdict_from_errors(tmp_path / "s.db") == (0, 0)

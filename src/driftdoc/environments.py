@@ -22,7 +22,7 @@ from driftdoc.schema import stamped
 
 if TYPE_CHECKING:
     from driftdoc.env.emit.explain import Explanation
-    from driftdoc.env.validation.classify import Classification
+    from driftdoc.env.validation.failure import Classification
     from driftdoc.env.validation.records import ValidationRecord
     from driftdoc.store import Store
 
@@ -100,7 +100,7 @@ def validate(snippet: str | Path, python: str, requirements: Sequence[str] = (),
              sandbox: str = "bwrap", reporter: Reporter = null_reporter) -> Validation:
     """Resolve ``requirements`` (and ``requirement_files``, read as pip reads them) for
     Python ``python``, build or reuse the environment, and run ``snippet`` in the sandbox."""
-    from driftdoc.env.validation.classify import classify
+    from driftdoc.env.validation.failure import classify
     from driftdoc.env.validation.validate import validate_requirements
     from driftdoc.events import Note
     from driftdoc.reqfile import read_requirements

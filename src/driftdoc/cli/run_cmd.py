@@ -84,8 +84,8 @@ class RunReporter:
         if self.quiet:
             return
         text = event.describe()
-        from driftdoc.env.search.repair import Tried, Trying
         from driftdoc.env.search.runner import ValidationFinished
+        from driftdoc.env.search.state import Tried, Trying
 
         if isinstance(event, Trying) and self._status is not None:
             self._status.update(Text(self.status_line(text, upcoming=len(event.moves))))

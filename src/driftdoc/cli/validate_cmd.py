@@ -20,7 +20,7 @@ from driftdoc.cli.options import (
     check_limits,
 )
 from driftdoc.cli.run_cmd import parse_date
-from driftdoc.env.validation.classify import classify
+from driftdoc.env.validation.failure import classify
 from driftdoc.env.validation.records import ValidationRecord
 from driftdoc.errors import InputError
 from driftdoc.events import Event, Note

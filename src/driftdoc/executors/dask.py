@@ -5,7 +5,9 @@ each task, never as scattered data: scattered data lives on the workers that hol
 worker killed without a nanny would take it along, failing every task that needs it. A
 worker that dies takes its tasks to another worker (Dask reschedules them; ``retries``
 covers the rest). A task that still fails, is cancelled, or has no result within
-``timeout`` seconds is a ``RunError``, never a verdict.
+``timeout`` seconds is a ``RunError``, never a verdict. While work waits and the cluster
+has no worker, a note says so after ``note_after`` seconds, and after ``wait`` seconds
+(None: forever) the executor gives up with ``InfrastructureError``, as the ZeroMQ one does.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from driftdoc.errors import DriftdocError
-from driftdoc.executors.base import Result, RunError, Runner
+from driftdoc.events import Note, Reporter, null_reporter
+from driftdoc.executors.base import InfrastructureError, Result, RunError, Runner
 from driftdoc.executors.local import call_runner
 from driftdoc.model import Instance
 
@@ -28,7 +31,8 @@ class DaskExecutor:
 
     def __init__(self, runner: Runner, *, address: str | None = None,
                  workers: int = 1, processes: bool = False, timeout: float | None = None,
-                 retries: int = 1) -> None:
+                 retries: int = 1, wait: float | None = 300.0, note_after: float = 3.0,
+                 reporter: Reporter = null_reporter) -> None:
         try:
             distributed: Any = importlib.import_module("distributed")
         except ImportError:
@@ -38,6 +42,10 @@ class DaskExecutor:
         self.runner = runner
         self.timeout = timeout
         self.retries = retries
+        self.wait = wait
+        self.note_after = note_after
+        self.reporter = reporter
+        self.address = address
         self._cluster: Any = None
         try:
             if address is None:
@@ -67,13 +75,33 @@ class DaskExecutor:
             futures[fut.key] = (fut, inst)
         pending = {k for k in futures}
         ac = self._as_completed([f for f, _ in futures.values()], with_results=False)
+        idle_since: float | None = None
+        noted = False
         while pending:
-            remaining = None
+            remaining = 1.0
             if self.timeout is not None:
                 remaining = max(0.0, started + self.timeout * len(instances) - time.monotonic())
             try:
-                batch = ac.next_batch(block=True) if remaining is None else _next(ac, remaining)
+                batch = _next(ac, min(remaining, 1.0))
             except TimeoutError:
+                if remaining > 1.0 or self.timeout is None:
+                    if self._client.nthreads():  # someone is working: keep waiting
+                        idle_since, noted = None, False
+                        continue
+                    now = time.monotonic()
+                    idle_since = idle_since or now
+                    if now - idle_since >= self.note_after and not noted:
+                        noted = True
+                        self.reporter(Note(f"no Dask worker in the cluster at {self.address} "
+                                           f"after {now - idle_since:.0f} s; waiting",
+                                           level="warning"))
+                    if self.wait is not None and now - idle_since >= self.wait:
+                        for key in pending:
+                            futures[key][0].cancel()
+                        raise InfrastructureError(
+                            f"no Dask worker joined the cluster at {self.address} within "
+                            f"{self.wait:g} s; start workers or raise ?wait=SECONDS") from None
+                    continue
                 for key in list(pending):
                     fut, inst = futures[key]
                     fut.cancel()

@@ -10,7 +10,8 @@ Specs:
   wait with no worker connected before the search stops with exit 1; default 300, ``0``
   waits forever).
 - ``dask``: start a LocalCluster with ``workers`` workers; ``dask://HOST:PORT`` connects
-  to a running scheduler.
+  to a running scheduler. ``?wait=SECONDS`` (default 300, ``0`` forever) bounds the wait
+  for a worker when the cluster has none, as for ZeroMQ; ``&retries=N``.
 
 The ZeroMQ per-request timeout is ``2 * timeout + 10`` seconds when a per-run ``timeout``
 is given (workers enforce the run's own limit; the rest covers queueing), else none.
@@ -106,6 +107,7 @@ def make_executor(
         assert spec is not None
         retries = _int_opt(opts, "retries", 1, spec)
         processes = _int_opt(opts, "processes", 0, spec) == 1
+        dask_wait = _int_opt(opts, "wait", 300, spec)
         _no_more(opts, spec)
         if rest and (":" not in rest or not rest.rsplit(":", 1)[1].isdigit()):
             raise InputError(f"use dask://HOST:PORT, got {spec!r}")
@@ -113,7 +115,7 @@ def make_executor(
 
         return DaskExecutor(runner, address=rest or None, workers=workers, processes=processes,
                             timeout=None if timeout is None else 2 * timeout + 10,
-                            retries=retries)
+                            retries=retries, wait=dask_wait or None, reporter=reporter)
     raise InputError(
         f"unknown executor {spec!r}; use local, zmq, zmq://HOST:PUSH:PULL, dask or "
         "dask://HOST:PORT"

@@ -210,7 +210,9 @@ class PipelineRunner:
                 shim = json.loads((workdir / RESULT_FILE).read_text())
             except (OSError, ValueError):
                 shim = {}
-        if res.sandbox_startup is None and res.killed_reason is None:
+        if res.sandbox_startup is None:
+            # the command never started, so nothing here (not even a "disk" or "timeout"
+            # read off the sandbox's own messages) is about the configuration
             return RunError("sandbox", f"the sandbox did not start ({describe(res)}): "
                             f"{details['stderr'].strip()[-300:]}")
         details["outputs"] = self._outputs(workdir, before)

@@ -46,7 +46,7 @@ h2 { font-size: 18px; margin: 28px 0 10px; border-bottom: 1px solid var(--line);
      padding-bottom: 4px; }
 .sub { color: var(--muted); margin: 0 0 12px; }
 .badge { display: inline-block; padding: 2px 10px; border-radius: 12px; color: #fff;
-         font-weight: 600; font-size: 13px; vertical-align: middle; }
+         font-weight: 600; font-size: 13px; vertical-align: middle; white-space: nowrap; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line);
          vertical-align: top; }
@@ -154,21 +154,24 @@ def histogram(values: Sequence[float], *, bins: int = 12, width: int = 640,
     for v in values:
         counts[min(bins - 1, int((v - lo) / span * bins))] += 1
     top = max(counts)
-    plot_h, bar_w = height - 34, (width - 20) / bins
+    head = 16  # room for the count above the tallest bar
+    plot_h, bar_w = height - 34 - head, (width - 40) / bins
     parts = [f'<svg role="img" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">']
     for i, n in enumerate(counts):
         h = plot_h * n / top if top else 0
-        x = 10 + i * bar_w
+        x = 20 + i * bar_w
         edge = lo + span * i / bins
-        parts.append(f'<rect x="{x + 1:.1f}" y="{plot_h - h + 4:.1f}" width="{bar_w - 2:.1f}" '
+        parts.append(f'<rect x="{x + 1:.1f}" y="{head + plot_h - h + 4:.1f}" '
+                     f'width="{bar_w - 2:.1f}" '
                      f'height="{h:.1f}" fill="#1976d2"><title>{n} between {edge:.1f}{unit} '
                      f'and {edge + span / bins:.1f}{unit}</title></rect>')
         if n:
-            parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{plot_h - h:.1f}" font-size="11" '
+            parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{head + plot_h - h:.1f}" '
+                         f'font-size="11" '
                          f'text-anchor="middle">{n}</text>')
     for i in (0, bins // 2, bins):
-        x = 10 + i * bar_w
+        x = 20 + i * bar_w
         parts.append(f'<text x="{x:.1f}" y="{height - 8}" font-size="11" text-anchor="middle">'
                      f'{lo + span * i / bins:.1f}{esc(unit)}</text>')
     parts.append("</svg>")

@@ -23,14 +23,15 @@ from packaging.version import InvalidVersion, Version
 from driftdoc.env.knowledge.releases import ReleaseProvider
 from driftdoc.env.search.result import EnvResult
 from driftdoc.env.search.runner import AttemptMemo
-from driftdoc.env.validation.verdict import INSTALL, TIMEOUT, Attempt, Verdict
+from driftdoc.env.validation.failure import Kind
+from driftdoc.env.validation.verdict import Attempt, Verdict
 from driftdoc.errors import InputError
 from driftdoc.events import Note, Reporter, null_reporter
 from driftdoc.schema import stamped
 
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
 # Verdicts that say nothing about the snippet's behaviour under a release.
-NO_EVIDENCE = frozenset({INSTALL, TIMEOUT})
+NO_EVIDENCE = frozenset({Kind.INSTALL, Kind.TIMEOUT})
 
 
 @dataclass(frozen=True)
@@ -181,12 +182,12 @@ class _Prober:
             return None
         cached = self.memo.fresh == before
         self.fresh += 0 if cached else 1
-        detail = verdict.exception_name or verdict.kind
+        detail = verdict.exception_name or verdict.kind.value
         if verdict.exception_message:
             detail = f"{detail}: {verdict.exception_message}"[:200]
-        if verdict.kind == INSTALL:
+        if verdict.kind is Kind.INSTALL:
             detail = f"does not install here ({verdict.failed_requirement or package})"
-        probe = Probe(package, version, _outcome(verdict), verdict.kind, detail, cached)
+        probe = Probe(package, version, _outcome(verdict), verdict.kind.value, detail, cached)
         self._seen[key] = probe
         self.probes.append(probe)
         self.reporter(Note(f"explain: {package} {version}: {probe.outcome} ({detail})"))

@@ -25,23 +25,13 @@ from driftdoc.env.knowledge.mapping import load as load_knowledge
 from driftdoc.env.knowledge.plan import ImportUse, Plan, classify, inspect_snippet
 from driftdoc.env.knowledge.releases import IndexReleases, ReleaseProvider
 from driftdoc.env.knowledge.stdlib import is_stdlib
-from driftdoc.env.search.repair import (
-    DEFAULT_BUDGET,
-    PY2_ERAS,
-    Dep,
-    RepairSearch,
-    SearchOutcome,
-    State,
-)
+from driftdoc.env.search.eras import PY2_ERAS
+from driftdoc.env.search.repair import DEFAULT_BUDGET, RepairSearch
 from driftdoc.env.search.result import EnvResult
+from driftdoc.env.search.state import Dep, SearchOutcome, State
 from driftdoc.env.toolchain import syspkgs
-from driftdoc.env.validation.verdict import (
-    SUCCESS,
-    TIMEOUT_IMPORTS,
-    Attempt,
-    Validator,
-    Verdict,
-)
+from driftdoc.env.validation.failure import Kind
+from driftdoc.env.validation.verdict import Attempt, Validator, Verdict
 from driftdoc.events import Event, Note, Reporter, null_reporter
 from driftdoc.model import Instance, Outcome
 from driftdoc.store import Store
@@ -58,7 +48,7 @@ class ValidationFinished(Event):
     def describe(self) -> str:
         reqs = " ".join(self.attempt.requirements) or "(no packages)"
         src = "known" if self.cached else f"{self.verdict.seconds:.1f}s"
-        return f"python {self.attempt.python} {reqs}: {self.verdict.kind} [{src}]"
+        return f"python {self.attempt.python} {reqs}: {self.verdict.kind.value} [{src}]"
 
 
 class AttemptMemo:
@@ -85,7 +75,7 @@ class AttemptMemo:
     def _one(self, attempt: Attempt) -> Verdict:
         start = time.time()
         verdict = self.validator.check(attempt)
-        outcome = Outcome(verdict.ok, verdict.kind, verdict.exception_message or verdict.note,
+        outcome = Outcome(verdict.ok, verdict.kind.value, verdict.exception_message or verdict.note,
                           verdict.seconds, {"verdict": verdict.to_json()})
         with self._lock:
             self.store.record(self.experiment_id, Instance(sorted(attempt.key().items())),
@@ -362,7 +352,7 @@ def run_snippet(
 def _result(snippet: Path, found: SearchOutcome, started: float) -> EnvResult:
     """The JSON contract for where the search stands."""
     verdict = found.verdict
-    resolved = verdict is not None and verdict.kind in (SUCCESS, TIMEOUT_IMPORTS)
+    resolved = verdict is not None and verdict.kind in (Kind.SUCCESS, Kind.TIMEOUT_IMPORTS)
     requirements = list(verdict.pins) if verdict is not None else []
     return EnvResult(
         snippet=str(snippet),
@@ -374,7 +364,7 @@ def _result(snippet: Path, found: SearchOutcome, started: float) -> EnvResult:
         drift=found.drift,
         final=verdict.record if verdict is not None else None,
         reason=None if resolved else found.reason,
-        classification=verdict.kind if verdict is not None else None,
+        classification=verdict.kind.value if verdict is not None else None,
         direct=list(found.state.attempt().requirements),
         steps=found.steps,
         system_packages=list(found.state.system),

@@ -1,0 +1,252 @@
+"""The walk of the repair search: it knows failures, moves and budgets, and no package.
+
+From a first state the engine asks its :class:`Domain` (the rulebook) for moves against
+the current failure, validates them in batches through :class:`~.trials.Trials`, walks
+bisection markers probe by probe, lets the domain complete a move after its validation,
+and keeps the move that gets furthest (V2's checkpoint: the failure moves later in the
+snippet). It stops when the environment works, no move helps, or the budget runs out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from driftdoc.env.search.result import DriftFix
+from driftdoc.env.search.state import (
+    Move,
+    MoveKind,
+    SearchOutcome,
+    State,
+    Tried,
+    Trying,
+    step,
+)
+from driftdoc.env.search.trials import Trials
+from driftdoc.env.validation.failure import Failure, Kind
+from driftdoc.env.validation.verdict import Verdict
+from driftdoc.events import Note, Reporter, null_reporter
+
+Tested = tuple[Move, Verdict]
+Run = Callable[[Sequence[Move]], list[Tested]]
+
+
+@dataclass(frozen=True)
+class Bisection:
+    """Versions to bisect, newest first, in the parts to search one after the other, and
+    how to make the probe of one version."""
+
+    parts: list[list[str]]
+    probe: Callable[[str], Move]
+
+
+class Domain(Protocol):
+    """What the engine asks of the world it searches (the rulebook)."""
+
+    def moves(self, state: State, verdict: Verdict) -> list[Move]:
+        """Promising next states for this failure, in the order to try them."""
+        ...
+
+    def prepare(self, move: Move) -> Move:
+        """The move as it should be validated (it may go elsewhere first)."""
+        ...
+
+    def complete(self, move: Move, verdict: Verdict, run: Run) -> Tested:
+        """The move completed after its validation (it may cost more validations)."""
+        ...
+
+    def bisection(self, marker: Move) -> Bisection | None:
+        """The versions a bisection marker walks, or None when there is nothing to walk."""
+        ...
+
+    def kept(self, before: State, move: Move, verdict: Verdict, after: Verdict) -> DriftFix | None:
+        """A move was kept: remember what it implies; the drift it fixed, if any."""
+        ...
+
+    def stuck(self, failure: Failure) -> str | None:
+        """Why nothing helps, when the domain knows better than "no further move fixes"."""
+        ...
+
+
+def moved_on(before: Failure, after: Failure) -> bool:
+    """A different failure at the same point can still be progress.
+
+    Another class of error at import time, or another missing module in the same
+    import statement (the first one is now found), means the move fixed something.
+    """
+    if after.progress() < before.progress():
+        return False
+    if after.kind is not before.kind:
+        return after.kind not in (Kind.INSTALL, Kind.SYNTAX, Kind.TIMEOUT)
+    if after.kind is Kind.IMPORT and before.module:
+        if after.says_gone:
+            return False  # found, but only a stub saying it went away (pandas.io.data)
+        if after.module and after.line == before.line and \
+                (before.module + ".").startswith(after.module + "."):
+            # the module itself (or its package) is gone now: a step back, not on
+            return False
+        # the module that was missing is found now, whatever fails next
+        return after.module != before.module
+    return False
+
+
+def better(before: Failure, after: Failure) -> bool:
+    """Is ``after`` a step forward from ``before``?"""
+    return after.ok or after.progress() > before.progress() or moved_on(before, after)
+
+
+def _batches(moves: Sequence[Move], width: int) -> list[list[Move]]:
+    return [list(moves[i:i + width]) for i in range(0, len(moves), width)]
+
+
+class Engine:
+    """Walks from ``start`` towards a working environment."""
+
+    def __init__(self, start: State, domain: Domain, trials: Trials, *, width: int = 1,
+                 reporter: Reporter = null_reporter,
+                 on_kept: Callable[[SearchOutcome], None] | None = None) -> None:
+        self.start = start
+        self.domain = domain
+        self.trials = trials
+        self.width = max(1, width)
+        self.reporter = reporter
+        self.on_kept = on_kept
+
+    def _run(self, moves: Sequence[Move]) -> list[Tested]:
+        prepared = [self.domain.prepare(m) for m in moves]
+
+        def starting(indices: list[int]) -> None:
+            self.reporter(Trying(tuple(prepared[i].why for i in indices)))
+
+        verdicts = self.trials.run([m.state.attempt() for m in prepared], starting)
+        out = []
+        for move, verdict in zip(prepared, verdicts, strict=True):
+            if verdict is None:
+                continue
+            self.reporter(Tried(move.why, verdict.failure.describe(), verdict.seconds))
+            out.append((move, verdict))
+        return out
+
+    def _complete(self, tried: list[Tested]) -> list[Tested]:
+        return [self.domain.complete(m, v, self._run) for m, v in tried]
+
+    def _checkpoint(self, outcome: SearchOutcome) -> None:
+        if self.on_kept is not None:
+            outcome.validations = self.trials.validations
+            self.on_kept(outcome)
+
+    def run(self) -> SearchOutcome:
+        first = Move(self.start, MoveKind.START, "the first plan")
+        results = self._run([first])
+        if not results:
+            return SearchOutcome(self.start, None, validations=self.trials.validations,
+                                 reason="no validation could be run (budget or time limit)")
+        state, verdict = self.start, results[0][1]
+        outcome = SearchOutcome(state, verdict, validations=self.trials.validations)
+        outcome.steps.append(step(first, verdict, kept=True))
+        self._checkpoint(outcome)
+        while not verdict.ok:
+            moves = self.domain.moves(state, verdict)
+            if not moves:
+                outcome.reason = self._stuck(verdict.failure)
+                break
+            best = self._round(verdict, moves, outcome)
+            if best is None:
+                outcome.reason = self._stuck(verdict.failure, exhausted=self.trials.exhausted())
+                break
+            move, new = best
+            drift = self.domain.kept(state, move, verdict, new)
+            if drift is not None:
+                outcome.drift.append(drift)
+            self.reporter(Note(f"kept: {move.why}"))
+            state, verdict = move.state, new
+            outcome.state, outcome.verdict = state, verdict
+            self._checkpoint(outcome)
+        outcome.validations = self.trials.validations
+        failure = verdict.failure
+        if failure.ok and failure.kind is Kind.SNIPPET:
+            what = failure.exception or failure.brief(80) or "a failure"
+            outcome.reason = (
+                f"{what} in the snippet's own code"
+                + (f" at line {failure.line}" if failure.line else "")
+                + " is not repairable by changing the environment; "
+                "the environment works up to that point")
+        return outcome
+
+    def _round(self, verdict: Verdict, moves: list[Move],
+               outcome: SearchOutcome) -> Tested | None:
+        """Try ``moves`` batch by batch until one gets further; the furthest of its batch."""
+        best: Tested | None = None
+        failed_versions: set[str] = set()
+        for batch in _batches(moves, self.width):
+            tried = self._complete(self._run([m for m in batch if not m.is_marker]))
+            for marker in (m for m in batch if m.is_marker):
+                found = self._bisect(verdict, marker, failed_versions, outcome)
+                if found is not None and (best is None or found[1].failure.progress()
+                                          > best[1].failure.progress()):
+                    best = found
+            for m, v in tried:
+                forward = better(verdict.failure, v.failure)
+                outcome.steps.append(step(m, v, kept=forward))
+                if forward and (best is None
+                                or v.failure.progress() > best[1].failure.progress()):
+                    best = (m, v)
+                elif not forward and m.to_version:
+                    failed_versions.add(m.to_version)
+            if best is not None or self.trials.exhausted():
+                break
+        return best
+
+    def _bisect(self, verdict: Verdict, marker: Move, failed: set[str],
+                outcome: SearchOutcome) -> Tested | None:
+        """Binary search for the newest version that gets further.
+
+        Versions newer than a probe that fails the same way fail too (drift is monotone
+        in time); a version too old to install here means the answer is newer. The parts
+        are searched in order; a later part only when every probe of the earlier ones
+        failed the same way.
+        """
+        plan = self.domain.bisection(marker)
+        if plan is None:
+            return None
+        before = verdict.failure
+        best: Tested | None = None
+        for part in plan.parts:
+            lo = max((part.index(v) for v in failed if v in part), default=-1)
+            hi = len(part)
+            while hi - lo > 1 and not self.trials.exhausted():
+                mid = (lo + hi) // 2
+                tried = self._complete(self._run([plan.probe(part[mid])]))
+                if not tried:
+                    break
+                m, v = tried[0]
+                works = better(before, v.failure)
+                outcome.steps.append(step(m, v, kept=works))
+                after = v.failure
+                if works:
+                    hi = mid
+                    if best is None or after.progress() >= best[1].failure.progress():
+                        best = (m, v)  # newest among the furthest-getting probes
+                elif after.kind is Kind.INSTALL or (after.line == before.line
+                                                    and not before.same_as(after)
+                                                    and not after.says_gone):
+                    # too old: it no longer installs, or breaks another way at the same line
+                    # (flask.ext before Flask 0.8; mongoengine against today's pymongo).
+                    # Missing another API at another line (tf.select) still means "older",
+                    # and so does a stub saying the API moved away (pandas.io.data in 0.19).
+                    hi = mid
+                else:
+                    lo = mid
+            if best is not None or hi < len(part) or self.trials.exhausted():
+                break  # the answer, if any, lies among these versions
+        return best
+
+    def _stuck(self, failure: Failure, exhausted: bool = False) -> str:
+        known = self.domain.stuck(failure)
+        if known is not None:
+            return known
+        if exhausted or self.trials.exhausted():
+            return f"gave up after {self.trials.validations} validation(s) (budget or time " \
+                   f"limit); best environment still fails: {failure.describe()}"
+        return f"no further move fixes: {failure.describe()}"
