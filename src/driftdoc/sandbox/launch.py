@@ -43,7 +43,7 @@ from driftdoc.sandbox.policy import (
     SEED_ROOT,
     Policy,
 )
-from driftdoc.sandbox.programs import setpriv_path
+from driftdoc.sandbox.programs import program_mounts, setpriv_path
 
 HOST_UID_BASE = 0x70000000
 """Runs started by root get a host uid in [BASE, BASE + 2**24): a range no distribution
@@ -175,6 +175,11 @@ _check_lock = threading.Lock()
 _checked: str | None = None
 
 
+def inner_mounts(bwrap: str) -> list[Path]:
+    """What the user stage needs to run bwrap itself when it lives outside ``/usr``."""
+    return [p for p in program_mounts(Path(bwrap), {"PATH": os.defpath}) if p.exists()]
+
+
 def _probe_argv(bwrap: str) -> list[str]:
     """A minimal run in the same configuration as real runs (as root: both stages)."""
     base = ["--ro-bind", "/usr", "/usr"]
@@ -183,8 +188,15 @@ def _probe_argv(bwrap: str) -> list[str]:
             base += ["--symlink", os.readlink(d), d]
         elif os.path.isdir(d):
             base += ["--ro-bind", d, d]
-    base += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", SANDBOX_WORKDIR,
-             "--chdir", SANDBOX_WORKDIR]
+    base += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    if running_as_root():
+        made: set[str] = set()
+        for path in inner_mounts(bwrap):
+            for parent in reversed(path.parents[:-1]):
+                if str(parent) not in made:
+                    base += ["--perms", "0755", "--dir", str(parent)]
+                    made.add(str(parent))
+            base += ["--ro-bind", str(path), str(path)]
     spaces = _namespaces(Policy())
     if not running_as_root():
         return [bwrap, *spaces, *_USERNS, *base, "--", "true"]

@@ -243,6 +243,8 @@ def run_sandboxed(
             if inside_path is not None:
                 full_env["PATH"] = inside_path
                 program_paths = [*program_paths, *path_mounts]
+            if launch.running_as_root():  # the user stage runs bwrap again, from inside
+                program_paths = [*program_paths, *launch.inner_mounts(bwrap)]
             ram_disk = limits.workdir_bytes or limits.memory_bytes or DEFAULT_TMP_BYTES
             plan = mount_args(policy, workdir=workdir, workdir_mode=workdir_mode, seeds=seed,
                               program_paths=program_paths, tmp_bytes=ram_disk,
