@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import random
 import shutil
@@ -86,6 +87,37 @@ def to_check(names: list[str], results: dict[str, dict[str, object]],
     rerun changed it): a gist the batch has not finished is not checked at all."""
     return [n for n in names if n in results
             and checks.get(n, {}).get("emitted") != list(emitted(results[n]))]
+
+
+def disk_report(log: Path) -> list[str]:
+    """Disk per gist, from the batch's ``disk.csv``: the cache's size measured after each
+    finished gist (with --jobs 2 a gist's growth includes what the other job added
+    meanwhile), the bound, and what eviction removed."""
+    if not log.exists():
+        return ["disk: no disk.csv (a batch of an older driftdoc)"]
+    with log.open() as fp:
+        rows = list(csv.DictReader(fp))
+    if not rows:
+        return ["disk: disk.csv is empty"]
+    sizes = [int(r["cache_bytes"]) for r in rows]
+    growth: dict[str, int] = {}
+    for before, row in itertools.pairwise(rows):
+        if row["event"] == "snippet":
+            growth[row["snippet"]] = max(0, int(row["cache_bytes"]) - int(before["cache_bytes"]))
+    gib, mib = 1024**3, 1024**2
+    last = rows[-1]
+    lines = [f"disk: cache {sizes[0] / gib:.2f} GiB at the start, {sizes[-1] / gib:.2f} GiB at "
+             f"the end, peak {max(sizes) / gib:.2f} GiB; bound "
+             f"{int(last['limit_bytes']) / gib:.2f} GiB; evicted "
+             f"{int(last['evicted_bytes']) / gib:.2f} GiB"]
+    if growth:
+        added = sorted(growth.values())
+        top = sorted(growth.items(), key=lambda kv: -kv[1])[:5]
+        lines.append(f"disk per gist ({len(added)} gists): mean {statistics.mean(added) / mib:.0f} "
+                     f"MiB, median {statistics.median(added) / mib:.0f} MiB, p90 "
+                     f"{pct([float(a) for a in added], 0.9) / mib:.0f} MiB; largest: "
+                     + ", ".join(f"{n} {v / mib:.0f} MiB" for n, v in top))
+    return lines
 
 
 def main() -> int:
@@ -191,6 +223,8 @@ def main() -> int:
                           for p in _listed(checks[n].get("system_skipped"))})
         print(f"{len(with_system)} environments re-validated with system packages unpacked "
               f"from apt (closure parts that would not download: {', '.join(skipped) or 'none'})")
+    for line in disk_report(results_dir / "disk.csv"):
+        print(line)
     print("re-validation classes:", json.dumps(dict(sorted(hist.items(), key=lambda kv: -kv[1]))))
     print("driftdoc classes:     ",
           json.dumps(dict(sorted(tool_classes.items(), key=lambda kv: -kv[1]))))

@@ -263,3 +263,22 @@ def test_cli_debug_drives_seed_workers(seed_env: dict[str, str], workers: Worker
     assert json.loads(out)["text"] == ["lr >= 0.1 AND opt == adam"]
     records = [json.loads(x) for x in Path(seed_env["RECORD_FILE"]).read_text().splitlines()]
     assert records and records[0]["filename"] == str(pipeline_spec.resolve())
+
+
+def test_error_replies_are_never_verdicts() -> None:
+    """A worker whose own machinery failed says so; BugDoc's format cannot, so it is silent."""
+    from driftdoc.executors.zmq import _answer
+
+    def broken(inst: Instance) -> RunError:
+        return RunError("sandbox", "bwrap: cannot mount")
+
+    reply = _answer(bugdoc_request("p.vt", [0.1, "adam", 16], ["lr", "opt", "batch"]),
+                    broken, SPACE, "w:1")
+    assert "outcome" not in reply and reply["error"]["kind"] == "sandbox"
+    _, values, result = parse_reply(json.dumps(reply))
+    assert isinstance(result, RunError) and result.message == "bwrap: cannot mount"
+    assert values == [0.1, "adam", 16] and result.details["worker"]["id"] == "w:1"
+    bad = _answer("not|a request", broken, SPACE, "w:1")
+    assert bad["error"]["kind"] == "worker-error"
+    with pytest.raises(ValueError):
+        parse_reply(json.dumps({"values": [], "error": {"kind": "made-up"}}))

@@ -87,12 +87,16 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def test_debug_report(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["debug", "space.json", "--oracle", "reportoracle:check",
+    assert main(["debug", "space.json", "--oracle", "reportoracle:check", "--format", "json",
                  "--report", "debug.html"]) == 0
-    assert "report: debug.html" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "report: debug.html" in captured.err
+    summary = json.loads(captured.out)
+    coverage = [summary["coverage"]["text"]] if summary.get("coverage") else []
     text = check_report(project / "debug.html", [
         "Root causes of failure", "Cause 1: lr >= 0.1 AND optimizer == adam",
-        "none that succeeded", "Decision tree over the recorded runs", "all recorded runs"])
+        "none that succeeded", "Decision tree over the recorded runs", "all recorded runs",
+        *coverage])
     fails = re.search(r"(\d+) failing run\(s\) satisfy it", text)
     assert fails and int(fails.group(1)) >= 1
 

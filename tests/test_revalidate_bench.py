@@ -233,3 +233,24 @@ def test_only_finished_gists_with_a_changed_environment_are_checked_again() -> N
               "unfinished": {"passed": False, "category": "no-environment"}}
     names = ["same", "changed", "new", "unfinished"]
     assert hg29k.to_check(names, results, checks) == ["changed", "new"]
+
+
+def test_disk_report_reads_the_batch_log(tmp_path: Path) -> None:
+    """Growth per gist is the cache's size after it minus the size logged before it; an
+    eviction starts a new baseline (its bytes are not a gist's)."""
+    from driftdoc.env.search.warden import CacheWarden
+
+    mib = 1024**2
+    log = tmp_path / "disk.csv"
+    warden = CacheWarden(log)
+    for event, name, size, evicted in [("start", "", 100, 0), ("snippet", "a", 400, 0),
+                                       ("snippet", "b", 450, 0), ("evict", "", 150, 300),
+                                       ("snippet", "c", 350, 300), ("end", "", 350, 300)]:
+        warden._last = (size * mib, 0, 500 * mib)
+        warden.evicted = evicted * mib
+        warden._row(event, name)
+    lines = hg29k.disk_report(log)
+    assert "peak 0.44 GiB" in lines[0] and "evicted 0.29 GiB" in lines[0]
+    assert "3 gists" in lines[1] and "median 200 MiB" in lines[1]
+    assert "largest: a 300 MiB, c 200 MiB, b 50 MiB" in lines[1]
+    assert hg29k.disk_report(tmp_path / "none.csv")[0].startswith("disk: no disk.csv")

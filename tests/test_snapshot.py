@@ -113,3 +113,34 @@ def test_sqlite_and_command_sources(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(InputError, match="exited 3"):
         store.take(tmp_path, [Wanted("x", Source("command", ("sh", "-c", "exit 3 {output}")))])
+
+
+TAKER = """
+import sys, tempfile
+from pathlib import Path
+from driftdoc.pipeline.snapshot import SnapshotStore, Source, Wanted
+src, root, i = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+mine = src / f"p{i}"
+mine.mkdir()
+(mine / "f.bin").write_text(i * 300_000)
+store = SnapshotStore(root, limit=700_000)
+for _ in range(3):
+    snap = store.take(mine, [Wanted("f.bin", Source("file", "f.bin"))])
+    work = Path(tempfile.mkdtemp())
+    snap.materialise(work, {}, mode="copy")
+    assert (work / "f.bin").read_text() == i * 300_000
+    store.release()
+print("ok")
+"""
+
+
+def test_concurrent_takers_under_eviction(tmp_path: Path) -> None:
+    """Processes taking and evicting at once never break each other's snapshots."""
+    src = tmp_path / "src"
+    src.mkdir()
+    procs = [subprocess.Popen([sys.executable, "-c", TAKER, str(src), str(tmp_path / "st"),
+                               str(i)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for i in range(1, 5)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, results
+    assert all(out.strip() == "ok" for out, _ in results)

@@ -34,6 +34,7 @@ from driftdoc.cli.options import (
 from driftdoc.env.emit.files import FORMATS, render, write_outputs
 from driftdoc.env.search.repair import DEFAULT_BUDGET
 from driftdoc.env.search.result import EnvResult
+from driftdoc.env.toolchain import bound
 from driftdoc.errors import InputError
 from driftdoc.events import Event, Note
 from driftdoc.schema import stamped
@@ -151,6 +152,7 @@ def run_command(
         check_bwrap()
     from driftdoc.env.search.runner import run_snippet
 
+    bound.configured_max()  # a bad DRIFTDOC_CACHE_MAX is bad input, before any work
     store = Store(store_path)
     save = None
     if checkpoint is not None:
@@ -168,6 +170,8 @@ def run_command(
     finally:
         store.close()
     report_result(result, fmt, output, quiet=quiet, index_url=index_url, hashes=hashes)
+    if checkpoint is None:  # a batch's own children leave the bound to the batch
+        bound.check(force=True)
     raise typer.Exit(0 if result.resolved else 1)
 
 

@@ -257,17 +257,20 @@ class SnapshotStore:
 
     def take(self, base: Path, wanted: Sequence[Wanted]) -> Snapshot:
         """Copy every wanted entry into the store once and return the snapshot."""
-        entries: list[Entry] = []
-        for want in wanted:
-            if want.source is not None:
-                entries.append(self._entry(base, want.path, want.source, None, None))
-            for value, source in want.versions:
-                entries.append(self._entry(base, want.path, source, want.parameter, value))
-        body = {"entries": [e.to_json() for e in entries]}
-        sid = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-        snap = Snapshot(sid, self.root, tuple(entries))
-        self._write_manifest(snap)
-        self.use(snap)
+        # shared with other takers, exclusive of eviction: objects and trees not yet in a
+        # manifest must not be collected while this snapshot is being built
+        with self._locked(shared=True):
+            entries: list[Entry] = []
+            for want in wanted:
+                if want.source is not None:
+                    entries.append(self._entry(base, want.path, want.source, None, None))
+                for value, source in want.versions:
+                    entries.append(self._entry(base, want.path, source, want.parameter, value))
+            body = {"entries": [e.to_json() for e in entries]}
+            sid = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+            snap = Snapshot(sid, self.root, tuple(entries))
+            self._write_manifest(snap)
+            self.use(snap)
         self.evict(keep={sid})
         return snap
 
@@ -460,10 +463,11 @@ class SnapshotStore:
                     obj.unlink()
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self, *, shared: bool = False) -> Iterator[None]:
+        """Taking (shared) against evicting (exclusive), across processes."""
         fd = os.open(self._dir("tmp").parent / "evict.lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
             yield
         finally:
             os.close(fd)

@@ -69,8 +69,20 @@ def render_debug(experiment: str, summary: dict[str, Any], space_json: dict[str,
         ("Parameters", esc(", ".join(f"{p.name} ({len(p.values)} values)"
                                      for p in space.parameters))),
     ]
+    coverage = summary.get("coverage") or {}
+    if coverage.get("text"):
+        rows.append(("Coverage", esc(coverage["text"])))
+    if summary.get("reruns"):
+        rows.append(("Re-runs", esc(f"{summary['reruns']} run(s) repeated to check their "
+                                    "verdict")))
     if summary.get("message"):
         rows.append(("Notes", esc(summary["message"])))
+    for note in summary.get("notes") or []:
+        rows.append(("", esc(note)))
+    for label, key in (("Unverified causes", "unverified"), ("Withheld causes", "withheld")):
+        if summary.get(key):
+            rows.append((label, "<br>".join(f"<code>{esc(_text(c))}</code>"
+                                            for c in summary[key])))
     cards = []
     for i, (literals, text) in enumerate(zip(summary.get("causes") or [],
                                              summary.get("text") or [], strict=False), 1):
@@ -106,6 +118,11 @@ def render_debug(experiment: str, summary: dict[str, Any], space_json: dict[str,
                 _run_rows(runs, names, limit=len(runs))) + "</details>"
     )
     return page(f"driftdoc debug: {experiment}", body)
+
+
+def _text(literals: list[list[Value]]) -> str:
+    """A cause in ``[[param, op, value], ...]`` form as text."""
+    return " AND ".join(f"{p} {op} {v}" for p, op, v in literals)
 
 
 def _holds(cause: Conjunction, run: dict[str, Any]) -> bool:

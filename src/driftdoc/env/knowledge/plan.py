@@ -13,6 +13,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from driftdoc.env.host import tables
 from driftdoc.env.host.interpreters import Interpreter, discover, find
 from driftdoc.env.knowledge import stdlib
 from driftdoc.env.knowledge.mapping import Candidate, Knowledge, guess, guessable, load, redirect
@@ -200,7 +201,7 @@ def _classify_one(
         return use("stdlib", note=f"standard library of Python {python}")
     where = stdlib.stdlib_versions(top)
     if where:
-        backport = stdlib.BACKPORTS.get(top)
+        backport = tables.backports().get(top)
         if backport is not None and r.context != "optional":
             dist, why = backport
             return use("thirdparty", [Candidate(dist, 0.8, "backport", why)],
@@ -230,8 +231,9 @@ def inspect_snippet(
     locals_ = local_modules(snippet)
     code = None
     if compile_check:
+        # a notebook's cells are text, not a file Python 2 reads as ASCII: the BOM says so
         code = (snippet.path.read_bytes() if snippet.kind == "py"
-                else snippet.source.encode("utf-8"))
+                else snippet.source.encode("utf-8-sig"))
     candidates = infer_versions(scan, interpreters=pool, code=code, pinned=python,
                                 local_names=locals_)
     if not candidates:

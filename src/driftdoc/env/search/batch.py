@@ -23,6 +23,8 @@ from typing import Any
 
 from driftdoc.env.host.cache import cache_root
 from driftdoc.env.search.result import EnvResult
+from driftdoc.env.search.warden import CacheWarden
+from driftdoc.env.toolchain import bound
 from driftdoc.errors import DriftdocError, InputError
 from driftdoc.events import Event, Note, Reporter, null_reporter
 
@@ -219,6 +221,7 @@ def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 1
     Each child writes its snippet's files into ``out_dir/snippets/NAME``; for one that
     wrote none (killed, crashed, bad input) ``write_outputs(folder, result)`` does.
     """
+    bound.configured_max()  # a bad DRIFTDOC_CACHE_MAX is bad input, before any work
     todo, done = plan_jobs(root, out_dir)
     if not todo and not done:
         raise InputError(f"no snippets (*.py, *.ipynb or */snippet.py) in {root}")
@@ -235,6 +238,7 @@ def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 1
     queue: Iterator[Job] = iter(todo)
     hard_limit = time_limit + 60.0
     reclaimed_at = -RECLAIM_EVERY
+    warden = CacheWarden(out_dir / "disk.csv").start()  # the cache bound, from a thread
     try:
         exhausted = False
         while running or not exhausted:
@@ -279,13 +283,18 @@ def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 1
                                       level="warning"))
                 summary.results[job.name] = result
                 passed += env_ok(result)
+                warden.snippet_done(job.name)
                 reporter(SnippetDone(job.name, result, len(summary.results), total, passed))
+            for note in warden.notes():
+                reporter(note)
             if not finished:
                 time.sleep(0.05)
     except KeyboardInterrupt:
         summary.interrupted = True
         for proc, _job, _started in running.values():
             _kill(proc)
+    finally:
+        warden.stop(final=not summary.interrupted)
     write_csv(summary, out_dir / "results.csv")
     return summary
 

@@ -26,6 +26,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -33,7 +34,7 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,6 +120,42 @@ def env_key(exe: Path, pins: Sequence[str], index_url: str,
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:24]
 
 
+def _locate(python: str, pins: Sequence[str], index_url: str | None,
+            system: SystemRoot | None) -> tuple[str, Path, list[str], str, str]:
+    """(X.Y, interpreter, normalised pins, index, env key) of an environment."""
+    major, minor = check_python(python)
+    python = f"{major}.{minor}"
+    interp = interpreter_path(python)
+    if interp is None:
+        raise InputError(f"Python {python} is not installed here")
+    norm = normalize_pins(pins)
+    index = (index_url or default_index()).rstrip("/")
+    return python, interp, norm, index, env_key(
+        interp, norm, index, system.packages if system is not None else ())
+
+
+def store_leases(python: str, pins: Sequence[str]) -> tuple[str, list[str]]:
+    """The shared store an env of ``pins`` links its files from (``uv`` by project, the 2.7
+    wheel store by release) and the names of what it uses there."""
+    exact = [p for p in pins if "==" in p]
+    if python.startswith("2."):
+        return "py27", exact
+    return "uv", sorted({p.split("==", 1)[0] for p in exact})
+
+
+@contextlib.contextmanager
+def using_env(python: str, pins: Sequence[str], *, index_url: str | None = None,
+              reporter: Reporter = null_reporter,
+              system: SystemRoot | None = None) -> Iterator[BuiltEnv]:
+    """:func:`ensure_env` for a run: the env and the store entries it is built from are
+    leased while the block runs, so the cache bound never removes them from under it."""
+    python, _interp, norm, _index, key = _locate(python, pins, index_url, system)
+    store, names = store_leases(python, norm)
+    with cache.leased([f"env-{key}", *(f"{store}-{n}" for n in names)]):
+        cache.note_use(store, names)
+        yield ensure_env(python, norm, index_url=index_url, reporter=reporter, system=system)
+
+
 def ensure_env(python: str, pins: Sequence[str], *, index_url: str | None = None,
                rebuild: bool = False, reporter: Reporter = null_reporter,
                system: SystemRoot | None = None) -> BuiltEnv:
@@ -128,15 +165,8 @@ def ensure_env(python: str, pins: Sequence[str], *, index_url: str | None = None
     path); such an env is keyed apart from one built without them.
     """
     start = time.perf_counter()
-    major, minor = check_python(python)
-    python = f"{major}.{minor}"
-    installer = installer_for(major, minor)
-    interp = interpreter_path(python)
-    if interp is None:
-        raise InputError(f"Python {python} is not installed here")
-    norm = normalize_pins(pins)
-    index = (index_url or default_index()).rstrip("/")
-    key = env_key(interp, norm, index, system.packages if system is not None else ())
+    python, interp, norm, index, key = _locate(python, pins, index_url, system)
+    installer = installer_for(*check_python(python))
     dest = cache.envs_dir() / key
     exe = dest / "bin" / "python"
 
@@ -176,5 +206,6 @@ def ensure_env(python: str, pins: Sequence[str], *, index_url: str | None = None
             "created": time.time(), "seconds": round(time.perf_counter() - start, 3),
             "system": list(system.packages) if system is not None else [],
             "build_constraints": constraints,
+            "bytes": cache.exclusive_bytes(dest),  # the rest is the stores' (the bound)
         })
     return done(True, [], False, constraints)

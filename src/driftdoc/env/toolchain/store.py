@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from driftdoc.env.host.cache import MARKER, cache_root, envs_dir, locked, read_marker, remove_tree
+from driftdoc.env.host.cache import (
+    MARKER,
+    cache_root,
+    claimed,
+    envs_dir,
+    exclusive_bytes,
+    locked,
+    read_marker,
+    remove_tree,
+)
 from driftdoc.env.toolchain.syspkgs import system_cache_dirs
 from driftdoc.env.toolchain.uv import uv_binary
 
@@ -118,26 +127,17 @@ class PruneResult:
                 "freed_bytes": self.freed_bytes}
 
 
-def _exclusive_bytes(root: Path) -> int:
-    """Bytes that deleting ``root`` frees: files not hardlinked from anywhere else."""
-    total = 0
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in filenames + dirnames:
-            try:
-                st = os.lstat(os.path.join(dirpath, name))
-            except OSError:
-                continue
-            if st.st_nlink == 1 or name in dirnames:
-                total += st.st_blocks * 512
-    return total
+def remove_env(key: str, path: Path) -> bool:
+    """Remove an env unless it is being built or a run holds its lease (False then)."""
+    with locked(f"env-{key}", blocking=False) as got, claimed(f"env-{key}") as free:
+        if not (got and free):
+            return False
+        remove_tree(path)
+        return True
 
 
 def _remove_env(env: EnvInfo) -> bool:
-    with locked(f"env-{env.key}", blocking=False) as got:
-        if not got:
-            return False
-        remove_tree(env.path)
-        return True
+    return remove_env(env.key, env.path)
 
 
 def prune(*, older_than: float | None = None, max_bytes: int | None = None,
@@ -166,7 +166,7 @@ def prune(*, older_than: float | None = None, max_bytes: int | None = None,
             total = info().bytes
             while envs and total > max_bytes:
                 env = envs.pop(0)
-                freed = _exclusive_bytes(env.path)
+                freed = exclusive_bytes(env.path)
                 if _remove_env(env):
                     removed.append(env.key)
                     total -= freed

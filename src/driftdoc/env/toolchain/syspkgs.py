@@ -184,8 +184,11 @@ def ensure_root(packages: Sequence[str], *, fetch: Fetcher | None = None) -> Sys
         raise SystemPackagesError(f"not a Debian package name: {bad[0]!r}")
     key = root_key(wanted)
     dest = env_cache.cache_root() / "sysroot" / key
-    if (dest / READY).exists():
+    try:
+        os.utime(dest / READY)  # its last use, for the cache bound
         return SystemRoot(dest, wanted)
+    except FileNotFoundError:
+        pass
     with env_cache.locked(f"sysroot-{key}"):
         if (dest / READY).exists():
             return SystemRoot(dest, wanted)

@@ -40,12 +40,14 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from driftdoc.env.snippet.encoding import python2_encoding_problem
 from driftdoc.env.snippet.read import read_snippet
 from driftdoc.env.toolchain.blame import failing_requirement
-from driftdoc.env.toolchain.build import BuiltEnv, ensure_env
+from driftdoc.env.toolchain.build import BuiltEnv, using_env
 from driftdoc.env.toolchain.installer import InstallError
 from driftdoc.env.toolchain.resolve import resolve
 from driftdoc.env.validation.records import (
+    EXCEPTION,
     FAILED,
     SUCCESS,
     TIMEOUT,
@@ -236,6 +238,21 @@ def _killed_by(res: SandboxResult, status: str, execution: ExecutionResult) -> s
     return None
 
 
+def _python2_refuses(path: Path, kind: str, python: str) -> ExecutionResult | None:
+    """The SyntaxError ``python2 snippet.py`` raises before running anything, which the
+    harness's ``compile()`` of the bytes would not raise (a notebook's cells are text)."""
+    if kind != "py" or not python.startswith("2."):
+        return None
+    problem = python2_encoding_problem(path.read_bytes(), path.name)
+    if problem is None:
+        return None
+    return ExecutionResult(
+        status_code=EXCEPTION, exception_name="SyntaxError", exception_message=problem.message,
+        exception_file_name=str(path), exception_line_number=problem.line,
+        exception_line=problem.text,
+        exception_stack=[(str(path), problem.line, "<module>", problem.text)])
+
+
 def validate(
     snippet: Path | str,
     env: BuiltEnv,
@@ -257,6 +274,10 @@ def validate(
         return rec
     if timeout <= 0:
         raise InputError(f"the timeout must be positive, got {timeout}")
+    refused = _python2_refuses(path, source.kind, env.python)
+    if refused is not None:
+        return ValidationRecord(status_code=FAILED, dependencies=DependencyResult(SUCCESS, []),
+                                execution=refused, seconds=time.perf_counter() - start, **meta)
     if sandbox not in ("bwrap", "none"):
         raise InputError(f"unknown sandbox {sandbox!r}; use bwrap or none")
     policy_mode = "bwrap" if sandbox == "bwrap" else "none"
@@ -338,7 +359,7 @@ def validate_requirements(
     sandbox: str = "bwrap",
     reporter: Reporter = null_reporter,
 ) -> ValidationRecord:
-    """resolve -> ensure_env -> validate; resolution failures become install failures."""
+    """resolve -> using_env -> validate; resolution failures become install failures."""
     start = time.perf_counter()
     read_snippet(snippet)  # bad input fails fast, before any resolution or build
     resolution = resolve(python, requirements, as_of=as_of, index_url=index_url,
@@ -353,9 +374,9 @@ def validate_requirements(
             pins=[], snippet=str(snippet))
         rec.seconds = time.perf_counter() - start
         return rec
-    env = ensure_env(python, resolution.pins, index_url=index_url, reporter=reporter)
-    reporter(Note(f"running {Path(snippet).name} in the sandbox"))
-    rec = validate(snippet, env, timeout=timeout, grace=grace, memory_mb=memory_mb,
-                   sandbox=sandbox)
+    with using_env(python, resolution.pins, index_url=index_url, reporter=reporter) as env:
+        reporter(Note(f"running {Path(snippet).name} in the sandbox"))
+        rec = validate(snippet, env, timeout=timeout, grace=grace, memory_mb=memory_mb,
+                       sandbox=sandbox)
     rec.seconds = time.perf_counter() - start
     return rec

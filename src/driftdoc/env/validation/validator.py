@@ -5,12 +5,18 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from driftdoc.env.host.cache import leased
 from driftdoc.env.toolchain.blame import failing_requirement
 from driftdoc.env.toolchain.bounded import deadline as build_deadline
-from driftdoc.env.toolchain.build import ensure_env
+from driftdoc.env.toolchain.build import using_env
 from driftdoc.env.toolchain.installer import InstallError
 from driftdoc.env.toolchain.resolve import resolve
-from driftdoc.env.toolchain.syspkgs import SystemPackagesError, SystemRoot, ensure_root
+from driftdoc.env.toolchain.syspkgs import (
+    SystemPackagesError,
+    SystemRoot,
+    ensure_root,
+    root_key,
+)
 from driftdoc.env.validation.failure import classify, verdict_fields
 from driftdoc.env.validation.records import ValidationRecord
 from driftdoc.env.validation.validate import validate
@@ -46,6 +52,11 @@ class SandboxValidator:
             return self._check(attempt)
 
     def _check(self, attempt: Attempt) -> Verdict:
+        # the system prefix is bound into builds and runs: the cache bound must not remove it
+        with leased([f"sysroot-{root_key(attempt.system)}"] if attempt.system else []):
+            return self._check_leased(attempt)
+
+    def _check_leased(self, attempt: Attempt) -> Verdict:
         start = time.perf_counter()
         system: SystemRoot | None = None
         if attempt.system:
@@ -67,9 +78,10 @@ class SandboxValidator:
                 pins=[], snippet=str(self.snippet))
             record.seconds = time.perf_counter() - start
             return to_verdict(record, self.snippet, [], failed=failing, note=error[-500:])
-        env = ensure_env(attempt.python, res.pins, index_url=self.index_url, system=system)
-        record = validate(self.snippet, env, timeout=self.timeout, memory_mb=self.memory_mb,
-                          sandbox=self.sandbox)
+        with using_env(attempt.python, res.pins, index_url=self.index_url,
+                       system=system) as env:
+            record = validate(self.snippet, env, timeout=self.timeout,
+                              memory_mb=self.memory_mb, sandbox=self.sandbox)
         record.seconds = time.perf_counter() - start
         verdict = to_verdict(record, self.snippet, list(res.pins))
         verdict.build_constraints = list(env.build_constraints)
