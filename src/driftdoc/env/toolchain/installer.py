@@ -50,17 +50,6 @@ class Resolution:
         return asdict(self)
 
 
-SPEEDUPS_OFF: dict[str, str] = {
-    # cassandra-driver: Cython, libev and murmur3 extensions; minutes to compile each release
-    "CASS_DRIVER_NO_EXTENSIONS": "1",
-    "CASS_DRIVER_NO_CYTHON": "1",
-}
-"""Build switches that leave out a package's optional compiled speed-ups: the same API in
-seconds instead of a compile that eats the time limit (and every release a bisection
-probes is another compile)."""
-
-
-
 def tail(text: str, lines: int = 25) -> str:
     """The last ``lines`` lines of a tool's output: where its error is."""
     return "\n".join(text.strip().splitlines()[-lines:])

@@ -23,13 +23,13 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from driftdoc.env.host import cache
+from driftdoc.env.host import cache, tables
 from driftdoc.env.host.interpreters import interpreter_path
 from driftdoc.env.knowledge.index import default_index
 from driftdoc.env.knowledge.releases import ReleaseProvider
 from driftdoc.env.toolchain.blame import failing_requirement
 from driftdoc.env.toolchain.bounded import BUILD_TIMEOUT, run_bounded
-from driftdoc.env.toolchain.installer import SPEEDUPS_OFF, InstallError, Resolution, tail
+from driftdoc.env.toolchain.installer import InstallError, Resolution, tail
 from driftdoc.env.toolchain.py27_proxy import DateFilterProxy
 from driftdoc.env.toolchain.syspkgs import SystemRoot, build_env, system_cache_dir
 from driftdoc.env.toolchain.uv import uv_binary, uv_env
@@ -159,7 +159,7 @@ def py27_pip_wheel(pip: list[str], env: Mapping[str, str]) -> list[str]:
 def _py27_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PIP_", "PYTHON", "VIRTUAL_ENV", "VIRTUALENV_"))}
-    env.update(SPEEDUPS_OFF)
+    env.update(tables.speedups_off())  # optional compiled speed-ups: minutes per build
     env["PIP_CACHE_DIR"] = str(py27_dir() / "pip-cache")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["VIRTUALENV_OVERRIDE_APP_DATA"] = str(py27_dir() / "app-data")

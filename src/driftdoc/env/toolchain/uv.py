@@ -17,13 +17,13 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from driftdoc.env.host import cache
+from driftdoc.env.host import cache, tables
 from driftdoc.env.host.interpreters import interpreter_path
 from driftdoc.env.knowledge.releases import ReleaseProvider
 from driftdoc.env.toolchain.blame import failing_requirement
 from driftdoc.env.toolchain.bounded import BUILD_TIMEOUT, run_bounded
 from driftdoc.env.toolchain.checks import source_builds
-from driftdoc.env.toolchain.installer import SPEEDUPS_OFF, InstallError, Resolution, tail
+from driftdoc.env.toolchain.installer import InstallError, Resolution, tail
 from driftdoc.env.toolchain.legacy import (
     LEGACY_SETUPTOOLS,
     legacy_build_args,
@@ -47,7 +47,7 @@ def uv_binary() -> str:
 def uv_env() -> dict[str, str]:
     """Environment for uv subprocesses: our cache dir, no downloads of Pythons, no colour."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("UV_")}
-    env.update(SPEEDUPS_OFF)
+    env.update(tables.speedups_off())  # optional compiled speed-ups: minutes per build
     env.update({"UV_CACHE_DIR": str(cache.cache_root() / "uv"), "UV_PYTHON_DOWNLOADS": "never",
                 "UV_NO_PROGRESS": "1", "NO_COLOR": "1"})
     return env

@@ -4,15 +4,15 @@ fallback when no single dependency can be blamed, or stepping one down did not h
 
 from __future__ import annotations
 
+from driftdoc.env.host import tables
 from driftdoc.env.search.context import Context, Target
-from driftdoc.env.search.eras import ERAS, PY2_ERAS
 from driftdoc.env.search.state import Move, MoveKind, State
 
 
 def era_moves(ctx: Context, state: State, why: str) -> list[Move]:
     if ctx.as_of_pinned:
         return []
-    eras = PY2_ERAS if state.python.startswith("2.") else ERAS
+    eras = tables.py2_eras() if state.python.startswith("2.") else tables.eras()
     moves = []
     for when, py in eras:
         if state.as_of is not None and when >= state.as_of:

@@ -11,9 +11,9 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import replace
 
+from driftdoc.env.host import tables
 from driftdoc.env.search.context import Context, keeping_only, py_key
 from driftdoc.env.search.engine import Run, Tested
-from driftdoc.env.search.eras import PYTHON_RELEASED
 from driftdoc.env.search.state import Move, MoveKind, State
 from driftdoc.env.validation.failure import Kind
 from driftdoc.env.validation.verdict import Verdict
@@ -55,7 +55,7 @@ def on_its_python(ctx: Context, move: Move, verdict: Verdict, run: Run) -> Teste
         return move, verdict
     major = move.state.python.split(".")[0]
     fitting = [py for py in ctx.pythons if py.split(".")[0] == major
-               and PYTHON_RELEASED.get(py, dt.date.max) <= when
+               and tables.python_released().get(py, dt.date.max) <= when
                and py_key(py) < py_key(move.state.python)]
     if not fitting and major == "3" and "2.7" in ctx.pythons:
         fitting = ["2.7"]  # older than every Python 3 here (and the snippet reads as 2.7)
