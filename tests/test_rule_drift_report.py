@@ -5,43 +5,18 @@ and the result said ``"drift": []``)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 from packaging.version import Version
 
 from driftdoc.env.search.state import Dep, State
 from driftdoc.env.validation.failure import Kind
-from driftdoc.env.validation.verdict import Attempt, Verdict
-from support.fakeworld import FakeValidator, Releases, search
+from driftdoc.env.validation.verdict import Verdict
+from support.fakeworld import AsOfValidator, DatedReleases, search
 
 DATES = {("sphinxlike", "1.4.9"): dt.date(2016, 11, 1),
          ("sphinxlike", "1.8.5"): dt.date(2019, 3, 1),
          ("helperlike", "1.0"): dt.date(2015, 1, 1),
          ("helperlike", "2.0"): dt.date(2020, 1, 1)}
-
-
-class DatedReleases(Releases):
-    def versions(self, name: str, python: str, as_of: dt.date | None) -> list[str]:
-        return [v for v in super().versions(name, python, as_of)
-                if as_of is None or DATES[(name.lower(), v)] <= as_of]
-
-
-class AsOf(FakeValidator):
-    """Resolves unpinned requirements to the newest release as of the attempt's date."""
-
-    def evaluate(self, attempts: Sequence[Attempt]) -> list[Verdict | None]:
-        out: list[Verdict | None] = []
-        for att in attempts:
-            self.seen.append(att)
-            env = {}
-            for req in att.requirements:
-                name, _, version = req.partition("==")
-                env[name.lower()] = version or self.releases.versions(
-                    name, att.python, att.as_of)[-1]
-            verdict = self.world(att.python, env)
-            verdict.pins = [f"{k}=={v}" for k, v in sorted(env.items())]
-            out.append(verdict)
-        return out
 
 
 def sphinx_world(python: str, env: dict[str, str]) -> Verdict:
@@ -61,7 +36,7 @@ def test_an_era_move_reports_every_version_it_changed() -> None:
                                 Dep(("helperlike",), ("helperlike",))))
     rs, _ = search(start, releases, sphinx_world, lookup={},
                    imports={"sphinxlike", "helperlike"}, pythons=("3.7",),
-                   validator=AsOf(releases, sphinx_world))
+                   validator=AsOfValidator(releases, sphinx_world))
     out = rs.run()
     assert out.verdict is not None and out.verdict.kind is Kind.SUCCESS
     assert [s["move"] for s in out.steps if s["kept"]][-1] == "era"
@@ -78,7 +53,7 @@ def test_an_unchanged_dependency_is_not_drift() -> None:
                                 Dep(("helperlike",), ("helperlike",))))
     rs, _ = search(start, releases, sphinx_world, lookup={},
                    imports={"sphinxlike", "helperlike"}, pythons=("3.7",),
-                   validator=AsOf(releases, sphinx_world))
+                   validator=AsOfValidator(releases, sphinx_world))
     out = rs.run()
     assert [(d.package, d.from_version, d.to_version) for d in out.drift] == \
         [("sphinxlike", "1.8.5", "1.4.9")]
