@@ -48,6 +48,8 @@ class ExecutionResult:
     raised_in_package: bool = False
     raising_module: str | None = None  # top-level import name whose frame raised
     raising_distribution: str | None = None  # distribution owning that frame, when known
+    called_module: str | None = None  # TypeError/AttributeError on the snippet's own line:
+    called_distribution: str | None = None  # the package it called, and its distribution
     missing_module: str | None = None  # ImportError: the module that could not be imported
     exit_code: int | None = None  # SystemExit code / process exit status
     timeout_phase: str | None = None  # "imports" | "grace" | "total" when status is Timeout

@@ -337,6 +337,9 @@ def validate(
     execution.stderr_tail = _text_tail(res.stderr_tail)
     if execution.raised_in_package:
         execution.raising_distribution = raising_distribution(env, execution.exception_stack)
+    called = str(((data or {}).get("execution") or {}).get("called_path") or "")
+    if execution.called_module and called:
+        execution.called_distribution = raising_distribution(env, [(called, 0, "", "")])
     if data is None or not execution.duration:
         execution.duration = round(res.duration, 4)
     details = sandbox_details(res, policy)
