@@ -153,7 +153,7 @@ def explain(snippet: str | Path, *, python: str | None = None,
                         "around": sorted(direct_pins(environment).items())}
             session = validation_session(path, runs, store=db, index_url=index_url,
                                          budget=explain_budget, search=settings,
-                                         reporter=reporter)
+                                         sandbox=sandbox, reporter=reporter)
             return explain_result(path, environment, trials=Trials(session, reporter=reporter),
                                   releases=IndexReleases(index_url=index_url),
                                   reporter=reporter)

@@ -215,7 +215,8 @@ def report_result(result: EnvResult, fmt: str, output: Path | None, *, quiet: bo
     if quiet:
         return
     for fix in result.drift:
-        say(err, f"{fix.package} {fix.from_version} -> {fix.to_version} fixed "
+        how = "" if fix.move in ("older", "bisect", "newer", "") else f" (a {fix.move} move)"
+        say(err, f"{fix.package} {fix.from_version} -> {fix.to_version}{how} fixed "
             f"{fix.exception_name}", label="drift:", label_style="yellow")
     for note in result.caveats:
         say(err, note, label="caveat:", label_style="yellow")
@@ -303,8 +304,8 @@ def _batch(root: Path, output: Path | None, *, jobs: int, time_limit: float, pyt
 
             summary = run_cluster_batch(root, out_dir, spec=executor, workers=jobs,
                                         time_limit=time_limit, child_args=child,
-                                        index_url=index_url, reporter=reporter,
-                                        write_outputs=writer)
+                                        index_url=index_url, sandbox=sandbox,
+                                        reporter=reporter, write_outputs=writer)
         else:
             child += ["--store", str(out_dir / "store.db")]
             summary = run_batch(root, out_dir, jobs=jobs, time_limit=time_limit,

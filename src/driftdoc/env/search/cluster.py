@@ -135,7 +135,8 @@ def keep_rows(store: Store, rows: list[str]) -> None:
 
 def run_cluster_batch(root: Path, out_dir: Path, *, spec: str, workers: int = 1,
                       time_limit: float = 120.0, child_args: list[str] | None = None,
-                      index_url: str | None = None, reporter: Reporter = null_reporter,
+                      index_url: str | None = None, sandbox: str = "bwrap",
+                      reporter: Reporter = null_reporter,
                       write_outputs: OutputWriter | None = None, placement: bool = True,
                       retries: int = RETRIES, stats: ClusterStats | None = None
                       ) -> BatchSummary:
@@ -173,7 +174,7 @@ def run_cluster_batch(root: Path, out_dir: Path, *, spec: str, workers: int = 1,
     noted = False
 
     def submit(job: Job, worker: str) -> None:
-        experiment = memo_experiment(job.path, index_url)
+        experiment = memo_experiment(job.path, index_url, sandbox)
         task = SnippetTask(job.name, str(job.path), str(job.path.resolve()),
                            SnippetBundle.of(job.path), tuple(args), time_limit,
                            _history(store, experiment), experiment)

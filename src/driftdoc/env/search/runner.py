@@ -134,9 +134,12 @@ def snippet_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def memo_experiment(snippet: Path, index_url: str | None) -> str:
-    """The store experiment whose runs are this snippet's validations."""
-    return f"run:{snippet_digest(snippet)}:{index_url or 'default'}:v{VALIDATOR_VERSION}"
+def memo_experiment(snippet: Path, index_url: str | None, sandbox: str = "bwrap") -> str:
+    """The store experiment whose runs are this snippet's validations; verdicts from runs
+    without a sandbox are kept apart, so a sandboxed search never reuses one."""
+    unboxed = ":nosandbox" if sandbox == "none" else ""
+    return (f"run:{snippet_digest(snippet)}:{index_url or 'default'}:v{VALIDATOR_VERSION}"
+            f"{unboxed}")
 
 
 def validation_executor(spec: str | None, snippet: Path, *, jobs: int = 1,
@@ -161,13 +164,14 @@ def validation_executor(spec: str | None, snippet: Path, *, jobs: int = 1,
 
 def validation_session(snippet: Path, executor: Executor, *, store: Store,
                        index_url: str | None, budget: int | None,
-                       search: Mapping[str, object],
+                       search: Mapping[str, object], sandbox: str = "bwrap",
                        reporter: Reporter = null_reporter) -> Session:
     """The Session over this snippet's experiment: known validations answered from the
     store, new ones run by ``executor`` and recorded as ordinary runs, named by the
     snippet in ``driftdoc history``."""
-    return Session(None, executor, store=store, experiment=memo_experiment(snippet, index_url),
-                   budget=budget, reporter=reporter, search=search, exclusive=False,
+    return Session(None, executor, store=store,
+                   experiment=memo_experiment(snippet, index_url, sandbox), budget=budget,
+                   reporter=reporter, search=search, exclusive=False,
                    meta={"kind": "environment", "snippet": str(snippet)})
 
 
@@ -247,7 +251,9 @@ def run_snippet(
     reporter(Note(f"{snippet.name}: Python {plan.python}, needs "
                   f"{', '.join(plan.requirements()) or 'no third-party packages'}"))
     if blocking_platform(plan):
-        return platform_result(plan, started)
+        unrun = platform_result(plan, started)
+        unrun.sandbox = sandbox
+        return unrun
     knowledge = load_knowledge()
     pythons = [c.version for c in plan.python_candidates if c.compiles is not False]
     pythons = pythons or [c.version for c in plan.python_candidates]
@@ -284,13 +290,15 @@ def run_snippet(
         if checkpoint is not None:
             partial = _result(snippet, found, started)
             partial.caveats = standin_caveats(plan, found.state.deps)
+            partial.sandbox = sandbox
             if partial.status != "resolved":
                 partial.reason = "stopped early (time limit); best environment so far"
             checkpoint(partial)
 
     try:
         session = validation_session(snippet, runs, store=db, index_url=index_url,
-                                     budget=budget, search=settings, reporter=reporter)
+                                     budget=budget, search=settings, sandbox=sandbox,
+                                     reporter=reporter)
         found = RepairSearch(
             start, trials=Trials(session, deadline=deadline, reporter=reporter),
             releases=source, lookup=_lookup(knowledge),
@@ -308,6 +316,7 @@ def run_snippet(
             db.close()
     result = _result(snippet, found, started)
     result.caveats = standin_caveats(plan, found.state.deps)
+    result.sandbox = sandbox
     return result
 
 
