@@ -31,12 +31,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from driftdoc.env.search.batch import run_batch  # noqa: E402
+from driftdoc.env.search.cluster import ClusterStats, run_cluster_batch  # noqa: E402
 from support.dask_cluster import DaskCluster  # noqa: E402
 from support.index import LocalIndex  # noqa: E402
 from support.wheels import make_wheel  # noqa: E402
-
-from driftdoc.env.search.batch import run_batch  # noqa: E402
-from driftdoc.env.search.cluster import ClusterStats, run_cluster_batch  # noqa: E402
 
 
 def _args(index: LocalIndex, sandbox: str) -> list[str]:

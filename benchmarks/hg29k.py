@@ -1,9 +1,14 @@
 """HG2.9K benchmark: batch mode on a seeded sample, then independent re-validation.
 
     python benchmarks/hg29k.py --sample 300 --seed 29 --jobs 2 --out bench-out/hg29k
+    python benchmarks/hg29k.py --sample 30 --dask-workers 2 --skip-revalidate --out OUT
+    python benchmarks/hg29k.py --sample 300 --executor dask://HOST:8786 --out OUT
 
 1. copies a seeded random sample of ``../shared/benchmarks/hg2.9k/gists`` into a work folder;
-2. runs ``driftdoc run WORK --jobs J`` (batch mode; resumable, so a rerun continues);
+2. runs ``driftdoc run WORK --jobs J`` (batch mode; resumable, so a rerun continues), or
+   on a Dask cluster: ``--executor dask://HOST:PORT``, or ``--dask-workers N`` to start a
+   scheduler and N ``dask worker`` processes on loopback here (sharing this cache, or each
+   its own with ``--worker-caches DIR``); prints the throughput in gists per hour;
 3. re-validates every emitted environment with ``revalidate.py`` (fresh build, network
    off, the field's pass criterion), never trusting driftdoc's own verdict;
 4. prints pass rate, class histogram, median/p90/total seconds, and the published
@@ -13,6 +18,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import itertools
 import json
@@ -129,6 +135,15 @@ def main() -> int:
     ap.add_argument("--revalidate-jobs", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("bench-out/hg29k"))
     ap.add_argument("--skip-run", action="store_true", help="only re-validate and report")
+    ap.add_argument("--skip-revalidate", action="store_true",
+                    help="only run the batch and report its throughput")
+    ap.add_argument("--executor", default="local",
+                    help="where the batch runs its snippets: local or dask://HOST:PORT")
+    ap.add_argument("--dask-workers", type=int, default=0,
+                    help="start a loopback Dask scheduler and this many worker processes")
+    ap.add_argument("--worker-caches", type=Path, default=None,
+                    help="with --dask-workers: each worker's own DRIFTDOC_CACHE_DIR under here "
+                         "(default: the workers share this process's cache)")
     ap.add_argument("--reuse-checks", type=Path, default=None,
                     help="another run's OUT: reuse its passing re-validation of a gist whose "
                          "emitted Python, requirements and system packages are identical (same "
@@ -143,17 +158,41 @@ def main() -> int:
             dest.mkdir(parents=True, exist_ok=True)
             shutil.copy(DATA / "gists" / name / "snippet.py", dest / "snippet.py")
     results_dir = args.out / "run"
+    before = len(list((results_dir / "results").glob("*.json"))) \
+        if (results_dir / "results").is_dir() else 0
     started = time.monotonic()
     if not args.skip_run:
-        batch = subprocess.run(["driftdoc", "run", str(work), "--output", str(results_dir),
-                                "--jobs", str(args.jobs), "--time-limit", str(args.time_limit)],
-                               check=False)
+        with contextlib.ExitStack() as stack:
+            executor = args.executor
+            if args.dask_workers:
+                sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+                from support.dask_cluster import DaskCluster
+
+                cache = None
+                if args.worker_caches is None:
+                    from driftdoc.env.host.cache import cache_root
+
+                    cache = cache_root()
+                cluster = stack.enter_context(DaskCluster(
+                    (args.worker_caches or args.out / "dask").resolve(),
+                    workers=args.dask_workers, cache=cache))
+                executor = f"dask://{cluster.address}"
+            batch = subprocess.run(["driftdoc", "run", str(work), "--output", str(results_dir),
+                                    "--jobs", str(args.jobs), "--time-limit",
+                                    str(args.time_limit), "--executor", executor], check=False)
         left = [n for n in names if not (results_dir / "results" / f"{n}.json").exists()]
         if batch.returncode not in (0, 1) and left:
             print(f"the batch stopped early (exit {batch.returncode}) with {len(left)} gists "
                   "to go: rerun the same command to resume it", file=sys.stderr)
             return batch.returncode
     wall = time.monotonic() - started
+    ran = len(list((results_dir / "results").glob("*.json"))) - before
+    if not args.skip_run and ran:
+        where = f"{args.dask_workers} Dask worker(s)" if args.dask_workers else args.executor
+        print(f"throughput: {ran} gists in {wall:.0f} s on {where}: "
+              f"{3600 * ran / wall:.0f} gists/hour")
+    if args.skip_revalidate:
+        return 0
 
     results = {}
     for name in names:

@@ -141,3 +141,49 @@ def test_a_batch_on_two_dask_workers_answers_as_locally_and_survives_a_lost_work
                      f"dask://{again.address}", *common]) == 1
         assert not (again.caches[0] / "envs").exists()
     assert _results(out) == remote
+
+
+def test_ctrl_c_mid_snippet_keeps_its_validations_and_a_rerun_replays_them(
+        tmp_path: Path, index: LocalIndex, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The worker streams each validation to the client as it is recorded; after Ctrl-C
+    the rerun answers those from the store and the snippet ends as an uninterrupted run."""
+    import _thread
+
+    from driftdoc.store import Store
+
+    gists = tmp_path / "gists"
+    (gists / "slowdrift").mkdir(parents=True)
+    (gists / "slowdrift" / "snippet.py").write_text(
+        "import time\ntime.sleep(4)\nfrom skfake.cross_validation import split\n"
+        "print(split([1, 2]))\n", encoding="utf-8")
+    common = ["--index-url", index.url, "--quiet", "--time-limit", "120"]
+    monkeypatch.setenv("DRIFTDOC_CACHE_DIR", str(tmp_path / "client-cache"))
+    out = tmp_path / "out"
+    with DaskCluster(tmp_path / "dask", workers=1) as cluster:
+        def interrupt_after_the_first_validation() -> None:
+            deadline = time.monotonic() + 240
+            while time.monotonic() < deadline:
+                try:
+                    with Store(out / "store.db") as store:
+                        if store.runs():
+                            _thread.interrupt_main()
+                            return
+                except Exception:
+                    pass
+                time.sleep(0.2)
+
+        threading.Thread(target=interrupt_after_the_first_validation, daemon=True).start()
+        spec = ["--executor", f"dask://{cluster.address}"]
+        assert main(["run", str(gists), "--output", str(out), *spec, *common]) == 130
+        assert not (out / "results" / "slowdrift.json").exists()
+        with Store(out / "store.db") as store:
+            kept = [r.params for r in store.runs()]
+        assert len(kept) == 1  # the first validation, streamed before the interruption
+        assert main(["run", str(gists), "--output", str(out), *spec, *common]) == 0
+    capsys.readouterr()
+    result = json.loads((out / "results" / "slowdrift.json").read_text())
+    assert result["status"] == "resolved" and "skfake==0.19.2" in result["requirements"]
+    with Store(out / "store.db") as store:
+        runs = [r.params for r in store.runs()]
+    assert runs[0] == kept[0] and len(runs) == result["validations"] == 2  # replayed, not re-run

@@ -138,9 +138,10 @@ def import_jsonl(store: Store, lines: Iterable[str], experiment: str | None = No
                  keep_ids: bool = False) -> int:
     """Load an exported experiment (runs and errors, all details) into ``store``.
 
-    Runs already recorded there (same parameters, verdict and start) are not added twice.
-    ``keep_ids`` gives each row its exported id (into a store that has none of them), so the
-    places where searches began (``mark_search``, in the header's meta) still hold.
+    Runs and errors already recorded there (same parameters, verdict or kind, and start)
+    are not added twice, so a slice may be taken in more than once. ``keep_ids`` gives each
+    row its exported id (into a store that has none of them), so the places where searches
+    began (``mark_search``, in the header's meta) still hold.
     """
     objs = list(read_jsonl(lines))
     head = objs[0]
@@ -148,13 +149,17 @@ def import_jsonl(store: Store, lines: Iterable[str], experiment: str | None = No
     exp_id = store.experiment(experiment or head["name"], space, meta=head.get("meta") or {})
     seen = {(json.dumps(r.params, sort_keys=True), r.outcome.succeeded, r.started)
             for r in store.runs(exp_id)}
+    seen_errors = {(json.dumps(e.params, sort_keys=True), e.kind, e.started)
+                   for e in store.errors(exp_id)}
     n = 0
     for obj in objs[1:]:
         if obj["type"] == "run":
             v = obj["verdict"]
-            if (json.dumps(obj["params"], sort_keys=True), v["succeeded"],
-                    obj.get("started")) in seen:
+            mark_run = (json.dumps(obj["params"], sort_keys=True), v["succeeded"],
+                        obj.get("started"))
+            if mark_run in seen:
                 continue
+            seen.add(mark_run)
             store.record(exp_id, obj["params"],
                          Outcome(bool(v["succeeded"]), v.get("category", ""),
                                  v.get("message", ""), float(obj.get("duration") or 0),
@@ -164,6 +169,10 @@ def import_jsonl(store: Store, lines: Iterable[str], experiment: str | None = No
                          run_id=int(obj["id"]) if keep_ids else None)
             n += 1
         elif obj["type"] == "error":
+            mark = (json.dumps(obj["params"], sort_keys=True), obj["kind"], obj.get("started"))
+            if mark in seen_errors:
+                continue
+            seen_errors.add(mark)
             store.record_error(exp_id, obj["params"], obj["kind"], obj.get("message", ""),
                                attempts=int(obj.get("attempts") or 1),
                                details=obj.get("details") or {}, started=obj.get("started"),

@@ -52,14 +52,15 @@ class DaskCluster:
     """``with DaskCluster(root, workers=2) as c: c.address``; ``c.kill(0)`` loses worker 0."""
 
     def __init__(self, root: Path, *, workers: int = 2, nthreads: int = 1,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, cache: Path | None = None) -> None:
         self.root = root
         self.n = workers
         self.nthreads = nthreads
         self.env = env or {}
         self.scheduler: subprocess.Popen[bytes] | None = None
         self.workers: list[subprocess.Popen[bytes]] = []
-        self.caches = [root / f"worker{i}-cache" for i in range(workers)]
+        # each worker's own cache, or one cache they share (workers on one machine may)
+        self.caches = [cache or root / f"worker{i}-cache" for i in range(workers)]
         self.address = ""
 
     def __enter__(self) -> DaskCluster:

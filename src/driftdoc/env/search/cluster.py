@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import queue as queues
 import time
 import uuid
 from collections.abc import Callable
@@ -172,12 +173,24 @@ def run_cluster_batch(root: Path, out_dir: Path, *, spec: str, workers: int = 1,
     client, cluster, wait = connect(spec, workers)
     idle_since: float | None = None
     noted = False
+    # validations as the workers record them: a Ctrl-C or a lost worker loses none
+    topic = f"driftdoc-validations-{uuid.uuid4().hex}"
+    streamed: queues.SimpleQueue[dict[str, Any]] = queues.SimpleQueue()
+    client.subscribe_topic(topic, lambda event: streamed.put(event[1]))
+
+    def drain() -> None:
+        while True:
+            try:
+                msg = streamed.get_nowait()
+            except queues.Empty:
+                return
+            keep_rows(store, list(msg.get("rows") or []))
 
     def submit(job: Job, worker: str) -> None:
         experiment = memo_experiment(job.path, index_url, sandbox)
         task = SnippetTask(job.name, str(job.path), str(job.path.resolve()),
                            SnippetBundle.of(job.path), tuple(args), time_limit,
-                           _history(store, experiment), experiment)
+                           _history(store, experiment), experiment, topic)
         score = placer.score(worker, needed(job))
         fut = client.submit(run_on_worker, task, key=f"driftdoc-{job.name}-{uuid.uuid4().hex}",
                             workers=[worker], allow_other_workers=True, pure=False)
@@ -242,6 +255,7 @@ def run_cluster_batch(root: Path, out_dir: Path, *, spec: str, workers: int = 1,
                     break
             else:
                 idle_since, noted = None, False
+            drain()
             finished = [f for f in flights.values() if f.future.status != "pending"]
             for flight in finished:
                 del flights[flight.future.key]
@@ -253,6 +267,7 @@ def run_cluster_batch(root: Path, out_dir: Path, *, spec: str, workers: int = 1,
         for flight in flights.values():
             flight.future.cancel()
     finally:
+        drain()
         store.close()
         client.close()
         if cluster is not None:

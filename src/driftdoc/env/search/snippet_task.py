@@ -29,6 +29,8 @@ from driftdoc.env.validation.task import SnippetBundle
 
 GRACE = 60.0
 """Seconds past the time limit before the child is killed (as in a local batch)."""
+STREAM_EVERY = 2.0
+"""Seconds between sending the client the validations recorded meanwhile."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class SnippetTask:
     time_limit: float
     history: tuple[str, ...] = ()  # the snippet's experiment in the client's store
     experiment: str = ""
+    topic: str = ""  # where validations are sent as they are recorded (Dask events)
 
 
 def _where() -> dict[str, Any]:
@@ -160,8 +163,12 @@ def _run(task: SnippetTask, tmp: Path, started: float) -> dict[str, Any]:
     with out_path.open("wb") as out, err_path.open("wb") as err:
         proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
+        sent = after
+        last = time.monotonic()
         try:
             while proc.poll() is None:
+                if task.topic and time.monotonic() - last >= STREAM_EVERY:
+                    sent, last = _stream(store_path, task, sent, snippet), time.monotonic()
                 if time.monotonic() - started > task.time_limit + GRACE:
                     kill(proc)
                     break
@@ -189,6 +196,26 @@ def _run(task: SnippetTask, tmp: Path, started: float) -> dict[str, Any]:
     _keep_bound()
     return {"kind": "result", "result": result, "rows": rows, "worker": _where(),
             "seconds": seconds}
+
+
+def _stream(store_path: Path, task: SnippetTask, sent: tuple[int, int],
+            snippet: Path) -> tuple[int, int]:
+    """Send the client the validations recorded since ``sent`` (a Ctrl-C or a lost worker
+    then loses none of them); the ids sent up to now. Best effort: the result carries
+    every validation again, and the client takes each in once."""
+    import json
+
+    try:
+        from distributed import get_worker
+
+        rows = _new_rows(store_path, task, sent, snippet)
+        if len(rows) > 1:
+            get_worker().log_event(task.topic, {"name": task.name, "rows": rows})
+    except Exception:
+        return sent
+    objs = [json.loads(line) for line in rows[1:]]
+    return (max((int(o["id"]) for o in objs if o["type"] == "run"), default=sent[0]),
+            max((int(o["id"]) for o in objs if o["type"] == "error"), default=sent[1]))
 
 
 def _keep_bound() -> None:
