@@ -563,7 +563,10 @@ def check(snippet: Path, python: str | None, requirements: list[str], *,
 
     with tempfile.TemporaryDirectory(prefix="reval-env-") as tmp:
         env = Path(tmp) / "env"
-        error = build(python, requirements, env, Path(tmp), root, build_constraints)
+        try:
+            error = build(python, requirements, env, Path(tmp), root, build_constraints)
+        except subprocess.TimeoutExpired as exc:  # a build of half an hour is a failed install
+            error = f"install took longer than {exc.timeout:.0f} s"
         if error is not None:
             return verdict(False, "install", error[-300:])
         category, detail = run_snippet(snippet, env, limit, root)

@@ -85,6 +85,32 @@ class FakeValidator:
         return out
 
 
+class DatedReleases(Releases):
+    """Releases that exist only from their upload date on (every version needs a date)."""
+
+    def versions(self, name: str, python: str, as_of: dt.date | None) -> list[str]:
+        return [v for v in super().versions(name, python, as_of)
+                if as_of is None or self.dates[(name.lower(), v)] <= as_of]
+
+
+class AsOfValidator(FakeValidator):
+    """Resolves unpinned requirements to the newest release as of the attempt's date."""
+
+    def evaluate(self, attempts: Sequence[Attempt]) -> list[Verdict | None]:
+        out: list[Verdict | None] = []
+        for att in attempts:
+            self.seen.append(att)
+            env = {}
+            for req in att.requirements:
+                name, _, version = req.partition("==")
+                env[name.lower()] = version or self.releases.versions(
+                    name, att.python, att.as_of)[-1]
+            verdict = self.world(att.python, env)
+            verdict.pins = [f"{k}=={v}" for k, v in sorted(env.items())]
+            out.append(verdict)
+        return out
+
+
 def search(start: State, releases: Releases, world: World, *, lookup: dict[str, list[str]],
            imports: set[str], pythons: Sequence[str] = ("3.7",), budget: int = 16,
            validator: FakeValidator | None = None) -> tuple[RepairSearch, FakeValidator]:

@@ -202,7 +202,8 @@ def report_result(result: EnvResult, fmt: str, output: Path | None, *, quiet: bo
     if quiet:
         return
     for fix in result.drift:
-        say(err, f"{fix.package} {fix.from_version} -> {fix.to_version} fixed "
+        how = "" if fix.move in ("older", "bisect", "newer", "") else f" (a {fix.move} move)"
+        say(err, f"{fix.package} {fix.from_version} -> {fix.to_version}{how} fixed "
             f"{fix.exception_name}", label="drift:", label_style="yellow")
     for note in result.caveats:
         say(err, note, label="caveat:", label_style="yellow")

@@ -60,8 +60,10 @@ class Domain(Protocol):
         """The versions a bisection marker walks, or None when there is nothing to walk."""
         ...
 
-    def kept(self, before: State, move: Move, verdict: Verdict, after: Verdict) -> DriftFix | None:
-        """A move was kept: remember what it implies; the drift it fixed, if any."""
+    def kept(self, before: State, move: Move, verdict: Verdict,
+             after: Verdict) -> list[DriftFix]:
+        """A move was kept: remember what it implies; the drift it fixed (every version it
+        changed)."""
         ...
 
     def stuck(self, failure: Failure) -> str | None:
@@ -156,9 +158,7 @@ class Engine:
                 outcome.reason = self._stuck(verdict.failure, exhausted=self.trials.exhausted())
                 break
             move, new = best
-            drift = self.domain.kept(state, move, verdict, new)
-            if drift is not None:
-                outcome.drift.append(drift)
+            outcome.drift.extend(self.domain.kept(state, move, verdict, new))
             self.reporter(Note(f"kept: {move.why}"))
             state, verdict = move.state, new
             outcome.state, outcome.verdict = state, verdict

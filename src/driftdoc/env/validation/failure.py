@@ -10,7 +10,7 @@ reports to the search; :func:`read_failure` turns those fields into a typed
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -131,6 +131,17 @@ def _import_responsible(record: ValidationRecord) -> str | None:
 
 
 def classify(record: ValidationRecord) -> Classification:
+    """Exactly one class for ``record`` (see :func:`_classify`); a run that a sandbox limit
+    ended says which limit in its reason."""
+    verdict = _classify(record)
+    limit = record.execution.killed_by
+    if limit and limit != "timeout" and verdict.category is not Kind.SUCCESS \
+            and limit not in verdict.reason:
+        return replace(verdict, reason=f"{verdict.reason} (the sandbox's {limit} limit)")
+    return verdict
+
+
+def _classify(record: ValidationRecord) -> Classification:
     """Exactly one class for ``record``:
 
     install failure (``responsible`` = the requirement); syntax error (the snippet, or a
@@ -170,7 +181,13 @@ def classify(record: ValidationRecord) -> Classification:
     if ex.raised_in_package and (name in DRIFT_ERRORS or not ex.imports_completed):
         return Classification(Kind.DRIFT, False, package,
                               f"{name} raised inside {package or 'a package'}")
-    return Classification(Kind.SNIPPET, True, None,
+    called = ex.called_distribution
+    if called and name == "TypeError":
+        # raised by the call itself (a function that now wants another argument): a drift
+        # suspect of the package called, not the snippet's own bug as far as we can tell
+        return Classification(Kind.DRIFT, False, called,
+                              f"TypeError at a call into {called} on the snippet's line")
+    return Classification(Kind.SNIPPET, True, called if name in DRIFT_ERRORS else None,
                           f"{name} in the snippet's own code: the environment is fine")
 
 
@@ -220,6 +237,8 @@ def verdict_fields(record: ValidationRecord, cls: Classification,
         evidence = {Kind.INSTALL: "the installer's output",
                     Kind.IMPORT: "the module that failed to import"}.get(
             cls.category, "the failing frame's module")
+        if cls.responsible == ex.called_distribution:
+            evidence = "the package the failing line calls"
     else:
         responsible, evidence = ex.raising_module, "the failing frame's module"
     return {

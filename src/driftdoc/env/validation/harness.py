@@ -26,6 +26,7 @@ import ast
 import json
 import linecache
 import os
+import re
 import sys
 import threading
 import time
@@ -256,7 +257,87 @@ def exception_execution(exc_type, exc, tb):
     _describe_location(execution, frames)
     if issubclass(exc_type, ImportError):
         execution["missing_module"] = _missing_module(exc)
+    if issubclass(exc_type, (TypeError, AttributeError)) and not execution["raised_in_package"]:
+        try:
+            called = _called_package(tb, exc_type, execution["exception_message"],
+                                     execution.get("exception_line") or "")
+        except Exception:  # best effort: never lose the record over it
+            called = None
+        if called:
+            execution["called_module"], execution["called_path"] = called
     return execution
+
+
+_DOTTED = re.compile(r"[A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*")
+_CALLED_NAME = re.compile(r"^(?:[\w.]+\.)?(\w+)\(\)")  # "load() missing ...", "A.f() takes"
+_NO_ATTRIBUTE = re.compile(r"has no attribute '(\w+)'")
+_MISSING = object()
+
+
+def _called_package(tb, exc_type, message, line):
+    """A TypeError or AttributeError raised on the snippet's own line can still be a
+    package's drift: a function that now wants another argument, an object that lost a
+    method. Name the package that defines the function the message names, or the object
+    that lacks the attribute, by looking the line's names up in the failing frame (through
+    modules only: no property of the snippet's objects is run)."""
+    if tb is None or not line:
+        return None
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    frame = tb.tb_frame
+    if os.path.abspath(frame.f_code.co_filename) != os.path.abspath(STATE.snippet):
+        return None
+    names = [re.sub(r"\s+", "", n) for n in _DOTTED.findall(line)]
+    if issubclass(exc_type, AttributeError):
+        found = _NO_ATTRIBUTE.search(message or "")
+        if not found:
+            return None
+        suffix = "." + found.group(1)
+        owners = [n[:-len(suffix)] for n in names if n.endswith(suffix)]
+    else:
+        found = _CALLED_NAME.match(message or "")
+        if not found:
+            return None
+        func = found.group(1)
+        owners = [n for n in names if n == func or n.endswith("." + func)]
+        # or a callee imported under another name (from yaml import load as parse)
+        owners += [n for n in names if n not in owners
+                   and getattr(_lookup(frame, n), "__name__", None) == func]
+    for dotted in owners:
+        obj = _lookup(frame, dotted)
+        if obj is _MISSING:
+            continue
+        top = (_module_of(obj) or "").split(".")[0]
+        path = getattr(sys.modules.get(top), "__file__", None)
+        if top and path and _in_package(os.path.abspath(path)) is not None:
+            return top, _text(os.path.abspath(path))
+    return None
+
+
+def _lookup(frame, dotted):
+    """The object ``dotted`` names in ``frame``, following attributes of modules only."""
+    parts = dotted.split(".")
+    obj = _MISSING
+    for scope in (frame.f_locals, frame.f_globals, vars(_builtins)):
+        if parts[0] in scope:
+            obj = scope[parts[0]]
+            break
+    for part in parts[1:]:
+        if obj is _MISSING or not isinstance(obj, type(sys)):
+            break
+        obj = getattr(obj, part, _MISSING)
+    return obj
+
+
+def _module_of(obj):
+    """The module defining a module, class or function, else the object's class."""
+    import inspect
+
+    if inspect.ismodule(obj):
+        return getattr(obj, "__name__", None)
+    if inspect.isclass(obj) or inspect.isroutine(obj):
+        return getattr(obj, "__module__", None)
+    return getattr(type(obj), "__module__", None)
 
 
 # --------------------------------------------------------------------------- watchdogs
