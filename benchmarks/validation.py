@@ -18,11 +18,19 @@ Each case validates the same snippet importing three small pure-Python packages
   baseline run is reported too). pip runs ``--isolated`` against PyPI, like driftdoc.
 
 Medians of ``--repeat`` runs (cold: one run). Ratios are baseline(warm pip cache) / case.
+
+``--old-sandbox REF`` (default ``2b29366``, the last commit before the minimal-root
+sandbox) also times the ``warm`` and ``reused`` cases, and a bare ``true``, under the
+sandbox of that commit (its ``sandbox.py`` is read with ``git show``), interleaved with the
+current sandbox in the same invocation, so the cost of the stricter sandbox is measured
+side by side. ``--old-sandbox ''`` skips it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
 import json
 import os
 import platform
@@ -32,7 +40,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 SNIPPET = """\
 import six
@@ -52,7 +62,80 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def bench_driftdoc(python: str, snippet: Path, cache_dir: Path, repeat: int) -> dict[str, float]:
+def load_old_sandbox(ref: str, where: Path) -> Any:
+    """The ``sandbox.py`` of ``ref`` as a module (it imports only ``driftdoc.errors``)."""
+    text = subprocess.run(["git", "show", f"{ref}:src/driftdoc/sandbox.py"], check=True,
+                          capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent).stdout
+    path = where / "old_sandbox.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location("driftdoc_old_sandbox", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def old_runner(old: Any) -> Callable[..., Any]:
+    """``run_sandboxed`` with today's signature, running the old sandbox."""
+    from driftdoc import sandbox
+
+    def run(argv: list[str], *, workdir: Path, policy: Any = None, limits: Any = None,
+            env: Any = None, workdir_mode: str = "bind", seed: Any = (),
+            stdin: bytes | None = None) -> Any:
+        policy = policy or sandbox.Policy()
+        limits = limits or sandbox.Limits()
+        res = old.run_sandboxed(
+            argv, workdir=workdir,
+            policy=old.Policy(mode=policy.mode, network=policy.network,
+                              ro_binds=policy.ro_binds),
+            limits=old.Limits(timeout=limits.timeout, memory_mb=limits.memory_mb,
+                              workdir_mb=limits.workdir_mb, tail_bytes=limits.tail_bytes),
+            env=env, workdir_mode=workdir_mode, seed=seed, stdin=stdin)
+        return sandbox.SandboxResult(
+            returncode=res.returncode, timed_out=res.timed_out,
+            killed_reason=res.killed_reason, stdout_tail=res.stdout_tail,
+            stderr_tail=res.stderr_tail, duration=res.duration,
+            sandbox_startup=res.sandbox_startup, signal=res.signal,
+            stdout_bytes=res.stdout_bytes, stderr_bytes=res.stderr_bytes,
+            workdir=res.workdir, mode=policy.mode)
+
+    return run
+
+
+@contextlib.contextmanager
+def using(runner: Callable[..., Any] | None) -> Iterator[None]:
+    """Validations inside run through ``runner`` (``None``: today's sandbox)."""
+    from driftdoc.env.validation import validate as module
+
+    saved = module.run_sandboxed
+    if runner is not None:
+        module.run_sandboxed = runner  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        module.run_sandboxed = saved
+
+
+def bench_startup(runners: dict[str, Callable[..., Any] | None], work: Path,
+                  repeat: int) -> dict[str, dict[str, float]]:
+    """A bare ``true`` under each sandbox: wall time of the call and in-sandbox start-up."""
+    from driftdoc.sandbox import Limits, run_sandboxed
+
+    out: dict[str, dict[str, list[float]]] = {k: {"call": [], "startup": []} for k in runners}
+    work.mkdir(parents=True, exist_ok=True)
+    for _ in range(max(5, repeat * 3)):
+        for name, runner in runners.items():
+            run = runner or run_sandboxed
+            res = run(["true"], workdir=work, limits=Limits(memory_mb=2048))
+            out[name]["call"].append(res.duration)
+            out[name]["startup"].append(res.sandbox_startup or float("nan"))
+    return {k: {m: _median(v) for m, v in d.items()} for k, d in out.items()}
+
+
+def bench_driftdoc(python: str, snippet: Path, cache_dir: Path, repeat: int,
+                   runners: dict[str, Callable[..., Any] | None]) -> dict[str, float]:
     os.environ["DRIFTDOC_CACHE_DIR"] = str(cache_dir)
     from driftdoc.env.validation.failure import classify
     from driftdoc.env.validation.validate import validate_requirements
@@ -69,12 +152,20 @@ def bench_driftdoc(python: str, snippet: Path, cache_dir: Path, repeat: int) -> 
 
     shutil.rmtree(cache_dir, ignore_errors=True)
     cold = once()
-    warm = []
-    for _ in range(repeat):
-        shutil.rmtree(cache_dir / "envs", ignore_errors=True)
-        warm.append(once())
-    reused = [once() for _ in range(repeat)]
-    return {"cold": cold, "warm": _median(warm), "reused": _median(reused)}
+    warm: dict[str, list[float]] = {name: [] for name in runners}
+    reused: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(repeat):  # the sandboxes take turns, so load affects them alike
+        for name, runner in runners.items():
+            with using(runner):
+                shutil.rmtree(cache_dir / "envs", ignore_errors=True)
+                warm[name].append(once())
+                reused[name].append(once())
+    out = {"cold": cold}
+    for name in runners:
+        suffix = "" if name == "new" else f"_{name}"
+        out[f"warm{suffix}"] = _median(warm[name])
+        out[f"reused{suffix}"] = _median(reused[name])
+    return out
 
 
 def bench_baseline(python: str, interp: Path, snippet: Path, work: Path,
@@ -113,6 +204,8 @@ def main() -> int:
     ap.add_argument("--python", action="append", help="X.Y (repeatable); default: py3 + 2.7")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", type=Path, help="also write the numbers here")
+    ap.add_argument("--old-sandbox", default="2b29366", metavar="REF",
+                    help="also time the sandbox of this commit ('' to skip)")
     args = ap.parse_args()
 
     from driftdoc.env.host.interpreters import discover, find
@@ -128,35 +221,49 @@ def main() -> int:
             versions[0] = "3.11"
 
     results: dict[str, dict[str, float]] = {}
+    startup: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="driftdoc-bench-") as tmp:
         root = Path(tmp)
+        runners: dict[str, Callable[..., Any] | None] = {"new": None}
+        if args.old_sandbox:
+            runners["old"] = old_runner(load_old_sandbox(args.old_sandbox, root))
         snippet = root / "snippet" / "snippet.py"
         snippet.parent.mkdir()
         snippet.write_text(SNIPPET)
+        startup = bench_startup(runners, root / "startup", args.repeat)
         for python in versions:
             print(f"benchmarking Python {python} ...", file=sys.stderr, flush=True)
-            ours = bench_driftdoc(python, snippet, root / f"cache-{python}", args.repeat)
+            ours = bench_driftdoc(python, snippet, root / f"cache-{python}", args.repeat,
+                                  runners)
             base = bench_baseline(python, find(python).path, snippet, root / f"base-{python}",
                                   args.repeat)
             results[python] = {**ours, "baseline_cold": base["cold"],
                                "baseline_warm": base["warm"]}
 
-    header = (f"{'python':<7} {'case':<26} {'seconds':>8} {'vs baseline':>12}")
+    header = (f"{'python':<7} {'case':<34} {'seconds':>8} {'vs baseline':>12}")
     print(f"driftdoc validation benchmark: {platform.node()} {platform.machine()}, "
-          f"{os.cpu_count()} cpus, repeat={args.repeat}")
+          f"{os.cpu_count()} cpus, repeat={args.repeat}, load {os.getloadavg()[0]:.1f}")
+    for name, figures in startup.items():
+        label = "today's sandbox" if name == "new" else f"old sandbox ({args.old_sandbox})"
+        print(f"bare `true` under {label}: {figures['call']:.4f} s per call, "
+              f"{figures['startup']:.4f} s until the command starts")
     print(header)
     print("-" * len(header))
     for python, r in results.items():
         base = r["baseline_warm"]
         rows = [("driftdoc cold cache", r["cold"]), ("driftdoc warm cache rebuild", r["warm"]),
-                ("driftdoc reused env", r["reused"]),
-                ("pip+venv (cold pip cache)", r["baseline_cold"]),
-                ("pip+venv (warm pip cache)", base)]
+                ("driftdoc reused env", r["reused"])]
+        if "warm_old" in r:
+            rows += [("  same, old sandbox: warm rebuild", r["warm_old"]),
+                     ("  same, old sandbox: reused env", r["reused_old"])]
+        rows += [("pip+venv (cold pip cache)", r["baseline_cold"]),
+                 ("pip+venv (warm pip cache)", base)]
         for name, secs in rows:
-            print(f"{python:<7} {name:<26} {secs:>8.3f} {base / secs:>11.1f}x")
+            print(f"{python:<7} {name:<34} {secs:>8.3f} {base / secs:>11.1f}x")
     if args.json:
         args.json.write_text(json.dumps({"machine": platform.node(), "cpus": os.cpu_count(),
-                                         "repeat": args.repeat, "results": results}, indent=1))
+                                         "repeat": args.repeat, "old_sandbox": args.old_sandbox,
+                                         "startup": startup, "results": results}, indent=1))
     return 0
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from driftdoc import sandbox
 from driftdoc.errors import DriftdocError, InputError
-from driftdoc.sandbox import Limits, Policy, run_sandboxed, scrubbed_env
+from driftdoc.sandbox import Limits, Policy, launch, run_sandboxed, scrubbed_env
 
 PY = sys.executable
 MODES = ["bwrap", "none"]
@@ -92,26 +92,27 @@ def test_only_the_workdir_is_writable(tmp_path: Path) -> None:
     assert res.workdir == sandbox.SANDBOX_WORKDIR
 
 
-def test_rw_and_ro_binds(tmp_path: Path) -> None:
-    work, shared, data = tmp_path / "w", tmp_path / "rw", tmp_path / "ro"
-    for d in (work, shared, data):
+def test_ro_binds_and_hidden(tmp_path: Path) -> None:
+    work, data = tmp_path / "w", tmp_path / "ro"
+    for d in (work, data, data / ".driftdoc", data / ".driftdoc" / "keep"):
         d.mkdir()
     (data / "in.txt").write_text("42")
+    (data / ".driftdoc" / "store.db").write_text("secret")
+    (data / ".driftdoc" / "keep" / "tree.txt").write_text("shown")
     code = f"""
-    import pathlib
-    v = pathlib.Path({str(data / "in.txt")!r}).read_text()
-    pathlib.Path({str(shared / "out.txt")!r}).write_text(v)
+    import os, pathlib
+    print(pathlib.Path({str(data / "in.txt")!r}).read_text())
+    print(os.listdir({str(data / ".driftdoc")!r}))
+    print(pathlib.Path({str(data / ".driftdoc" / "keep" / "tree.txt")!r}).read_text())
     try:
         pathlib.Path({str(data / "x")!r}).write_text("x")
     except OSError:
         print("ro")
     """
-    res = run_sandboxed(
-        _py(code), workdir=work, policy=Policy(ro_binds=(data,), rw_binds=(shared,))
-    )
+    policy = Policy(ro_binds=(data, data / ".driftdoc" / "keep"), hidden=(data / ".driftdoc",))
+    res = run_sandboxed(_py(code), workdir=work, policy=policy)
     assert res.returncode == 0, res
-    assert (shared / "out.txt").read_text() == "42"
-    assert res.stdout_tail == b"ro\n"
+    assert res.stdout_tail == b"42\n['keep']\nshown\nro\n"
     assert not (data / "x").exists()
 
 
@@ -266,8 +267,8 @@ def test_many_threads_at_once(tmp_path: Path) -> None:
 
 
 def test_missing_bwrap_says_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sandbox, "_bwrap_checked", None)
-    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    monkeypatch.setattr(launch, "_checked", None)
+    monkeypatch.setattr(launch.shutil, "which", lambda name, path=None: None)
     with pytest.raises(DriftdocError, match="apt-get install bubblewrap"):
         run_sandboxed(["true"], workdir=tmp_path)
     # the explicit opt-out still works
@@ -296,7 +297,7 @@ def test_works_without_pidfd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     def no_pidfd(pid: int) -> int:
         raise OSError("pidfd_open not supported")
 
-    monkeypatch.setattr(sandbox.os, "pidfd_open", no_pidfd)
+    monkeypatch.setattr(os, "pidfd_open", no_pidfd)
     for mode in MODES:
         ok = run_sandboxed(["sh", "-c", "echo hi"], workdir=tmp_path, policy=Policy(mode=mode))  # type: ignore[arg-type]
         assert ok.ok and ok.stdout_tail == b"hi\n" and ok.duration < 2

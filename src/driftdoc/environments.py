@@ -145,7 +145,8 @@ def explain(snippet: str | Path, *, python: str | None = None,
                               reporter=reporter)
         validator = SandboxValidator(path, index_url=index_url, timeout=timeout,
                                      sandbox=sandbox, memory_mb=memory_mb)
-        memo = AttemptMemo(db, memo_experiment(path, index_url), validator, jobs=jobs)
+        memo = AttemptMemo(db, memo_experiment(path, index_url, sandbox), validator,
+                           jobs=jobs)
         return explain_result(path, environment, memo=memo,
                               releases=IndexReleases(index_url=index_url),
                               budget=explain_budget, reporter=reporter)

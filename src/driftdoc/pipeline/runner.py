@@ -1,12 +1,13 @@
 """Run one configuration of a pipeline: on the experiment's snapshot, sandboxed; evaluate.
 
 ``PipelineRunner(spec)`` is a picklable callable ``Instance -> Outcome | RunError`` that
-never raises. Failure categories of a verdict: ``timeout``, ``memory``, ``disk`` (limits),
-``crash`` (the callable raised or the process died of a signal), ``exit-status`` (non-zero
-exit), ``evaluation`` (the run finished but the evaluation said no), ``evaluation-error``
-(the evaluation itself failed). A run that could not be started (no work dir, a sandbox
-that did not come up) is a ``RunError`` of kind ``sandbox``: it says nothing about the
-configuration. So is a snapshot that is missing on this worker (kind ``snapshot``).
+never raises. Failure categories of a verdict: ``timeout``, ``memory``, ``disk``,
+``processes`` (limits), ``crash`` (the callable raised or the process died of a signal),
+``exit-status`` (non-zero exit), ``evaluation`` (the run finished but the evaluation said
+no), ``evaluation-error`` (the evaluation itself failed). A run that could not be started
+(no work dir, a sandbox that did not come up) is a ``RunError`` of kind ``sandbox``: it
+says nothing about the configuration. So is a snapshot that is missing on this worker
+(kind ``snapshot``).
 
 Every run sees the experiment's snapshot of the inputs (``pipeline/snapshot.py``), never
 the live files: as symlinks into the snapshot's read-only trees under the bwrap sandbox,
@@ -35,7 +36,15 @@ from driftdoc.pipeline.digests import file_sha256, walk_files
 from driftdoc.pipeline.evaluation import evaluate
 from driftdoc.pipeline.snapshot import Snapshot, SnapshotMissing, SnapshotStore, remove_tree
 from driftdoc.pipeline.spec import PipelineSpec
-from driftdoc.sandbox import Limits, Policy, SandboxResult, describe, run_sandboxed, scrubbed_env
+from driftdoc.sandbox import (
+    Limits,
+    Policy,
+    SandboxResult,
+    describe,
+    run_sandboxed,
+    sandbox_details,
+    scrubbed_env,
+)
 
 SHIM = Path(__file__).with_name("_shim.py")
 PARAMS_FILE = ".driftdoc-params.json"
@@ -71,10 +80,6 @@ def _inputs_summary(digests: tuple[tuple[str, str], ...]) -> dict[str, Any]:
         return dict(digests)
     combined = hashlib.sha256("\n".join(f"{p} {d}" for p, d in digests).encode()).hexdigest()
     return {"files": len(digests), "combined_sha256": combined}
-
-
-def _under_tmp(path: Path) -> bool:
-    return path.resolve().parts[:2] == ("/", "tmp")
 
 
 _taking = threading.Lock()
@@ -115,14 +120,16 @@ class PipelineRunner:
     # -- pieces ------------------------------------------------------------
 
     def policy(self) -> Policy:
-        """bwrap hides the host /tmp: expose what the run needs from there, read-only."""
-        needed = {self.spec.base, SHIM.parent, Path(sys.prefix), Path(sys.base_prefix),
-                  Path(sys.executable).parent}
+        """The sandbox shows the pipeline's own folder read-only (its code; driftdoc's
+        store and runs in it stay hidden), the shim, and the trees of this experiment's
+        snapshot that the input symlinks point into; it finds the program itself."""
+        ro = [self.spec.base]
+        if self.spec.callable is not None:
+            ro.append(SHIM)
         if self.snapshot is not None and self.inputs_mode == "link":
-            needed.add(self.snapshot.root / "trees")  # what the input symlinks point into
-        ro = tuple(sorted(p for p in needed if _under_tmp(p)))
+            ro += sorted({self.snapshot.root / "trees" / e.tree for e in self.snapshot.entries})
         return Policy(mode=self.spec.sandbox, network=self.spec.network,  # type: ignore[arg-type]
-                      ro_binds=ro)
+                      ro_binds=tuple(ro), hidden=(self.spec.base / ".driftdoc",))
 
     def argv(self, params: Mapping[str, Value], inside: str) -> list[str]:
         if self.spec.callable is not None:
@@ -193,9 +200,7 @@ class PipelineRunner:
         env["PYTHONPATH"] = os.pathsep.join([inside, str(spec.base)])
         limits = Limits(timeout=spec.timeout, memory_mb=spec.memory_mb, tail_bytes=64 * 1024)
         res = run_sandboxed(argv, workdir=workdir, policy=policy, limits=limits, env=env)
-        details["sandbox"] = {"mode": policy.mode, "network": policy.network,
-                              "startup": None if res.sandbox_startup is None
-                              else round(res.sandbox_startup, 6)}
+        details["sandbox"] = sandbox_details(res, policy)
         details["returncode"] = res.returncode
         details["stdout"] = _text(res.stdout_tail)
         details["stderr"] = _text(res.stderr_tail)

@@ -53,6 +53,7 @@ class EnvResult:
     caveats: list[str] = field(default_factory=list)  # e.g. stand-ins for platform modules
     system_packages: list[str] = field(default_factory=list)  # Debian packages it needs
     build_constraints: list[str] = field(default_factory=list)  # for old setup.py builds
+    sandbox: str = "bwrap"  # "none": the validations ran without isolation (an opt-out)
 
     @property
     def resolved(self) -> bool:
@@ -75,6 +76,7 @@ class EnvResult:
             "caveats": list(self.caveats),
             "system_packages": list(self.system_packages),
             "build_constraints": list(self.build_constraints),
+            "sandbox": self.sandbox,
         })
 
     @classmethod
@@ -96,4 +98,5 @@ class EnvResult:
             caveats=list(data.get("caveats", [])),
             system_packages=list(data.get("system_packages", [])),
             build_constraints=list(data.get("build_constraints", [])),
+            sandbox=str(data.get("sandbox", "bwrap")),
         )

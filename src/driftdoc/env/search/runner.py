@@ -202,9 +202,12 @@ def snippet_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def memo_experiment(snippet: Path, index_url: str | None) -> str:
-    """The store experiment whose runs are this snippet's validations."""
-    return f"run:{snippet_digest(snippet)}:{index_url or 'default'}:v{VALIDATOR_VERSION}"
+def memo_experiment(snippet: Path, index_url: str | None, sandbox: str = "bwrap") -> str:
+    """The store experiment whose runs are this snippet's validations; verdicts from runs
+    without a sandbox are kept apart, so a sandboxed search never reuses one."""
+    unboxed = ":nosandbox" if sandbox == "none" else ""
+    return (f"run:{snippet_digest(snippet)}:{index_url or 'default'}:v{VALIDATOR_VERSION}"
+            f"{unboxed}")
 
 
 def _first_as_of(python: str, as_of: dt.date | None) -> dt.date | None:
@@ -279,7 +282,9 @@ def run_snippet(
     reporter(Note(f"{snippet.name}: Python {plan.python}, needs "
                   f"{', '.join(plan.requirements()) or 'no third-party packages'}"))
     if blocking_platform(plan):
-        return platform_result(plan, started)
+        unrun = platform_result(plan, started)
+        unrun.sandbox = sandbox
+        return unrun
     knowledge = load_knowledge()
     pythons = [c.version for c in plan.python_candidates if c.compiles is not False]
     pythons = pythons or [c.version for c in plan.python_candidates]
@@ -310,7 +315,7 @@ def run_snippet(
                                      sandbox=sandbox, memory_mb=memory_mb, deadline=deadline)
     own_store = store is None
     db = store if store is not None else Store.memory()
-    memo = AttemptMemo(db, memo_experiment(snippet, index_url), validator,
+    memo = AttemptMemo(db, memo_experiment(snippet, index_url, sandbox), validator,
                        jobs=jobs, reporter=reporter)
     start = State(first_py, _first_as_of(first_py, as_of), deps_for(first_py))
 
@@ -318,6 +323,7 @@ def run_snippet(
         if checkpoint is not None:
             partial = _result(snippet, found, started)
             partial.caveats = standin_caveats(plan, found.state.deps)
+            partial.sandbox = sandbox
             if partial.status != "resolved":
                 partial.reason = "stopped early (time limit); best environment so far"
             checkpoint(partial)
@@ -338,6 +344,7 @@ def run_snippet(
         db.close()
     result = _result(snippet, found, started)
     result.caveats = standin_caveats(plan, found.state.deps)
+    result.sandbox = sandbox
     return result
 
 

@@ -10,7 +10,7 @@ reports to the search; :func:`read_failure` turns those fields into a typed
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -131,6 +131,17 @@ def _import_responsible(record: ValidationRecord) -> str | None:
 
 
 def classify(record: ValidationRecord) -> Classification:
+    """Exactly one class for ``record`` (see :func:`_classify`); a run that a sandbox limit
+    ended says which limit in its reason."""
+    verdict = _classify(record)
+    limit = record.execution.killed_by
+    if limit and limit != "timeout" and verdict.category is not Kind.SUCCESS \
+            and limit not in verdict.reason:
+        return replace(verdict, reason=f"{verdict.reason} (the sandbox's {limit} limit)")
+    return verdict
+
+
+def _classify(record: ValidationRecord) -> Classification:
     """Exactly one class for ``record``:
 
     install failure (``responsible`` = the requirement); syntax error (the snippet, or a

@@ -53,6 +53,7 @@ class ExecutionResult:
     missing_module: str | None = None  # ImportError: the module that could not be imported
     exit_code: int | None = None  # SystemExit code / process exit status
     timeout_phase: str | None = None  # "imports" | "grace" | "total" when status is Timeout
+    killed_by: str | None = None  # limit that ended the run: timeout|memory|disk|processes
     duration: float = 0.0
     stdout_tail: str = ""
     stderr_tail: str = ""
@@ -75,6 +76,7 @@ class ValidationRecord:
     snippet: str | None = None
     env_path: str | None = None
     seconds: float = 0.0
+    sandbox: dict[str, Any] | None = None  # mode (bwrap | none), limiter, peaks, killed_by
 
     def to_v2_json(self) -> dict[str, Any]:
         """A JSON-ready dict in V2's validation-record shape (extensions included)."""
@@ -87,6 +89,7 @@ class ValidationRecord:
             "snippet": self.snippet,
             "env_path": self.env_path,
             "seconds": round(self.seconds, 4),
+            "sandbox": self.sandbox,
         }
 
     @classmethod
@@ -113,6 +116,7 @@ class ValidationRecord:
             snippet=data.get("snippet"),
             env_path=data.get("env_path"),
             seconds=float(data.get("seconds") or 0.0),
+            sandbox=data.get("sandbox") if isinstance(data.get("sandbox"), dict) else None,
         )
 
     @classmethod

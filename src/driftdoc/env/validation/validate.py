@@ -2,10 +2,13 @@
 
 ``validate(snippet, env, *, timeout=30.0, grace=5.0, memory_mb=2048, sandbox="bwrap")``
 runs ``env``'s interpreter on :mod:`driftdoc.env.validation.harness` through
-:func:`driftdoc.sandbox.run_sandboxed`: no network, the host root (so the env and the
-interpreter) read-only, a size-capped tmpfs work dir seeded with a copy of the snippet and the
-files next to it (bounded: huge or hidden neighbours are skipped), stdin from ``/dev/null``, a
-memory limit and a process-tree kill. Notebooks are converted to a script first (code cells,
+:func:`driftdoc.sandbox.run_sandboxed`: no network, a minimal root where the env, the
+interpreter and the system-package prefix are read-only, an unprivileged user, a size-capped
+tmpfs work dir seeded with a copy of the snippet and the files next to it (bounded: huge or
+hidden neighbours are skipped), stdin from ``/dev/null``, one memory limit for the whole
+process tree, a process limit and a process-tree kill. The record names the limit that
+ended a run (``execution.killed_by``) and keeps the sandbox's details (``sandbox``: its mode,
+``none`` for the explicit opt-out). Notebooks are converted to a script first (code cells,
 magics and ``!`` lines replaced by ``pass``).
 
 The harness enforces ``timeout`` and the ``grace`` after the snippet's imports completed
@@ -54,7 +57,15 @@ from driftdoc.env.validation.records import (
 )
 from driftdoc.errors import InputError
 from driftdoc.events import Note, Reporter, null_reporter
-from driftdoc.sandbox import Limits, Policy, SandboxResult, describe, run_sandboxed, scrubbed_env
+from driftdoc.sandbox import (
+    Limits,
+    Policy,
+    SandboxResult,
+    describe,
+    run_sandboxed,
+    sandbox_details,
+    scrubbed_env,
+)
 
 HARNESS = Path(__file__).with_name("harness.py")
 RECORD_TAG = b"@@DRIFTDOC-RECORD@@"
@@ -198,16 +209,33 @@ def _execution_from(data: dict[str, Any]) -> ExecutionResult:
     return ExecutionResult(**fields)
 
 
+_LIMIT_TEXT = {"memory": "memory limit reached", "processes": "process limit reached",
+               "disk": "disk limit reached"}
+
+
 def _synthesised(res: SandboxResult, imports_done: bool) -> tuple[str, ExecutionResult]:
     if res.timed_out:
         return TIMEOUT, ExecutionResult(
             status_code=TIMEOUT, exception_message="killed by the sandbox time limit",
             imports_completed=imports_done, timeout_phase="hard")
     reason = describe(res)
-    if res.killed_reason == "memory":
-        reason = "memory limit reached: " + reason
+    if res.killed_reason in _LIMIT_TEXT:
+        reason = f"{_LIMIT_TEXT[res.killed_reason]}: {reason}"
     return FAILED, ExecutionResult(status_code="Crash", exception_message=reason,
                                    imports_completed=imports_done, exit_code=res.returncode)
+
+
+def _killed_by(res: SandboxResult, status: str, execution: ExecutionResult) -> str | None:
+    """The limit that ended the run: the sandbox's word, the harness's own time limit, or
+    a full work dir the snippet ran into (the harness caught its ENOSPC)."""
+    if res.killed_reason is not None:
+        return res.killed_reason
+    if status == TIMEOUT:
+        return "timeout"
+    if "[Errno 28]" in (execution.exception_message or "") or \
+            "No space left on device" in (execution.exception_message or ""):
+        return "disk"
+    return None
 
 
 def _python2_refuses(path: Path, kind: str, python: str) -> ExecutionResult | None:
@@ -271,12 +299,10 @@ def validate(
             script = path
         seeds = [*neighbours(path, {path.name, script_name}), script]
 
+        # the sandbox adds what the interpreter really resolves to (its pyenv/uv folder)
         ro = [ctl, env.path]
         if env.system_root is not None:
             ro.append(env.system_root.path)
-        real_exe = Path(os.path.realpath(env.python_exe))
-        if str(real_exe).startswith("/tmp/") and len(real_exe.parents) > 2:
-            ro.append(real_exe.parents[1])
         policy = Policy(mode=policy_mode, network=False, ro_binds=tuple(ro))  # type: ignore[arg-type]
         inside = policy.workdir_path(work)
         backstop = timeout + min(15.0, max(5.0, timeout * 0.25))  # harness first, even under load
@@ -306,6 +332,7 @@ def validate(
         execution = _execution_from(data)
     else:
         status, execution = _synthesised(res, IMPORTS_TAG in res.stdout_tail)
+    execution.killed_by = _killed_by(res, status, execution)
     execution.stdout_tail = _text_tail(res.stdout_tail)
     execution.stderr_tail = _text_tail(res.stderr_tail)
     if execution.raised_in_package:
@@ -315,8 +342,11 @@ def validate(
         execution.called_distribution = raising_distribution(env, [(called, 0, "", "")])
     if data is None or not execution.duration:
         execution.duration = round(res.duration, 4)
+    details = sandbox_details(res, policy)
+    details["killed_by"] = execution.killed_by
     return ValidationRecord(status_code=status, dependencies=DependencyResult(SUCCESS, []),
-                            execution=execution, seconds=time.perf_counter() - start, **meta)
+                            execution=execution, seconds=time.perf_counter() - start,
+                            sandbox=details, **meta)
 
 
 def validate_requirements(
