@@ -96,9 +96,10 @@ def to_check(names: list[str], results: dict[str, dict[str, object]],
 
 
 def disk_report(log: Path) -> list[str]:
-    """Disk per gist, from the batch's ``disk.csv``: the cache's size measured after each
-    finished gist (with --jobs 2 a gist's growth includes what the other job added
-    meanwhile), the bound, and what eviction removed."""
+    """Disk per gist, from the batch's ``disk.csv``: what the cache took in while each gist
+    ran (its size after the gist plus what was evicted meanwhile, minus its size after the
+    gist before; with --jobs 2 that includes what the other job added), the bound, and what
+    eviction removed."""
     if not log.exists():
         return ["disk: no disk.csv (a batch of an older driftdoc)"]
     with log.open() as fp:
@@ -107,9 +108,14 @@ def disk_report(log: Path) -> list[str]:
         return ["disk: disk.csv is empty"]
     sizes = [int(r["cache_bytes"]) for r in rows]
     growth: dict[str, int] = {}
-    for before, row in itertools.pairwise(rows):
+    # what the cache took in while a gist ran: its size plus all evicted so far, after the
+    # gist minus after the one before (samples in between are not baselines)
+    marks = [r for r in rows if r["event"] in ("start", "snippet")]
+    for before, row in itertools.pairwise(marks):
         if row["event"] == "snippet":
-            growth[row["snippet"]] = max(0, int(row["cache_bytes"]) - int(before["cache_bytes"]))
+            growth[row["snippet"]] = max(0, int(row["cache_bytes"]) + int(row["evicted_bytes"])
+                                         - int(before["cache_bytes"])
+                                         - int(before["evicted_bytes"]))
     gib, mib = 1024**3, 1024**2
     last = rows[-1]
     lines = [f"disk: cache {sizes[0] / gib:.2f} GiB at the start, {sizes[-1] / gib:.2f} GiB at "

@@ -244,6 +244,7 @@ def test_disk_report_reads_the_batch_log(tmp_path: Path) -> None:
     log = tmp_path / "disk.csv"
     warden = CacheWarden(log)
     for event, name, size, evicted in [("start", "", 100, 0), ("snippet", "a", 400, 0),
+                                       ("sample", "", 420, 0),  # not a baseline
                                        ("snippet", "b", 450, 0), ("evict", "", 150, 300),
                                        ("snippet", "c", 350, 300), ("end", "", 350, 300)]:
         warden._last = (size * mib, 0, 500 * mib)

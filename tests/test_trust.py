@@ -123,14 +123,36 @@ def test_flaky_pipeline_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFi
 # -- no early stop ----------------------------------------------------------------
 
 
-def test_nothing_fails_uses_the_budget_and_says_what_it_covered() -> None:
+def test_nothing_fails_uses_the_budget_and_says_what_it_covered(tmp_path: Path) -> None:
     space = grid(10)
-    diag = driftdoc.debug(space, lambda c: True, budget=150)
+    diag = driftdoc.debug(space, lambda c: True, budget=150, store=tmp_path / "s.db")
     assert diag.status == "no-failure-found" and exit_code(diag) == 1
     assert diag.runs >= 140  # escalated past the pairwise design instead of stopping
     assert diag.coverage is not None and "pairwise" in diag.coverage.designs
     text = diag.coverage.text(0)
     assert "every pair of values" in text and "95 % probability" in text
+
+
+def test_pipeline_that_never_fails_spends_its_budget(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Through the CLI, a real pipeline: once the pairwise design finds no failure the
+    search goes on (three-way design, random draws) and exits 1 saying what it covered."""
+    from driftdoc.cli import main
+
+    (tmp_path / "job.py").write_text("import sys\nsys.exit(0)\n")
+    values = ", ".join(f'"v{j}"' for j in SIX)
+    params = "".join(f"p{i} = [{values}]\n" for i in range(8))
+    spec = tmp_path / "driftdoc.toml"
+    spec.write_text(f"[parameters]\n{params}"
+                    f'[pipeline]\ncommand = "{sys.executable} job.py {{p0}}"\n'
+                    'inputs = ["job.py"]\nsandbox = "none"\ntimeout = 20\n')
+    rc = main(["debug", str(spec), "--store", str(tmp_path / "s.db"), "--format", "json",
+               "--budget", "90", "--workers", "2"])
+    data = json.loads(capsys.readouterr().out)
+    assert rc == 1 and data["status"] == "no-failure-found" and data["causes"] == []
+    assert data["runs"] >= 85  # the budget was used, not 10 % of it
+    assert "pairwise" in data["coverage"]["designs"]
+    assert "no cause of 1 or 2 literals" in data["coverage"]["text"]
 
 
 def rare(seed: int) -> tuple[Space, list[Conjunction]]:
@@ -142,17 +164,20 @@ def rare(seed: int) -> tuple[Space, list[Conjunction]]:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_rare_three_literal_cause_is_found_when_the_budget_allows(seed: int) -> None:
+def test_rare_three_literal_cause_is_found_when_the_budget_allows(seed: int,
+                                                                   tmp_path: Path) -> None:
     space, truth = rare(seed)
-    diag = driftdoc.debug(space, lambda c: not truth[0].holds(c), budget=700)
+    diag = driftdoc.debug(space, lambda c: not truth[0].holds(c), budget=700,
+                          store=tmp_path / "s.db")
     assert exact(space, diag, truth), diag.summary()
     assert exit_code(diag) == 0
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_rare_cause_with_the_default_budget_is_right_or_honest(seed: int) -> None:
+def test_rare_cause_with_the_default_budget_is_right_or_honest(seed: int,
+                                                                tmp_path: Path) -> None:
     space, truth = rare(seed)
-    diag = driftdoc.debug(space, lambda c: not truth[0].holds(c))
+    diag = driftdoc.debug(space, lambda c: not truth[0].holds(c), store=tmp_path / "s.db")
     assert right_or_honest(space, diag, truth), diag.summary()
     if not diag.causes:
         assert diag.coverage is not None and "95 % probability" in diag.coverage.text(0)
@@ -170,9 +195,10 @@ def disjoint(seed: int) -> tuple[Space, list[Conjunction]]:
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_find_all_two_disjoint_causes(seed: int) -> None:
+def test_find_all_two_disjoint_causes(seed: int, tmp_path: Path) -> None:
     space, truth = disjoint(seed)
-    diag = driftdoc.debug(space, lambda c: not any(t.holds(c) for t in truth), budget=500)
+    diag = driftdoc.debug(space, lambda c: not any(t.holds(c) for t in truth), budget=500,
+                          store=tmp_path / "s.db")
     assert right_or_honest(space, diag, truth), diag.summary()
     assert exact(space, diag, truth), diag.summary()
     assert diag.coverage is not None and diag.coverage.outside > 0

@@ -2,8 +2,9 @@
 
 Algorithms ask it for outcomes in batches. It answers from what is already known
 (history in the store, earlier runs of this search), runs only the unknown ones
-through the executor, records each run the moment it finishes, and counts only new
-runs against the budget. Memoisation, budget and "never run twice" live here only.
+through the executor, records each run the moment it finishes, and counts every
+execution (repeats and determinism re-runs too) against the budget. Memoisation,
+budget, majority votes and replaying an interrupted search live here only.
 
 A run that yields no verdict because the machinery failed (a ``RunError``: lost worker,
 dispatch time-out, sandbox that did not start) is recorded as an error, never as a

@@ -39,13 +39,21 @@ def substitute(prober: Prober, x: Instance, s: Instance) -> Conjunction:
 
 
 def _successes(prober: Prober, x: Instance, rng: random.Random, k: int) -> list[Instance]:
-    """Up to ``k`` succeeding instances, farthest from ``x`` first."""
+    """Up to ``k`` succeeding instances, farthest from ``x`` first (one differing from it
+    everywhere when it can be had)."""
     space = prober.space
 
     def distance(i: Instance) -> int:
         return sum(1 for n in space.names if i[n] != x[n])
 
+    full = len(space)
     out = sorted(prober.passing(), key=distance, reverse=True)[:k]
+    if out and distance(out[0]) < full:
+        # as in BugDoc, a success differing everywhere comes first: a parameter where
+        # the two agree can never enter the cause
+        cand = opposite(prober, x, rng)
+        if cand not in prober.cache and prober.judge([cand])[0] is Verdict.PASS:
+            out = [cand, *out][:k]
     tries = 0
     while len(out) < k and tries < k:
         tries += 1

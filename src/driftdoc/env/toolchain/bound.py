@@ -69,8 +69,9 @@ MIN_AGE = 120.0
 """Entries used this recently stay, leased or not (a download between resolve and build)."""
 REMEASURE = 60.0
 """Measure at most this often unless the estimate is well over the bound."""
-STALE = 300.0
-"""Measure at least this often when asked to check."""
+STALE = 60.0
+"""Measure at least this often when asked to check (a measure takes well under a second to
+a few seconds; the estimate can hide growth when another process frees space)."""
 LEDGER = "ledger.json"
 SMALL_CACHES = ("resolve", "index", "members", "compile")
 UV_LOCK_WAIT = 120
