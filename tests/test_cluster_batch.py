@@ -78,13 +78,16 @@ def _verdicts(store_path: Path) -> dict[tuple[str, str], bool]:
 def test_a_batch_on_two_dask_workers_answers_as_locally_and_survives_a_lost_worker(
         tmp_path: Path, index: LocalIndex, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    gists = _gists(tmp_path)
+    _gists(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    gists = Path("gists")  # relative, as a user types it: results name snippets so
     common = ["--index-url", index.url, "--quiet", "--time-limit", "120"]
     monkeypatch.setenv("DRIFTDOC_CACHE_DIR", str(tmp_path / "local-cache"))
     assert main(["run", str(gists), "--output", str(tmp_path / "local"), *common]) == 1
     local = _results(tmp_path / "local")
     assert len(local) == len(SNIPPETS)
     assert local["drifted"]["status"] == "resolved" and local["drifted"]["drift"]
+    assert local["drifted"]["snippet"] == "gists/drifted/snippet.py"
 
     client_cache = tmp_path / "client-cache"
     monkeypatch.setenv("DRIFTDOC_CACHE_DIR", str(client_cache))
@@ -134,6 +137,10 @@ def test_a_batch_on_two_dask_workers_answers_as_locally_and_survives_a_lost_work
     assert mine and set(mine) <= set(theirs)
     assert all(mine[k] == theirs[k] for k in mine)
     assert sum(int(r["validations"]) for r in remote.values()) == len(mine)
+    # ... as ordinary runs of experiments named by the snippets, as in a local batch
+    assert main(["history", "list", "--store", str(out / "store.db"), "--format", "json"]) == 0
+    titles = {e["title"] for e in json.loads(capsys.readouterr().out)}
+    assert titles == {f"snippet gists/{n}/snippet.py" for n in SNIPPETS}
 
     # a rerun finds everything done and runs nothing
     with DaskCluster(tmp_path / "dask2", workers=1) as again:

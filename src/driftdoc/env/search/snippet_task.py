@@ -99,10 +99,23 @@ def _seed(store_path: Path, task: SnippetTask) -> tuple[int, int]:
     return max(runs, default=0), max(errors, default=0)
 
 
+def _exactly(value: Any, old: str, new: str) -> Any:
+    """``value`` with every string equal to ``old`` replaced by ``new``."""
+    if isinstance(value, str):
+        return new if value == old else value
+    if isinstance(value, list):
+        return [_exactly(v, old, new) for v in value]
+    if isinstance(value, dict):
+        return {k: _exactly(v, old, new) for k, v in value.items()}
+    return value
+
+
 def _named_as_client(value: Any, snippet: Path, task: SnippetTask) -> Any:
-    """``value`` naming the snippet where the client has it, not where this worker put it."""
+    """``value`` naming the snippet where the client has it, not where this worker put it:
+    the child ran it as ``snippet/NAME`` from the bundle's folder (what a result names),
+    validations name it by its absolute path (a unique temporary folder here)."""
     value = _replace_paths(value, str(snippet.resolve()), task.resolved)
-    return _replace_paths(value, str(snippet), task.path)
+    return _exactly(value, str(Path("snippet") / snippet.name), task.path)
 
 
 def _new_rows(store_path: Path, task: SnippetTask, after: tuple[int, int],
@@ -155,14 +168,15 @@ def _run(task: SnippetTask, tmp: Path, started: float) -> dict[str, Any]:
     snippet = task.bundle.materialize(tmp / "bundle")
     store_path = tmp / "store.db"
     after = _seed(store_path, task)
-    job = Job(task.name, snippet, tmp / "results" / f"{task.name}.json")
+    # run from the bundle's folder, as "snippet/NAME": a name no other text contains
+    job = Job(task.name, Path("snippet") / snippet.name, tmp / "results" / f"{task.name}.json")
     job.result.parent.mkdir(parents=True, exist_ok=True)
     argv = [*child_argv(job, [*task.args, "--store", str(store_path),
                               "--time-limit", str(task.time_limit)], outputs=False)]
     out_path, err_path = tmp / "stdout", tmp / "stderr"
     with out_path.open("wb") as out, err_path.open("wb") as err:
         proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+                                cwd=snippet.parent.parent, start_new_session=True)
         sent = after
         last = time.monotonic()
         try:
