@@ -13,6 +13,7 @@ recorded as the snippet's result, and one that keeps failing is left without a r
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import queue as queues
@@ -171,6 +172,7 @@ def run_cluster_batch(root: Path, out_dir: Path, *, spec: str, workers: int = 1,
     out_dir.mkdir(parents=True, exist_ok=True)
     store = Store(out_dir / "store.db")
     client, cluster, wait = connect(spec, workers)
+    distributed: Any = importlib.import_module("distributed")
     idle_since: float | None = None
     noted = False
     # validations as the workers record them: a Ctrl-C or a lost worker loses none
@@ -260,7 +262,11 @@ def run_cluster_batch(root: Path, out_dir: Path, *, spec: str, workers: int = 1,
             for flight in finished:
                 del flights[flight.future.key]
                 _settle(flight, finish, again)
-            if not finished:
+            if not finished and flights:  # back as soon as a task ends
+                with contextlib.suppress(TimeoutError, distributed.TimeoutError):
+                    distributed.wait([f.future for f in flights.values()], timeout=POLL,
+                                     return_when="FIRST_COMPLETED")
+            elif not finished:
                 time.sleep(POLL)
     except KeyboardInterrupt:
         summary.interrupted = True
