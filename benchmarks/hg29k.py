@@ -22,6 +22,7 @@ import contextlib
 import csv
 import itertools
 import json
+import os
 import random
 import shutil
 import statistics
@@ -34,7 +35,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from revalidate import check
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "hg2.9k"
+DATA = Path(os.environ.get("HG29K_DATA") or
+            Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "hg2.9k")
+"""The data set (``HG29K_DATA`` when the checkout is not next to ``shared/``)."""
 
 
 def sample(gists: Path, n: int, seed: int) -> list[str]:

@@ -194,3 +194,15 @@ def test_ctrl_c_mid_snippet_keeps_its_validations_and_a_rerun_replays_them(
     with Store(out / "store.db") as store:
         runs = [r.params for r in store.runs()]
     assert runs[0] == kept[0] and len(runs) == result["validations"] == 2  # replayed, not re-run
+
+
+def test_a_cluster_without_workers_stops_in_one_line_and_records_nothing(
+        tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str]) -> None:
+    gists = _gists(tmp_path)
+    out = tmp_path / "out"
+    with DaskCluster(tmp_path / "dask", workers=0) as cluster:
+        rc = main(["run", str(gists), "--output", str(out), "--index-url", index.url,
+                   "--executor", f"dask://{cluster.address}?wait=2"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "no Dask worker" in err and "Traceback" not in err
+    assert not list((out / "results").glob("*.json"))

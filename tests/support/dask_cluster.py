@@ -80,7 +80,8 @@ class DaskCluster:
         self.address = json.loads(info.read_text())["address"].removeprefix("tcp://")
         for i in range(self.n):
             self.start_worker(i)
-        self.wait_for(self.n)
+        if self.n:
+            self.wait_for(self.n)
         return self
 
     def start_worker(self, i: int) -> None:

@@ -244,16 +244,18 @@ def run_cluster_batch(root: Path, out_dir: Path, *, spec: str, workers: int = 1,
                     job = queue.pop(placer.pick(addr, queue, needed))
                     submit(job, addr)
                     busy[addr] = busy.get(addr, 0) + 1
-            if not threads and queue:
+            if not threads:
                 now = time.monotonic()
                 idle_since = idle_since or now
                 if now - idle_since >= NOTE_AFTER and not noted:
                     noted = True
                     reporter(Note(f"no Dask worker in the cluster at {spec} after "
                                   f"{now - idle_since:.0f} s; waiting", level="warning"))
-                if wait is not None and now - idle_since >= wait and not flights:
-                    summary.stopped = (f"no Dask worker joined the cluster at {spec} within "
+                if wait is not None and now - idle_since >= wait:
+                    summary.stopped = (f"no Dask worker in the cluster at {spec} for "
                                        f"{wait:g} s; start workers and rerun to resume")
+                    for flight in flights.values():
+                        flight.future.cancel()
                     break
             else:
                 idle_since, noted = None, False
@@ -272,6 +274,9 @@ def run_cluster_batch(root: Path, out_dir: Path, *, spec: str, workers: int = 1,
         summary.interrupted = True
         for flight in flights.values():
             flight.future.cancel()
+    except (OSError, TimeoutError) as exc:  # the scheduler went away (CommClosedError, ...)
+        summary.stopped = (f"lost the Dask scheduler at {spec} ({type(exc).__name__}: {exc}); "
+                           "finished snippets are kept, rerun to resume")
     finally:
         drain()
         store.close()
