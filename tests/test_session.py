@@ -170,3 +170,28 @@ def test_persistent_machinery_errors_stop_the_search(tmp_path: Path) -> None:
     again = Session(SPACE, LosesWorkers({}), store=store, experiment="e")
     again.evaluate(list(SPACE))
     assert again.history == 4 and again.runs == 2  # a rerun resumes and runs only the rest
+
+
+def test_an_open_session_keys_instances_by_their_canonical_mapping(tmp_path: Path) -> None:
+    """No finite space: any mapping is an instance (the environment half's attempts);
+    history reloads by canonical key, and the experiment is named for people."""
+    calls: list[dict[str, Value]] = []
+
+    def oracle(cfg: dict[str, Value]) -> bool:
+        calls.append(cfg)
+        return cfg.get("pkg:numpy") != "2.0"
+
+    store = Store(tmp_path / "s.db")
+    s = Session(None, InProcessExecutor(oracle), store=store, experiment="open",
+                meta={"snippet": "a.py"})
+    a = Instance([("python", "3.8"), ("pkg:numpy", "2.0")])
+    b = Instance([("pkg:numpy", "2.0"), ("python", "3.8")])  # the same, another order
+    c = Instance([("python", "3.8"), ("pkg:numpy", "1.26"), ("pkg:six", "latest")])
+    outs = s.evaluate([a, b, c])
+    assert [o.succeeded if o else None for o in outs] == [False, False, True]
+    assert len(calls) == 2 and s.runs == 2
+    with pytest.raises(Exception, match="no finite space"):
+        _ = s.space
+    again = Session(None, InProcessExecutor(oracle), store=store, experiment="open")
+    assert again.history == 2 and again.evaluate([b, c]) and len(calls) == 2
+    assert store.experiment_meta(again.experiment_id)["snippet"] == "a.py"

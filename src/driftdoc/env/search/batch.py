@@ -132,7 +132,7 @@ def child_argv(job: Job, args: list[str], *, outputs: bool = True) -> list[str]:
             *(["--output", str(job.outputs)] if outputs else []), *args]
 
 
-def _failure(job: Job, why: str, seconds: float, classification: str) -> dict[str, Any]:
+def failure_result(job: Job, why: str, seconds: float, classification: str) -> dict[str, Any]:
     """The result of a snippet whose run produced none (bad input, crash, killed)."""
     return EnvResult(snippet=str(job.path), status="unresolved", python=None, requirements=[],
                      validations=0, seconds=seconds, reason=why,
@@ -155,8 +155,8 @@ def child_result(job: Job, out: bytes, err: bytes, returncode: int | None,
         return data
     tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
     if returncode == 2:
-        return _failure(job, f"not a usable snippet: {tail[0]}", seconds, "bad-input")
-    return _failure(job, f"driftdoc exited {returncode}: {tail[0]}", seconds, "error")
+        return failure_result(job, f"not a usable snippet: {tail[0]}", seconds, "bad-input")
+    return failure_result(job, f"driftdoc exited {returncode}: {tail[0]}", seconds, "error")
 
 
 def timed_out(job: Job, seconds: float) -> dict[str, Any]:
@@ -164,7 +164,7 @@ def timed_out(job: Job, seconds: float) -> dict[str, Any]:
     try:
         data: dict[str, Any] = json.loads(job.partial.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
-        return _failure(job, "time limit exceeded", seconds, "time-limit")
+        return failure_result(job, "time limit exceeded", seconds, "time-limit")
     data["seconds"] = round(seconds, 3)
     data["reason"] = "time limit exceeded; best environment so far"
     return data

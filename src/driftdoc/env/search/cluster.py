@@ -30,6 +30,7 @@ from driftdoc.env.search.batch import (
     OutputWriter,
     SnippetDone,
     env_ok,
+    failure_result,
     plan_jobs,
     write_atomic,
     write_csv,
@@ -189,15 +190,22 @@ def run_cluster_batch(root: Path, out_dir: Path, *, spec: str, workers: int = 1,
             keep_rows(store, list(msg.get("rows") or []))
 
     def submit(job: Job, worker: str) -> None:
-        experiment = memo_experiment(job.path, index_url, sandbox)
-        task = SnippetTask(job.name, str(job.path), str(job.path.resolve()),
-                           SnippetBundle.of(job.path), tuple(args), time_limit,
-                           _history(store, experiment), experiment, topic)
+        try:
+            bundle = SnippetBundle.of(job.path)
+            experiment = memo_experiment(job.path, index_url, sandbox)
+        except OSError as exc:  # gone or unreadable since the batch listed it
+            result = failure_result(job, f"not a usable snippet: {exc}", 0.0, "bad-input")
+            finish(Flight(job, None, None, time.monotonic()),
+                   {"kind": "result", "result": result, "seconds": 0.0})
+            return
+        task = SnippetTask(job.name, str(job.path), str(job.path.resolve()), bundle,
+                           tuple(args), time_limit, _history(store, experiment), experiment,
+                           topic)
         score = placer.score(worker, needed(job))
+        placer.placed(worker, needed(job))
         fut = client.submit(run_on_worker, task, key=f"driftdoc-{job.name}-{uuid.uuid4().hex}",
                             workers=[worker], allow_other_workers=True, pure=False)
         flights[fut.key] = Flight(job, fut, worker, time.monotonic())
-        placer.placed(worker, needed(job))
         reporter(SnippetPlaced(job.name, worker, score))
 
     def again(flight: Flight, why: str) -> None:
@@ -223,9 +231,10 @@ def run_cluster_batch(root: Path, out_dir: Path, *, spec: str, workers: int = 1,
                 write_outputs(job.outputs, result)
             except (DriftdocError, OSError) as exc:
                 reporter(Note(f"{job.name}: outputs not written: {exc}", level="warning"))
-        where = str((answer.get("worker") or {}).get("address") or flight.worker)
-        stats.placed.setdefault(where, []).append(job.name)
-        stats.dispatch.append(time.monotonic() - flight.submitted - float(answer["seconds"]))
+        if flight.future is not None:
+            where = str((answer.get("worker") or {}).get("address") or flight.worker)
+            stats.placed.setdefault(where, []).append(job.name)
+            stats.dispatch.append(time.monotonic() - flight.submitted - float(answer["seconds"]))
         summary.results[job.name] = result
         passed += env_ok(result)
         reporter(SnippetDone(job.name, result, len(summary.results), total, passed))
