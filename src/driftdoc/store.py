@@ -265,10 +265,19 @@ class Store:
         return [Experiment(r[0], r[1], json.loads(r[2]), r[3], json.loads(r[4])) for r in rows]
 
     def find_experiment(self, name_or_id: str) -> Experiment:
-        for exp in self.experiments():
-            if exp.name == name_or_id or str(exp.id) == name_or_id:
-                return exp
-        raise InputError(f"no experiment named {name_or_id!r} in {self.path}")
+        """The experiment of that name, else of that id (one indexed lookup: a batch asks
+        once per snippet of a store holding thousands)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, name, space, created, meta FROM experiments WHERE name = ?",
+                (name_or_id,)).fetchone()
+            if row is None and name_or_id.isdigit():
+                row = self._db.execute(
+                    "SELECT id, name, space, created, meta FROM experiments WHERE id = ?",
+                    (int(name_or_id),)).fetchone()
+        if row is None:
+            raise InputError(f"no experiment named {name_or_id!r} in {self.path}")
+        return Experiment(row[0], row[1], json.loads(row[2]), row[3], json.loads(row[4]))
 
     def experiment_meta(self, experiment_id: int) -> dict[str, Any]:
         with self._lock:
