@@ -64,6 +64,13 @@ class DaskCluster:
         self.address = ""
 
     def __enter__(self) -> DaskCluster:
+        try:
+            return self._start()
+        except BaseException:
+            self.__exit__(None, None, None)  # leave no scheduler or worker behind
+            raise
+
+    def _start(self) -> DaskCluster:
         self.root.mkdir(parents=True, exist_ok=True)
         info = self.root / "scheduler.json"
         log = (self.root / "scheduler.log").open("wb")
