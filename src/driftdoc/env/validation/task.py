@@ -88,8 +88,9 @@ class SnippetBundle:
         return h.hexdigest()[:24]
 
     def materialize(self, root: Path | None = None) -> Path:
-        """The snippet's path in a folder holding the bundle (made once per process)."""
-        base = root or Path(tempfile.gettempdir()) / f"driftdoc-bundles-{os.getuid()}"
+        """The snippet's path in a folder holding the bundle (made once per process, in a
+        folder of this process's removed when it exits, unless ``root`` is given)."""
+        base = root or _own_folder()
         folder = base / self.digest
         target = folder / "snippet" / self.name
         with _bundle_lock:
@@ -111,6 +112,20 @@ class SnippetBundle:
 
 
 _bundle_lock = threading.Lock()
+_folder: list[Path] = []
+
+
+def _own_folder() -> Path:
+    """This process's folder of bundles, removed at exit (a worker sees many snippets)."""
+    with _bundle_lock:
+        if not _folder:
+            import atexit
+            import shutil
+
+            path = Path(tempfile.mkdtemp(prefix="driftdoc-bundles-"))
+            atexit.register(shutil.rmtree, path, True)
+            _folder.append(path)
+        return _folder[0]
 
 
 @dataclass(frozen=True)
