@@ -28,6 +28,7 @@ from driftdoc.algorithms.outside import (
     affordable,
     missing_pairs,
     outside,
+    pairs_of,
     pairwise_rows,
     uniform_outside,
 )
@@ -55,10 +56,10 @@ def _explore(prober: Prober, rng: random.Random, causes: list[Conjunction], targ
              visited: set[tuple[Conjunction, frozenset[Conjunction]]], rows: int = 64) -> None:
     """Run one batch aimed at failures no cause explains.
 
-    Uniform random draws outside the causes until ``target`` of them are known, then
-    up to ``rows`` rows of a pairwise design outside the causes for the pairs of values
-    that neither known runs there nor those draws show, and samples from tree leaves
-    (each once per set of causes) holding failures the causes do not cover.
+    Uniform random draws outside the causes until ``target`` of them are known,
+    samples from tree leaves (each once per set of causes) holding failures the causes
+    do not cover, then up to ``rows`` rows of a pairwise design outside the causes for
+    the pairs of values that neither known runs there, nor those draws and samples show.
     """
     space = prober.space
     batch: list[Instance] = []
@@ -79,12 +80,11 @@ def _explore(prober: Prober, rng: random.Random, causes: list[Conjunction], targ
             break
         if add(draw):
             draws.append(draw)
-    if affordable(space, prober.remaining):
-        todo = missing_pairs(space, [*prober.cache, *draws], causes)
-        for row in pairwise_rows(space, todo, causes, rng, rows):
-            add(row)
+    pairwise = affordable(space, prober.remaining)
+    todo = missing_pairs(space, [*prober.cache, *draws], causes) if pairwise else set()
     # leaf samples ride along with other work; alone, at most three per set of causes
-    spare = 3 if batch else max(0, 3 - sum(1 for v in visited if v[1] == frozenset(causes)))
+    spare = 3 if batch or todo else \
+        max(0, 3 - sum(1 for v in visited if v[1] == frozenset(causes)))
     tree = build(space, dict(prober.cache))
     union = [list(c) for c in causes]
     leaf = 0
@@ -94,7 +94,13 @@ def _explore(prober: Prober, rng: random.Random, causes: list[Conjunction], targ
         if node.fails and (path, frozenset(causes)) not in visited \
                 and not covered(space, list(path), union):
             visited.add((path, frozenset(causes)))
-            leaf += add(sample(space, rng, within=list(path), avoid=causes))
+            inst = sample(space, rng, within=list(path), avoid=causes)
+            if add(inst):
+                leaf += 1
+                if inst is not None and outside(inst, causes):
+                    todo.difference_update(pairs_of(space, inst))
+    for row in pairwise_rows(space, todo, causes, rng, rows):
+        add(row)
     rem = prober.remaining
     if rem is not None:
         batch = batch[:rem]

@@ -4,12 +4,15 @@ Two kinds of rows, both violating every known cause: a pairwise covering design
 restricted to the region outside the causes (every pair of values possible there
 appears in a run, so a further cause of one or two literals cannot be missed), and
 uniform random draws from that region (what "a cause covering at least p of it
-would have been seen with 95 % probability" rests on).
+would have been seen with 95 % probability" rests on). The design is built greedily,
+then compacted (``compact``): each row it saves is one run fewer, and it is the
+largest single expense of a find-all search.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from collections.abc import Iterable, Sequence
 
@@ -125,6 +128,7 @@ def pairwise_rows(space: Space, todo: set[Pair], causes: Sequence[Conjunction],
                    if (x, full[x], y, full[y]) in todo)
         return gain, full
 
+    wanted = set(todo)
     while todo and len(rows) < limit:
         start = min(todo)
         a, va, b, vb = start
@@ -138,4 +142,101 @@ def pairwise_rows(space: Space, todo: set[Pair], causes: Sequence[Conjunction],
         todo.difference_update(pairs_of(space, inst))
         if inst not in rows:
             rows.append(inst)
-    return rows
+    target = {p for r in rows for p in pairs_of(space, r) if p in wanted}
+    return compact(space, rows, target, causes, rng)
+
+
+def _changed_pairs(row: list[int], cells: Sequence[int]) -> set[Pair]:
+    """The pairs of ``row`` that involve any of the parameters in ``cells``."""
+    out: set[Pair] = set()
+    for c in cells:
+        for j in range(len(row)):
+            if j != c:
+                a, b = (c, j) if c < j else (j, c)
+                out.add((a, row[a], b, row[b]))
+    return out
+
+
+def compact(space: Space, rows: list[Instance], target: set[Pair],
+            causes: Sequence[Conjunction], rng: random.Random,
+            effort: int = 3000, tries: int = 8) -> list[Instance]:
+    """``rows`` with as many rows removed as a local search can afford, still covering
+    every pair of ``target`` they cover and still outside every cause.
+
+    Greedy designs end with rows that each add a few pairs. Repeatedly the row holding
+    the fewest pairs no other row holds is dropped and those pairs are moved into the
+    other rows: a move sets an uncovered pair's two values in one of ``tries`` random
+    rows, the best of them by pairs gained minus pairs lost, a worse one accepted with
+    a small probability (simulated annealing). A drop stands only when every pair is
+    covered again within ``effort`` moves; the first that fails ends the search.
+    Deterministic for a given ``rng``; bounded work (at most ``effort`` moves per row).
+    """
+    k = len(space.parameters)
+    names = space.names
+    # each cause as (parameter position, value indices where its literal holds)
+    masks = [[(names.index(p.param),
+               frozenset(i for i, v in enumerate(space[p.param].values) if p.holds({p.param: v})))
+              for p in c] for c in causes]
+
+    def free(row: list[int]) -> bool:
+        return not any(all(row[pos] in ok for pos, ok in m) for m in masks)
+
+    current = [space.indices(r) for r in rows]
+    target = {p for r in current for p in pairs_of(space, space.from_indices(r)) if p in target}
+
+    def held(row: list[int]) -> list[Pair]:
+        return [p for a, b in itertools.combinations(range(k), 2)
+                if (p := (a, row[a], b, row[b])) in target]
+
+    while len(current) > 1:
+        count = dict.fromkeys(target, 0)
+        for r in current:
+            for p in held(r):
+                count[p] += 1
+        unique = [sum(1 for p in held(r) if count[p] == 1) for r in current]
+        drop = min(range(len(current)), key=lambda i: (unique[i], i))
+        trial = [list(r) for i, r in enumerate(current) if i != drop]
+        for p in held(current[drop]):
+            count[p] -= 1
+        uncovered = {p for p, c in count.items() if c == 0}
+        moves = 0
+        while uncovered and moves < effort:
+            moves += 1
+            pool = sorted(uncovered) if len(uncovered) <= 64 else [min(uncovered)]
+            a, va, b, vb = pool[rng.randrange(len(pool))]
+            best: tuple[int, int, list[int], set[Pair], set[Pair]] | None = None
+            for ri in rng.sample(range(len(trial)), min(tries, len(trial))):
+                old = trial[ri]
+                new = list(old)
+                new[a], new[b] = va, vb
+                if new == old or not free(new):
+                    continue
+                before = {p for p in _changed_pairs(old, (a, b)) if p in target}
+                after = {p for p in _changed_pairs(new, (a, b)) if p in target}
+                lost, gained = before - after, after - before
+                delta = sum(1 for p in gained if count[p] == 0) \
+                    - sum(1 for p in lost if count[p] == 1)
+                if best is None or delta > best[0]:
+                    best = (delta, ri, new, lost, gained)
+            if best is None:
+                continue
+            delta, ri, new, lost, gained = best
+            if delta < 0 and rng.random() >= math.exp(2 * delta):
+                continue
+            for p in lost:
+                count[p] -= 1
+                if count[p] == 0:
+                    uncovered.add(p)
+            for p in gained:
+                count[p] += 1
+                uncovered.discard(p)
+            trial[ri] = new
+        if uncovered:
+            break
+        current = trial
+    out: list[Instance] = []
+    for r in current:
+        inst = space.from_indices(r)
+        if inst not in out:
+            out.append(inst)
+    return out
