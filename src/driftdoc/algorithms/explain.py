@@ -11,9 +11,9 @@ Three steps, each spending few runs:
    coverage design anchored at the witness that shows every allowed value of every
    parameter not yet shown by a trusted row); a success among them exposes a
    missing literal, which is isolated and identified the same way. (Imposing the
-   cause on known successes as well cost about 6 runs a cause and, with the
-   anchored design and the re-confirmation once other causes are known, found
-   nothing those did not.)
+   cause on known successes as well cost about 6 runs a cause; with the anchored
+   design and the re-confirmation once other causes are known it changed no
+   answer on the rare, multi and mixed synthetic families.)
 """
 
 from __future__ import annotations
@@ -280,9 +280,9 @@ def coverage_design(
 def evidence(prober: Prober, cause: Conjunction) -> frozenset[tuple[str, int]]:
     """(parameter, value index) pairs shown to fail under ``cause`` by trusted rows.
 
-    Trusted rows are the isolation, identification and confirmation runs (built
-    on the context of a success, so rarely failing for another reason); a row
-    counts only while no other known cause explains it.
+    Trusted rows are the confirmation and identification runs (built on the
+    context of a success, so rarely failing for another reason); a row counts
+    only while no other known cause explains it.
     """
     space = prober.space
     out: set[tuple[str, int]] = set()

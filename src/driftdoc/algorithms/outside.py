@@ -181,8 +181,8 @@ def compact(space: Space, rows: list[Instance], target: set[Pair],
     def free(row: list[int]) -> bool:
         return not any(all(row[pos] in ok for pos, ok in m) for m in masks)
 
-    current = [space.indices(r) for r in rows]
-    target = {p for r in current for p in pairs_of(space, space.from_indices(r)) if p in target}
+    current = [list(space.indices(r)) for r in rows]
+    target = {p for r in rows for p in pairs_of(space, r) if p in target}
 
     def held(row: list[int]) -> list[Pair]:
         return [p for a, b in itertools.combinations(range(k), 2)
