@@ -340,4 +340,5 @@ def _result(snippet: Path, found: SearchOutcome, started: float) -> EnvResult:
         steps=found.steps,
         system_packages=list(found.state.system),
         build_constraints=list(verdict.build_constraints) if verdict is not None else [],
+        lenient_metadata=list(verdict.lenient) if verdict is not None else [],
     )

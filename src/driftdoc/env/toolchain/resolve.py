@@ -46,7 +46,7 @@ from driftdoc.events import Note, Reporter, null_reporter
 
 UNDATED_TTL = 24 * 3600.0
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3  # 3: lenient reading of refused metadata
 
 
 def _as_datetime(value: date | datetime | None) -> datetime | None:
