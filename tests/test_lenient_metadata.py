@@ -126,3 +126,46 @@ def test_run_reaches_the_old_release_and_records_the_lenient_reading(
     assert doc["lenient_metadata"] and "framefake 0.24.2" in doc["lenient_metadata"][0]
     assert "'tzfake (>=2011k)' read as 'tzfake>=2011'" in doc["lenient_metadata"][0]
     assert any(d["package"] == "framefake" and d["to"] == "0.24.2" for d in doc["drift"])
+
+
+@pytest.mark.network
+@pytest.mark.skipif(not has_python("3.7"), reason="needs Python 3.7")
+def test_pandas_of_2019_resolves_to_0_24_on_pypi(driftdoc_cache: Path) -> None:  # noqa: F811
+    """Without the lenient reading uv picks pandas 0.11.0 here (0.18.1-0.24.2 refused)."""
+    res = resolve("3.7", ["pandas"], as_of=date(2019, 6, 1))
+    assert res.ok and "pandas==0.24.2" in res.pins, res
+    assert any("pandas 0.24.2" in n and "'pytz (>=2011k)' read as 'pytz>=2011'" in n
+               for n in res.lenient), res.lenient
+
+
+@pytest.mark.network
+@pytest.mark.skipif(not has_python("3.7"), reason="needs Python 3.7")
+@pytest.mark.skipif(not can_sandbox(), reason="bubblewrap cannot run here")
+def test_from_items_runs_on_a_pandas_0_2x_from_pypi(
+        tmp_path: Path, driftdoc_cache: Path,  # noqa: F811
+        capsys: pytest.CaptureFixture[str]) -> None:
+    snippet = tmp_path / "snippet.py"
+    snippet.write_text("import pandas as pd\n"
+                       "df = pd.DataFrame.from_items([('a', [1, 2]), ('b', [3, 4])])\n"
+                       "print(df.shape)\n")
+    # as of 2019 (the issue's case): pandas 0.23.4/0.24.x, all refused by uv as they stand
+    rc = main(["run", str(snippet), "--format", "json", "--quiet", "--python", "3.7",
+               "--as-of", "2019-01-01", "--store", str(tmp_path / "store.db")])
+    doc = json.loads(capsys.readouterr().out)
+    assert rc == 0 and doc["status"] == "resolved", doc.get("reason")
+    pin = next(r for r in doc["requirements"] if r.lower().startswith("pandas=="))
+    assert pin.split("==")[1].startswith(("0.23.", "0.24.")), pin
+    assert any(n.startswith(f"pandas {pin.split('==')[1]}:") for n in doc["lenient_metadata"])
+
+
+def test_dockerfile_installs_leniently_read_pins_without_their_requirements() -> None:
+    from driftdoc.env.emit.files import dockerfile
+    from driftdoc.env.search.result import EnvResult
+
+    result = EnvResult(snippet="s.py", status="resolved", python="3.7",
+                       requirements=["pandas==0.24.2", "pytz==2018.9"], validations=1,
+                       seconds=1.0, lenient_metadata=["pandas 0.24.2: metadata invalid ..."])
+    text = dockerfile(result)
+    assert '"--no-deps", "pandas==0.24.2", "pytz==2018.9"' in text
+    result.lenient_metadata = []
+    assert "--no-deps" not in dockerfile(result)
