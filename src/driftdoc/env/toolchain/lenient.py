@@ -13,7 +13,10 @@ of the real one (``--extra-index-url``) for the projects uv complained about onl
 wheels themselves are the index's own (a redirect). Which releases were read this way is
 returned to the caller, which records it in the resolution.
 
-Measured on HG2.9K (``benchmarks/invalid_metadata.py``): see docs/architecture.md.
+On HG2.9K (``benchmarks/invalid_metadata.py``) 82 releases of the gists' era are refused
+(pandas 0.14.0-0.24.2, celery 3.1.3-4.4.0, apache-airflow 1.10.7, boto3 1.2.0) and 71 of the
+2,591 gists import one of those distributions. A wheel whose index serves no PEP 658
+metadata is not helped (uv then reads the wheel's own METADATA).
 """
 
 from __future__ import annotations
