@@ -203,6 +203,9 @@ class Engine:
             self._checkpoint(outcome)
         outcome.validations = self.trials.validations
         outcome.notes.extend(self.cut)
+        if self.skipped:
+            outcome.notes.append(f"{self.skipped} move(s) not validated: a release they pin "
+                                 "failed to build from source here before")
         failure = verdict.failure
         if failure.ok and failure.kind is Kind.SNIPPET:
             what = failure.exception or failure.brief(80) or "a failure"
@@ -313,8 +316,9 @@ class Engine:
         untried = part[lo + 1:hi]
         span = f"{untried[0]} .. {untried[-1]}" if len(untried) > 1 else untried[0]
         text = (f"the bisection of {marker.package} stopped at its time budget "
-                f"({spent:.0f}s spent of {limit:.0f}s, half of the {left:.0f}s left) after "
-                f"{probes} probe(s); {len(untried)} release(s) not tried: {span}")
+                f"({spent:.0f}s spent of {limit:.0f}s, {self.bisect_share:.0%} of the "
+                f"{left:.0f}s left) after {probes} probe(s); {len(untried)} release(s) not "
+                f"tried: {span}")
         self.cut.append(text)
         self.reporter(Note(text))
 
