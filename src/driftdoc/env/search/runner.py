@@ -100,7 +100,7 @@ def deps_from_uses(uses: Sequence[ImportUse],
 
 # Bump when resolving, building or validating changes meaning: recorded verdicts of an
 # older validator are then no longer reused (they stay in the store as provenance).
-VALIDATOR_VERSION = 8  # 8: Python 2 refuses undeclared non-ASCII source
+VALIDATOR_VERSION = 9  # 9: 2.7 resolutions prefer releases with wheels
 
 
 _ALIAS = re.compile(r"^\s*import\s+([\w.]+)\s+as\s+(\w+)|^\s*from\s+([\w.]+)\s+import\s+"
