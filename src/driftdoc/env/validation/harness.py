@@ -34,9 +34,10 @@ import traceback
 
 if sys.version_info[0] >= 3:
     import builtins as _builtins
-    _imp = None
 else:  # not "try builtins": on 2.7 the future package installs a shim of that name
     import __builtin__ as _builtins  # noqa: F401
+_imp = None
+if sys.version_info[0] == 2:
     import imp as _imp  # here, not in the watchdog: see _warm_up
 
 PY2 = sys.version_info[0] == 2
