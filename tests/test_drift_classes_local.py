@@ -103,3 +103,19 @@ def test_every_version_a_kept_move_changed_is_reported_as_drift(
     assert all(d["fixed"]["exception_name"] == "AttributeError" for d in doc["drift"])
     # the era move took the helper back too (1.0 is the release of Sphinx 1.4's time)
     assert drift == {("sphinxlike", "1.8.5", "1.4.9"), ("helperlike", "2.0", "1.0")}
+
+
+def test_a_latin1_file_without_a_coding_line_is_never_resolved_on_27(
+        tmp_path: Path, sphinx_index: LocalIndex, driftdoc_cache: Path,  # noqa: F811
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Python 2 refuses a non-ASCII byte without a coding line; the print statement rules
+    out Python 3. No interpreter runs this file as it stands, so nothing may be resolved."""
+    snippet = tmp_path / "snippet.py"
+    snippet.write_bytes(b"import helperlike\nprint 'caf\xe9', helperlike.VALUE\n")
+    rc = main(["run", str(snippet), "--format", "json", "--quiet", "--index-url",
+               sphinx_index.url, "--store", str(tmp_path / "store.db")])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["status"] != "resolved", doc
+    assert rc != 0
+    assert doc["classification"] == "syntax-error"
+    assert "Non-ASCII character" in doc["reason"]  # what 2.7 itself says of these bytes
