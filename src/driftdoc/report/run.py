@@ -112,6 +112,8 @@ def run_body(doc: dict[str, Any], *, heading: str = "h1") -> str:
         rows.append(("System packages", pills(doc["system_packages"])))
     if doc.get("build_constraints"):
         rows.append(("Build constraints", pills(doc["build_constraints"])))
+    if doc.get("lenient_metadata"):
+        rows.append(("Metadata read leniently", pills(doc["lenient_metadata"])))
     caveats = "".join(f"<li>{esc(c)}</li>" for c in doc.get("caveats") or [])
     final = _final(doc)
     return (

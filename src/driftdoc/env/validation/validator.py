@@ -85,4 +85,5 @@ class SandboxValidator:
         record.seconds = time.perf_counter() - start
         verdict = to_verdict(record, self.snippet, list(res.pins))
         verdict.build_constraints = list(env.build_constraints)
+        verdict.lenient = list(res.lenient)
         return verdict

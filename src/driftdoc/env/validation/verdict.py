@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from driftdoc.env.toolchain.syspkgs import LAYOUT
-from driftdoc.env.validation.failure import Failure, Kind, read_failure
+from driftdoc.env.validation.failure import Failure, Kind, install_text, read_failure
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,7 @@ class Verdict:
     seconds: float = 0.0
     note: str = ""
     build_constraints: list[str] = field(default_factory=list)  # the env's build needed them
+    lenient: list[str] = field(default_factory=list)  # pins whose metadata was read leniently
 
     @cached_property
     def failure(self) -> Failure:
@@ -87,7 +88,8 @@ class Verdict:
             missing_module=self.missing_module, responsible=self.responsible,
             evidence=self.evidence, failed_requirement=self.failed_requirement,
             imports_completed=self.imports_completed, in_package=self.in_package,
-            exception_line=str(line) if line else None)
+            exception_line=str(line) if line else None,
+            install_output=install_text(self.record) if self.kind is Kind.INSTALL else None)
 
     @property
     def ok(self) -> bool:
@@ -105,7 +107,7 @@ class Verdict:
             "evidence": self.evidence, "failed_requirement": self.failed_requirement,
             "imports_completed": self.imports_completed, "in_package": self.in_package,
             "record": self.record, "seconds": self.seconds, "note": self.note,
-            "build_constraints": self.build_constraints,
+            "build_constraints": self.build_constraints, "lenient": self.lenient,
         }
 
     @classmethod
@@ -126,6 +128,7 @@ class Verdict:
             seconds=float(data.get("seconds") or 0.0),
             note=str(data.get("note") or ""),
             build_constraints=[str(c) for c in data.get("build_constraints") or []],
+            lenient=[str(n) for n in data.get("lenient") or []],
         )
 
 
