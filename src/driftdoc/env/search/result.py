@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from driftdoc.env.toolchain.gpu_only import LeftOut
 from driftdoc.schema import stamped
 
 
@@ -54,6 +55,7 @@ class EnvResult:
     system_packages: list[str] = field(default_factory=list)  # Debian packages it needs
     build_constraints: list[str] = field(default_factory=list)  # for old setup.py builds
     sandbox: str = "bwrap"  # "none": the validations ran without isolation (an opt-out)
+    left_out: list[LeftOut] = field(default_factory=list)  # in requirements, not validated here
 
     @property
     def resolved(self) -> bool:
@@ -77,6 +79,7 @@ class EnvResult:
             "system_packages": list(self.system_packages),
             "build_constraints": list(self.build_constraints),
             "sandbox": self.sandbox,
+            "left_out": [lo.to_json() for lo in self.left_out],
         })
 
     @classmethod
@@ -99,4 +102,5 @@ class EnvResult:
             system_packages=list(data.get("system_packages", [])),
             build_constraints=list(data.get("build_constraints", [])),
             sandbox=str(data.get("sandbox", "bwrap")),
+            left_out=[LeftOut.from_json(lo) for lo in data.get("left_out") or []],
         )
