@@ -48,6 +48,7 @@ def test_the_table_names_measured_parents_within_their_ranges() -> None:
         assert canonicalize_name(name) == name and entry.why.strip() and entry.signs
         assert all(s == s.lower() and s.strip() for s in entry.signs)
         assert set(entry.measured) == set(entry.parents), name  # every range was measured
+        assert not set(entry.needed_by) & set(entry.parents), name
         for parent, spec in entry.parents.items():
             assert canonicalize_name(parent) == parent
             assert entry.measured[parent], (name, parent)
@@ -61,6 +62,9 @@ def test_a_gpu_only_pin_is_a_candidate_only_under_a_measured_parent() -> None:
     assert gpu_only.candidates(["torch==1.4.0", "triton==3.0.0"], ["torch"]) == []  # unmeasured
     assert gpu_only.candidates(["other==1.0", "triton==3.0.0"], ["other"]) == []  # no parent
     assert gpu_only.candidates(LEAN, ["torch"]) == []
+    nccl = ["nvidia-nccl-cu12==2.32.3", "xgboost==3.2.0"]
+    assert gpu_only.candidates(nccl, ["xgboost"]) == ["nvidia-nccl-cu12"]
+    assert gpu_only.candidates([*nccl, "torch==2.4.1"], ["xgboost", "torch"]) == []  # it loads it
 
 
 def test_what_the_lean_resolution_drops_is_reported_with_why() -> None:
@@ -114,6 +118,9 @@ def _verdict(kind: Kind, name: str | None = None, message: str | None = None, *,
               imports=True), False),
     (_verdict(Kind.IMPORT, "ModuleNotFoundError", "No module named 'torch._six'",
               module="torch._six"), False),
+    # what only triton pulled in (triton 3.4 brings setuptools, which torch.compile imports)
+    (_verdict(Kind.SNIPPET, "ModuleNotFoundError", "No module named 'lit'", module="lit",
+              imports=True), True),
 ])
 def test_a_run_without_them_is_redone_only_when_their_absence_may_explain_it(
         verdict: Verdict, again: bool) -> None:
@@ -236,7 +243,8 @@ def test_torch_on_python_3_11_imports_and_runs_without_triton(
                            "torch.nn.Linear(4, 2)(x).sum().backward()\n"
                            "print(torch.linalg.solve(torch.eye(3), torch.ones(3)))\n")
         rc = main(["run", str(snippet), "--format", "json", "--quiet", "--python", "3.11",
-                   "--as-of", "2024-10-01", "--store", str(tmp_path / "store.db")])
+                   "--as-of", "2024-10-01", "--memory-mb", "8192",  # CUDA maps gigabytes
+                   "--timeout", "120", "--store", str(tmp_path / "store.db")])
         doc = json.loads(capsys.readouterr().out)
         assert_valid(doc, "run")
         assert rc == 0 and doc["status"] == "resolved", doc.get("reason")

@@ -94,6 +94,7 @@ class GpuOnly:
     parents: dict[str, str]  # parent (PEP 503 name) -> version range the measurements support
     measured: dict[str, tuple[str, ...]]  # parent -> releases measured without it
     signs: tuple[str, ...]  # lower-case words a failure for want of it shows
+    needed_by: tuple[str, ...] = ()  # distributions that load it when imported
 
 
 @cache
@@ -102,5 +103,6 @@ def gpu_only() -> dict[str, GpuOnly]:
     return {str(name): GpuOnly(str(e["why"]), {str(k): str(v) for k, v in e["parents"].items()},
                                {str(k): tuple(str(x) for x in v)
                                 for k, v in e["measured"].items()},
-                               tuple(str(s).lower() for s in e["signs"]))
+                               tuple(str(s).lower() for s in e["signs"]),
+                               tuple(str(n) for n in e.get("needed_by", ())))
             for name, e in _data()["gpu_only"]["distributions"].items()}

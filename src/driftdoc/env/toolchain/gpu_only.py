@@ -81,11 +81,14 @@ def _within(version: str, spec: str) -> bool:
 
 
 def parents_in_range(name: str, pins: Iterable[str]) -> list[str]:
-    """The pinned parents of GPU-only ``name`` at a release its measurements cover."""
+    """The pinned parents of GPU-only ``name`` at a release its measurements cover (none
+    beside a distribution that needs it when imported)."""
     entry = tables.gpu_only().get(canonicalize_name(name))
     if entry is None:
         return []
     pinned = _pinned(pins)
+    if any(n in pinned for n in entry.needed_by):
+        return []
     return sorted(p for p, spec in entry.parents.items()
                   if p in pinned and _within(pinned[p], spec))
 
@@ -128,14 +131,18 @@ def left_out(full: Sequence[str], lean: Sequence[str],
     return out if any(lo.name in chosen for lo in out) else None
 
 
-def implicated(left: Sequence[LeftOut], *texts: str | None,
+def implicated(left: Sequence[LeftOut], *texts: str | None, missing: str | None = None,
                broke_loading: bool = False) -> bool:
     """Whether a failure may come from what ``left`` left out: loading broke (a shared
-    library, the interpreter), or the failure's text has a word of theirs (name, import
-    name, library); a requirement of theirs alone (cmake) is theirs."""
+    library, the interpreter), the module that failed to import is one of them (setuptools,
+    which only triton pulled in, for torch.compile), or the failure's text has a word of a
+    GPU-only one (its name, import name or library)."""
     if not left:
         return False
     if broke_loading:
+        return True
+    top = canonicalize_name((missing or "").split(".", 1)[0]) if missing else None
+    if top is not None and top in {lo.name for lo in left}:
         return True
     signs: set[str] = set()
     for lo in left:

@@ -137,4 +137,5 @@ def needs_left_out(verdict: Verdict, left: list[LeftOut]) -> bool:
         and not verdict.imports_completed
     return gpu_only.implicated(left, verdict.exception_name, verdict.exception_message,
                                verdict.missing_module, verdict.responsible, verdict.note,
+                               missing=verdict.missing_module,
                                broke_loading=died or verdict.failure.shared_library)
