@@ -262,3 +262,30 @@ def test_py27_date_filter_keeps_wheels_uploaded_later_for_a_release_of_its_time(
     assert "late_pkg-1.0.tar.gz" in page
     assert "late_pkg-1.0-cp27-cp27mu-manylinux1_x86_64.whl" in page
     assert "late_pkg-2.0" not in page
+
+
+@needs_py27
+@pytest.mark.network  # the 2.7 tools come from PyPI once
+@pytest.mark.skipif(__import__("platform").machine() != "x86_64", reason="x86_64 wheel tags")
+def test_py27_prefers_a_release_with_a_wheel_to_a_newer_source_build(
+        local_index: LocalIndex, tmp_path: Path, driftdoc_cache: Path) -> None:
+    # numpy 1.10.0.post2 on 2.7 has no wheel: pip built it for minutes while backtracking
+    # (opencv-python as of 2016); a release with a wheel is chosen before any sdist
+    from support.wheels import make_wheel
+
+    files = {"c_pkg/__init__.py": ""}
+    local_index.add(make_wheel(tmp_path, "c-pkg", "1.0", files,
+                               tag="cp27-cp27mu-manylinux1_x86_64"), upload_time="2015-01-01")
+    stem = "c-pkg-2.0"
+    local_index.add(make_sdist(tmp_path / f"{stem}.tar.gz", stem, {
+        "setup.py": "from setuptools import setup\nsetup(name='c-pkg', version='2.0')\n",
+        "PKG-INFO": "Metadata-Version: 1.1\nName: c-pkg\nVersion: 2.0\n"}),
+        upload_time="2016-01-01")
+    res = resolve("2.7", ["c-pkg"], index_url=local_index.url)
+    if not res.ok and "preparing the Python 2.7 tools" in (res.error or ""):
+        pytest.skip(f"cannot fetch the 2.7 tools: {res.error}")
+    assert res.ok, res.error
+    assert res.pins == ["c-pkg==1.0"]
+    # a release the requirements ask for by name is still built
+    res = resolve("2.7", ["c-pkg==2.0"], index_url=local_index.url)
+    assert res.ok and res.pins == ["c-pkg==2.0"], res.error

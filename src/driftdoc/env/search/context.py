@@ -16,9 +16,11 @@ from dataclasses import dataclass, field, replace
 from packaging.version import InvalidVersion, Version
 
 from driftdoc.env.host import tables
+from driftdoc.env.knowledge.distfiles import wheel_fits
 from driftdoc.env.knowledge.releases import ReleaseProvider
 from driftdoc.env.search.engine import Run, Tested, moved_on
 from driftdoc.env.search.state import Dep, Move, MoveKind, State, norm
+from driftdoc.env.search.unbuildable import Unbuildable
 from driftdoc.env.validation.failure import Failure, Kind
 from driftdoc.env.validation.verdict import Verdict
 
@@ -102,6 +104,8 @@ class Context:
     # dropped because nothing installs them here: never re-added by a later move
     unavailable: set[str] = field(default_factory=set)
     unavailable_modules: set[str] = field(default_factory=set)
+    # releases whose source build failed here: never validated again (None: no memo)
+    unbuildable: Unbuildable | None = None
 
     def mark_unavailable(self, state: State, dist: str) -> None:
         self.unavailable.add(norm(dist))
@@ -112,6 +116,15 @@ class Context:
     def is_unavailable(self, dep: Dep) -> bool:
         return norm(dep.dist) in self.unavailable or \
             all(m.lower() in self.unavailable_modules for m in dep.imports)
+
+    def has_wheel(self, dist: str, version: str, python: str) -> bool:
+        """Whether a wheel of that release installs on ``python`` (else: a source build)."""
+        fits = self.releases.wheel_pythons(dist, version, [python])
+        if fits is not None:
+            return python in fits
+        return any(f.is_wheel and wheel_fits(f.filename, python)
+                   for r in self.releases.releases(dist) if r.version == version
+                   for f in r.files)
 
     def as_of_for(self, python: str, state: State) -> dt.date | None:
         """The date horizon on another Python: 2.7's era for 2.7, none leaving it."""

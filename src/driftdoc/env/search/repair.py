@@ -10,6 +10,7 @@ later in the snippet (a checkpoint); every kept version move is recorded as drif
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import driftdoc.limits as limits
 from driftdoc.env.knowledge.releases import ReleaseProvider
@@ -18,6 +19,7 @@ from driftdoc.env.search.engine import Engine
 from driftdoc.env.search.rulebook import Rulebook
 from driftdoc.env.search.state import SearchOutcome, State
 from driftdoc.env.search.trials import Evaluate, Trials
+from driftdoc.env.search.unbuildable import Unbuildable
 from driftdoc.events import Reporter, null_reporter
 
 DEFAULT_BUDGET = limits.BUDGET
@@ -55,6 +57,8 @@ class RepairSearch:
         aliases: dict[str, str] | None = None,
         system_packages: Callable[[str], tuple[str, ...]] | None = None,
         typelib_packages: Callable[[str], tuple[str, ...]] | None = None,
+        unbuilt_memo: Path | None = None,
+        unbuilt_scope: str = "",
     ) -> None:
         if trials is None:
             if evaluate is None:
@@ -68,6 +72,9 @@ class RepairSearch:
             deps_for_python=deps_for_python, stdlib_in=stdlib_in, aliases=dict(aliases or {}),
             system_packages=system_packages, typelib_packages=typelib_packages,
             time_left=self.trials.time_left)
+        # failed source builds: remembered in this search, and across snippets in a file
+        self.context.unbuildable = Unbuildable(self.context.has_wheel, path=unbuilt_memo,
+                                               scope=unbuilt_scope)
         self.engine = Engine(start, Rulebook(self.context), self.trials, width=width,
                              reporter=reporter, on_kept=on_kept)
 

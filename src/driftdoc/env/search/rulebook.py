@@ -43,6 +43,15 @@ class Rulebook:
             self.ctx.mark_unavailable(before, move.package)
         return drift_of(move, verdict, after)
 
+    def learn(self, move: Move, verdict: Verdict) -> None:
+        if self.ctx.unbuildable is not None:
+            self.ctx.unbuildable.learn(move.state.attempt(), verdict.pins, verdict.failure)
+
+    def doomed(self, move: Move) -> str | None:
+        if self.ctx.unbuildable is None:
+            return None
+        return self.ctx.unbuildable.doomed(move.state.attempt())
+
     def stuck(self, failure: Failure) -> str | None:
         top = (failure.module or "").split(".")[0]
         if failure.kind is Kind.IMPORT and top.lower() in self.ctx.unavailable_modules:

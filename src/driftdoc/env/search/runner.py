@@ -29,6 +29,7 @@ from driftdoc.env.search.repair import DEFAULT_BUDGET, RepairSearch
 from driftdoc.env.search.result import EnvResult
 from driftdoc.env.search.state import Dep, SearchOutcome, State
 from driftdoc.env.search.trials import Trials
+from driftdoc.env.search.unbuildable import memo_path
 from driftdoc.env.toolchain import syspkgs
 from driftdoc.env.validation.failure import Kind
 from driftdoc.env.validation.task import SnippetBundle, ValidationTask
@@ -99,7 +100,7 @@ def deps_from_uses(uses: Sequence[ImportUse],
 
 # Bump when resolving, building or validating changes meaning: recorded verdicts of an
 # older validator are then no longer reused (they stay in the store as provenance).
-VALIDATOR_VERSION = 8  # 8: Python 2 refuses undeclared non-ASCII source
+VALIDATOR_VERSION = 9  # 9: 2.7 resolutions prefer releases with wheels
 
 
 _ALIAS = re.compile(r"^\s*import\s+([\w.]+)\s+as\s+(\w+)|^\s*from\s+([\w.]+)\s+import\s+"
@@ -309,13 +310,15 @@ def run_snippet(
             aliases=import_aliases(snippet),
             system_packages=syspkgs.needed_for if syspkgs.available() else None,
             typelib_packages=syspkgs.typelib_packages if syspkgs.available() else None,
+            unbuilt_memo=memo_path(),
+            unbuilt_scope=f"{index_url or 'default'}:v{VALIDATOR_VERSION}:{sandbox}",
         ).run()
     finally:
         runs.close()
         if own_store:
             db.close()
     result = _result(snippet, found, started)
-    result.caveats = standin_caveats(plan, found.state.deps)
+    result.caveats = standin_caveats(plan, found.state.deps) + found.notes
     result.sandbox = sandbox
     return result
 

@@ -142,6 +142,7 @@ class SearchOutcome:
     validations: int = 0
     reason: str | None = None
     steps: list[dict[str, object]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the search left undone, and why
 
 
 def step(move: Move, verdict: Verdict, *, kept: bool) -> dict[str, object]:

@@ -80,6 +80,10 @@ class Trials:
     def time_left(self) -> bool:
         return self.deadline is None or time.monotonic() < self.deadline
 
+    def seconds_left(self) -> float | None:
+        """Seconds until the deadline (None: no deadline)."""
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
     def exhausted(self) -> bool:
         return self.session.remaining == 0 or not self.time_left()
 

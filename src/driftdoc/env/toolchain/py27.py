@@ -242,9 +242,14 @@ def _resolve(python: str, reqs: list[Requirement], as_of: datetime | None,
         for _attempt in range(8):
             with tempfile.TemporaryDirectory(prefix="driftdoc-py27-") as tmp:
                 env = py27_pip_env(system)
+                # --prefer-binary: of the releases a requirement allows, those with a wheel
+                # for 2.7 come first, also while backtracking, where pip would otherwise
+                # build sdists for their metadata (numpy 1.10.0.post2 for opencv-python
+                # as of 2016: minutes of a snippet's time limit); uv's path does the same
+                # with --only-binary for the projects that would be compiled
                 argv = [*py27_pip_wheel(pip, env), "--use-feature=2020-resolver",
-                        "--index-url", proxy.url, "--trusted-host", "127.0.0.1", "-w", tmp,
-                        *(str(r) for r in reqs)]
+                        "--prefer-binary", "--index-url", proxy.url, "--trusted-host",
+                        "127.0.0.1", "-w", tmp, *(str(r) for r in reqs)]
                 # No --find-links to the wheelhouse: it may hold wheels newer than the cut-off
                 # (exact pins built on request); pip's own cache keeps downloads cheap.
                 proc = run_bounded(argv, env=env)

@@ -66,6 +66,23 @@ _TYPELIB = re.compile(r"cannot import name '?(\w+)'?, introspection typelib not 
 _GONE = re.compile(r"\b(?:deprecated|moved|removed|renamed|no longer)\b", re.IGNORECASE)
 _BINARY_DRIFT = re.compile(r"binary incompatib|compiled against|API version|undefined symbol|"
                            r"size changed|numpy\.core\.multiarray failed", re.IGNORECASE)
+# an installer's output saying a source build failed (pip 20.3 on 2.7, uv), not that it was
+# cut by a time limit (that build might have finished: never remembered as unbuildable)
+_BUILD_FAILED = re.compile(r"Failed building wheel for|Failed to build|"
+                           r"Command errored out with exit status \d+:.*setup\.py|"
+                           r"Running setup\.py install for \S+ \.\.\. error|"
+                           r"error: command '[^']+' failed")
+_BUILD_CUT = re.compile(r"took longer than|No space left on device|Temporary failure in name "
+                        r"resolution|Connection (?:refused|reset|aborted)|Network is unreachable")
+# what every source build of a project fails on here, whatever its release
+_BUILD_CAUSES = (
+    (re.compile(r"fatal error: ([\w/.+-]+\.h): No such file"), "missing header {0}"),
+    (re.compile(r"unable to execute '?([\w+-]+)'?: No such file|"
+                r"\b(gcc|g\+\+|cc|gfortran|clang): (?:command )?not found"),
+     "missing compiler {0}"),
+    (re.compile(r"Broken toolchain"), "a C toolchain its build cannot use"),
+    (re.compile(r"No module named '?(Cython|numpy)\b"), "setup.py needs {0} before it runs"),
+)
 _PATH_NOTE = re.compile(r" \((?:/|[A-Za-z]:\\)[^)]*\)")
 _DRIFT_LIKE = frozenset({"AttributeError", "TypeError", "ImportError", "ModuleNotFoundError",
                          "SyntaxError", "NameError"})
@@ -274,6 +291,8 @@ class Failure:
     blamed: str | None = None  # distribution or top-level module held responsible
     evidence: str = ""  # what blames it
     failed_requirement: str | None = None  # install failures: the requirement that failed
+    build_failed: bool = False  # install failures: a source build failed (not cut by time)
+    build_cause: str | None = None  # what every source build here lacks (a header, a compiler)
     imports_completed: bool = False
     in_package: bool = False  # raised from a package's code
     summary: str = ""  # the message without paths, one line (for people, never for rules)
@@ -327,9 +346,14 @@ def read_failure(*, kind: Kind, exception_name: str | None = None,
                  missing_module: str | None = None, responsible: str | None = None,
                  evidence: str = "", failed_requirement: str | None = None,
                  imports_completed: bool = False, in_package: bool = False,
-                 exception_line: str | None = None) -> Failure:
-    """The typed failure of a validation's reported fields (the one reading of messages)."""
+                 exception_line: str | None = None,
+                 install_output: str | None = None) -> Failure:
+    """The typed failure of a validation's reported fields (the one reading of messages);
+    ``install_output`` is the installer's output of an install failure."""
     message = exception_message or ""
+    built = kind is Kind.INSTALL and bool(install_output) and \
+        bool(_BUILD_FAILED.search(install_output or "")) and \
+        not _BUILD_CUT.search(install_output or "")
     cannot = _CANNOT_IMPORT.search(message)
     bare = cannot is not None and cannot.group(2) is None and \
         cannot.end() == len(message.rstrip()) and "." not in cannot.group(1)
@@ -355,9 +379,26 @@ def read_failure(*, kind: Kind, exception_name: str | None = None,
         shared_library=bool(_SHARED_LIBRARY.search(message)),
         says_gone=kind in (Kind.IMPORT, Kind.DRIFT) and bool(_GONE.search(message)),
         blamed=responsible, evidence=evidence, failed_requirement=failed_requirement,
+        build_failed=built, build_cause=build_cause(install_output) if built else None,
         imports_completed=imports_completed, in_package=in_package,
         summary=short(exception_message),
     )
+
+
+def build_cause(output: str | None) -> str | None:
+    """What a failed source build lacked that every source build of it here would lack
+    (a header, a compiler), if its output says so."""
+    for pattern, text in _BUILD_CAUSES:
+        m = pattern.search(output or "")
+        if m:
+            return text.format(next((g for g in m.groups() if g), ""))
+    return None
+
+
+def install_text(record: dict[str, Any]) -> str:
+    """The installer's output an install failure's record keeps (V2's JSON shape)."""
+    errors = (record.get("dependencies") or {}).get("install_errors") or []
+    return "\n".join(str(e.get("message") or "") for e in errors if isinstance(e, dict))
 
 
 def v2_pass(record: ValidationRecord) -> bool:

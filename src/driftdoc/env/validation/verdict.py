@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from driftdoc.env.toolchain.gpu_only import LeftOut
 from driftdoc.env.toolchain.syspkgs import LAYOUT
-from driftdoc.env.validation.failure import Failure, Kind, read_failure
+from driftdoc.env.validation.failure import Failure, Kind, install_text, read_failure
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,8 @@ class Verdict:
             missing_module=self.missing_module, responsible=self.responsible,
             evidence=self.evidence, failed_requirement=self.failed_requirement,
             imports_completed=self.imports_completed, in_package=self.in_package,
-            exception_line=str(line) if line else None)
+            exception_line=str(line) if line else None,
+            install_output=install_text(self.record) if self.kind is Kind.INSTALL else None)
 
     @property
     def ok(self) -> bool:

@@ -2,8 +2,9 @@
 bisection over the newest patch of every older minor (V2's main lever against drift).
 
 Applies whenever a failure is blamed on a dependency. For a project that ships compiled
-wheels, the bisection searches the releases with a wheel for a Python here first: the
-older ones without are source builds of minutes (pandas 0.12 on 2.7).
+wheels, the previous minor and major are the newest older releases with a wheel for a
+Python here, and the bisection searches those releases first: the ones without are
+source builds of minutes that often fail (numpy 1.9 on 2.7, pandas 0.12).
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ def dep_moves(ctx: Context, state: State, index: int, pins: tuple[str, ...],
     ladder = version_ladder(ctx.releases.versions(dep.dist, state.python, state.as_of), current)
     if not ladder:
         return []
-    picks = [ladder[0]]
+    wheeled = wheels_first(ctx, dep.dist, ladder, state.python)[0]
+    picks = [wheeled[0]]
     cur = parse_version(current) if current else None
     if cur is not None:
-        older_major = [v for v in ladder if (parse_version(v) or cur).major < cur.major]
-        if older_major and older_major[0] != ladder[0]:
+        older_major = [v for v in wheeled if (parse_version(v) or cur).major < cur.major]
+        if older_major and older_major[0] != picks[0]:
             picks.append(older_major[0])
     moves = [Move(state.with_dep(index, replace(dep, version=v)), MoveKind.OLDER,
                   f"{dep.dist} {current or 'newest'} -> {v} ({why})", dep.dist, current, v)
