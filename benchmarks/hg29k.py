@@ -40,6 +40,13 @@ DATA = Path(os.environ.get("HG29K_DATA") or
 """The data set (``HG29K_DATA`` when the checkout is not next to ``shared/``)."""
 
 
+def driftdoc_command() -> list[str]:
+    """The ``driftdoc`` of this interpreter's environment (``.venv/bin/python hg29k.py``
+    works without activating the venv, and never runs another checkout's from PATH)."""
+    script = Path(sys.executable).parent / "driftdoc"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "driftdoc.cli"]
+
+
 def sample(gists: Path, n: int, seed: int) -> list[str]:
     names = sorted(p.name for p in gists.iterdir() if (p / "snippet.py").is_file())
     rng = random.Random(seed)
@@ -186,9 +193,10 @@ def main() -> int:
                     (args.worker_caches or args.out / "dask").resolve(),
                     workers=args.dask_workers, cache=cache))
                 executor = f"dask://{cluster.address}"
-            batch = subprocess.run(["driftdoc", "run", str(work), "--output", str(results_dir),
-                                    "--jobs", str(args.jobs), "--time-limit",
-                                    str(args.time_limit), "--executor", executor], check=False)
+            batch = subprocess.run([*driftdoc_command(), "run", str(work),
+                                    "--output", str(results_dir), "--jobs", str(args.jobs),
+                                    "--time-limit", str(args.time_limit),
+                                    "--executor", executor], check=False)
         left = [n for n in names if not (results_dir / "results" / f"{n}.json").exists()]
         if batch.returncode not in (0, 1) and left:
             print(f"the batch stopped early (exit {batch.returncode}) with {len(left)} gists "

@@ -28,7 +28,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CACHE_ROOT = Path(os.environ.get("DRIFTDOC_CACHE_DIR") or Path.home() / ".cache" / "driftdoc")
+from driftdoc.paths import cache_root
+
+CACHE_ROOT = cache_root()  # where driftdoc's cache is (its location only; no other code shared)
 # Downloads are shared with driftdoc's own uv cache (one copy on disk); every environment
 # is still created fresh here, so sharing artifacts does not share any verdict.
 UV_CACHE = CACHE_ROOT / "uv"

@@ -184,3 +184,27 @@ def test_low_disk_first_reclaims_unused_environments(
     summary = batch.run_batch(root2, tmp_path / "out2", reporter=events.append)
     assert len(pruned) == 1 and summary.stopped == "only 0 GiB free"
     assert summary.results == {}
+
+
+def test_a_child_that_writes_more_than_a_pipe_holds_is_read(
+        tmp_path: Path, driftdoc_cache: Path,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch reads a child's output after it exits: on a pipe, a child writing more than
+    the pipe's 64 KiB would wait for a reader forever (until the hard limit killed it)."""
+    import driftdoc.env.search.batch as batch
+
+    noisy = ("import json, sys\n"
+             "sys.stderr.write('e' * 300000)\n"
+             "print(json.dumps({'status': 'resolved', 'snippet': sys.argv[1],\n"
+             "                  'reason': 'x' * 200000, 'requirements': []}))\n")
+
+    def argv(job: batch.Job, args: list[str], *, outputs: bool = True) -> list[str]:
+        return [sys.executable, "-c", noisy, str(job.path)]
+
+    monkeypatch.setattr(batch, "child_argv", argv)
+    root = make_folder(tmp_path / "gists", {"a": "print(1)\n", "b": "print(2)\n"})
+    start = time.monotonic()
+    summary = batch.run_batch(root, tmp_path / "out", jobs=2, time_limit=1.0)
+    assert time.monotonic() - start < 30  # not the 61 s hard limit
+    assert {n: (r["status"], len(r["reason"])) for n, r in summary.results.items()} == \
+        {"a": ("resolved", 200000), "b": ("resolved", 200000)}

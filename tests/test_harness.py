@@ -159,6 +159,21 @@ def test_total_timeout_before_imports(version: str, tmp_path: Path) -> None:
     assert rec["status_code"] == "Timeout"
     assert rec["execution"]["timeout_phase"] == "total"
     assert rec["execution"]["imports_completed"] is False
+    # On 2.7 the watchdog must not wait for the import lock the sleeping import holds (it
+    # used to fire only when slowmod finished, racing the main thread for the record).
+    assert rec["execution"]["duration"] < 10
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_timeout_inside_a_lazy_import_between_statements(version: str, tmp_path: Path) -> None:
+    # The watchdog checks whether the imports still ahead are findable; that lookup must not
+    # import anything itself while the main thread holds Python 2's import lock.
+    (tmp_path / "slowmod.py").write_text("import time\ntime.sleep(30)\n")
+    rec, _ = run(version, tmp_path, "import os\ndef load():\n    import slowmod\nload()\n"
+                 "import json\n", grace=0, timeout=0.5)
+    assert rec["status_code"] == "Timeout"
+    assert rec["execution"]["timeout_phase"] == "total"
+    assert rec["execution"]["duration"] < 10
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -255,3 +255,14 @@ def test_disk_report_reads_the_batch_log(tmp_path: Path) -> None:
     assert "3 gists" in lines[1] and "median 200 MiB" in lines[1]
     assert "largest: a 300 MiB, c 200 MiB, b 50 MiB" in lines[1]
     assert hg29k.disk_report(tmp_path / "none.csv")[0].startswith("disk: no disk.csv")
+
+
+def test_hg29k_runs_the_driftdoc_of_its_own_interpreter() -> None:
+    """``.venv/bin/python benchmarks/hg29k.py`` without an activated venv: PATH has no
+    driftdoc (or another checkout's), the interpreter's own bin dir has the right one."""
+    cmd = hg29k.driftdoc_command()
+    assert cmd[0] in (str(Path(sys.executable).parent / "driftdoc"), sys.executable)
+    proc = subprocess.run([*cmd, "--help"], capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home())})
+    assert proc.returncode == 0, proc.stderr
+    assert "run" in proc.stdout

@@ -144,3 +144,16 @@ def test_concurrent_takers_under_eviction(tmp_path: Path) -> None:
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, results
     assert all(out.strip() == "ok" for out, _ in results)
+
+
+def test_snapshots_live_in_the_one_cache_dir(monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path) -> None:
+    from driftdoc.env.host.cache import cache_root
+    from driftdoc.pipeline.snapshot import default_root
+
+    monkeypatch.delenv("DRIFTDOC_SNAPSHOT_DIR", raising=False)
+    monkeypatch.delenv("DRIFTDOC_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_root() == cache_root() / "snapshots" == tmp_path / "xdg/driftdoc/snapshots"
+    monkeypatch.setenv("DRIFTDOC_CACHE_DIR", str(tmp_path / "c"))
+    assert default_root() == tmp_path / "c" / "snapshots"

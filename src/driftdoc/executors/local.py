@@ -51,6 +51,25 @@ def call_runner(runner: Runner, items: tuple[tuple[str, Value], ...]) -> Result:
     return Outcome.of(bool(result))
 
 
+# A new process pool is ready when every worker has started and imported the runner's module;
+# on a loaded machine that takes seconds, which must not count against the first runs.
+STARTUP_LIMIT = 120.0
+_pool_barrier: Any = None  # in a worker process: where all workers of its pool meet once
+
+
+def _join_pool(barrier: Any) -> None:
+    global _pool_barrier
+    _pool_barrier = barrier
+
+
+def _ready(runner: Runner) -> int:
+    """Run once by each worker of a new pool (``runner`` is unpickled, so its module is
+    imported); returns only when all workers are up."""
+    del runner
+    _pool_barrier.wait(STARTUP_LIMIT)
+    return os.getpid()
+
+
 def _details(inst: Instance, **extra: Any) -> dict[str, Any]:
     return {"params": dict(inst), "executor": "local", **extra}
 
@@ -75,7 +94,14 @@ class LocalExecutor:
         if self._pool is None:
             if self.processes:
                 ctx = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+                pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_join_pool,
+                                           initargs=(ctx.Barrier(self.workers),))
+                # A run's clock starts when it is submitted: start the workers first, so the
+                # timeout measures the run, not a spawn on a busy machine. A pool that fails
+                # to start shows up (and is handled) at the first real submit.
+                wait([pool.submit(_ready, self.runner) for _ in range(self.workers)],
+                     timeout=STARTUP_LIMIT)
+                self._pool = pool
             else:
                 self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="driftdoc-run")
         return self._pool

@@ -43,6 +43,7 @@ from typing import Any
 
 from driftdoc.errors import DriftdocError, InputError
 from driftdoc.model import Value
+from driftdoc.paths import cache_root
 from driftdoc.pipeline.digests import file_sha256, walk_files
 
 _FICLONE = 0x40049409
@@ -227,9 +228,7 @@ def default_root() -> Path:
     own = os.environ.get("DRIFTDOC_SNAPSHOT_DIR")
     if own:
         return Path(own)
-    cache = os.environ.get("DRIFTDOC_CACHE_DIR")
-    base = Path(cache) if cache else Path.home() / ".cache" / "driftdoc"
-    return base / "snapshots"
+    return cache_root() / "snapshots"
 
 
 def max_bytes() -> int:

@@ -32,20 +32,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from driftdoc.paths import cache_root as cache_root  # its home; imported from here too
+
 MARKER = ".driftdoc-env.json"
 
 _thread_locks: dict[str, threading.Lock] = {}
 _thread_locks_guard = threading.Lock()
-
-
-def cache_root() -> Path:
-    """``$DRIFTDOC_CACHE_DIR`` or ``~/.cache/driftdoc`` (read on every call, so tests can
-    point it elsewhere)."""
-    env = os.environ.get("DRIFTDOC_CACHE_DIR")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "driftdoc"
 
 
 def envs_dir() -> Path:

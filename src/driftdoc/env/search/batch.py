@@ -15,11 +15,12 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from driftdoc.env.host.cache import cache_root
 from driftdoc.env.search.result import EnvResult
@@ -139,9 +140,44 @@ def failure_result(job: Job, why: str, seconds: float, classification: str) -> d
                      classification=classification).to_json()
 
 
-def _finish(proc: subprocess.Popen[bytes], job: Job, started: float) -> dict[str, Any]:
-    out, err = proc.communicate()
-    return child_result(job, out, err, proc.returncode, time.monotonic() - started)
+@dataclass
+class _Child:
+    """A running child. Its stdout and stderr go to unnamed files, not pipes: the batch only
+    reads them after the child exits, and a child blocked on a full 64 KiB pipe never would."""
+
+    proc: subprocess.Popen[bytes]
+    job: Job
+    started: float
+    out: IO[bytes]
+    err: IO[bytes]
+
+    @classmethod
+    def start(cls, argv: list[str], job: Job) -> _Child:
+        out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115
+        try:
+            proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+        except BaseException:
+            out.close()
+            err.close()
+            raise
+        return cls(proc, job, time.monotonic(), out, err)
+
+    def finish(self) -> dict[str, Any]:
+        """The result of a child that exited (closes its files)."""
+        self.proc.wait()
+        try:
+            self.out.seek(0)
+            self.err.seek(0)
+            out, err = self.out.read(), self.err.read()
+        finally:
+            self.close()
+        return child_result(self.job, out, err, self.proc.returncode,
+                            time.monotonic() - self.started)
+
+    def close(self) -> None:
+        self.out.close()
+        self.err.close()
 
 
 def child_result(job: Job, out: bytes, err: bytes, returncode: int | None,
@@ -242,7 +278,7 @@ def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 1
     total = len(todo) + len(summary.results)
     passed = sum(env_ok(r) for r in summary.results.values())
     args = [*list(child_args or []), "--time-limit", str(time_limit)]
-    running: dict[int, tuple[subprocess.Popen[bytes], Job, float]] = {}
+    running: dict[int, _Child] = {}
     queue: Iterator[Job] = iter(todo)
     hard_limit = time_limit + 60.0
     reclaimed_at = -RECLAIM_EVERY
@@ -264,23 +300,22 @@ def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 1
                 if nxt is None:
                     exhausted = True
                     break
-                job = nxt
-                proc = subprocess.Popen(child_argv(job, args), stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                        start_new_session=True)
-                running[proc.pid] = (proc, job, time.monotonic())
+                child = _Child.start(child_argv(nxt, args), nxt)
+                running[child.proc.pid] = child
             finished = []
-            for pid, (proc, job, started) in running.items():
-                if proc.poll() is not None:
-                    result = _finish(proc, job, started)
+            for pid, child in running.items():
+                if child.proc.poll() is not None:
+                    result = child.finish()
                     # a child that printed its result wrote its outputs too
                     finished.append((pid, result, result.get("classification") not in
                                      ("bad-input", "error")))
-                elif time.monotonic() - started > hard_limit:
-                    kill(proc)
-                    finished.append((pid, timed_out(job, time.monotonic() - started), False))
+                elif time.monotonic() - child.started > hard_limit:
+                    kill(child.proc)
+                    child.close()
+                    finished.append((pid, timed_out(child.job, time.monotonic() - child.started),
+                                     False))
             for pid, result, has_outputs in finished:
-                _proc, job, _started = running.pop(pid)
+                job = running.pop(pid).job
                 write_atomic(job.result, result)
                 job.partial.unlink(missing_ok=True)
                 if not has_outputs and write_outputs is not None:
@@ -299,8 +334,9 @@ def run_batch(root: Path, out_dir: Path, *, jobs: int = 1, time_limit: float = 1
                 time.sleep(0.05)
     except KeyboardInterrupt:
         summary.interrupted = True
-        for proc, _job, _started in running.values():
-            kill(proc)
+        for child in running.values():
+            kill(child.proc)
+            child.close()
     finally:
         warden.stop(final=not summary.interrupted)
     write_csv(summary, out_dir / "results.csv")

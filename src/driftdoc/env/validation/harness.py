@@ -36,6 +36,9 @@ if sys.version_info[0] >= 3:
     import builtins as _builtins
 else:  # not "try builtins": on 2.7 the future package installs a shim of that name
     import __builtin__ as _builtins  # noqa: F401
+_imp = None
+if sys.version_info[0] == 2:
+    import imp as _imp  # here, not in the watchdog: see _warm_up
 
 PY2 = sys.version_info[0] == 2
 MARKER = "__driftdoc_imports_done__"
@@ -76,6 +79,7 @@ class State(object):
         self.timeout = timeout
         self.lock = threading.Lock()
         self.done = False
+        self.written = threading.Event()  # set once the record is out (both channels)
         self.imports_completed = False
         self.imports_at = None
         self.start = time.time()
@@ -115,19 +119,31 @@ def _write_atomic(path, text):
         while data:
             n = os.write(fd, data)
             data = data[n:]
-        os.fsync(fd)
+        # No fsync: the reader is on this machine, and on a disk shared with busy processes
+        # an fsync can block for tens of seconds, long past the limits being enforced.
     finally:
         os.close(fd)
     os.rename(tmp, path)
 
 
 def _finish(execution):
-    """Write the record once; later calls (racing watchdog vs. main thread) are ignored."""
+    """Write the record once; a later call (racing watchdog vs. main thread) waits until the
+    first one has written it, so the loser's ``os._exit`` cannot cut the record off."""
     state = STATE
     with state.lock:
-        if state.done:
-            return False
+        first = not state.done
         state.done = True
+    if not first:
+        state.written.wait(30)
+        return False
+    try:
+        _write_record(state, execution)
+    finally:
+        state.written.set()
+    return True
+
+
+def _write_record(state, execution):
     execution["imports_completed"] = bool(state.imports_completed
                                           or execution.get("imports_completed"))
     execution["duration"] = round(time.time() - state.start, 4)
@@ -154,7 +170,6 @@ def _finish(execution):
             _write_atomic(os.path.join(state.out_dir, "record.json"), text)
         except Exception:
             pass
-    return True
 
 
 # --------------------------------------------------------------------------- frames
@@ -368,8 +383,7 @@ def _findable(name):
         return True
     try:
         if PY2:
-            import imp
-            handle = imp.find_module(name)
+            handle = _imp.find_module(name)
             if handle[0] is not None:
                 handle[0].close()
             return True
@@ -393,6 +407,18 @@ def _remaining_imports_findable(frames):
         if first > line:
             pending.extend(names)
     return all(_findable(name) for name in pending)
+
+
+def _warm_up():
+    """Python 2 has one global import lock, held by the main thread for as long as a snippet's
+    import runs; a watchdog that imports anything then waits for that import to end (a 0.5 s
+    limit fired after 30 s). Encoding bytes looks up a codec, which imports it the first time:
+    do every such lookup now, so the watchdogs never import."""
+    for name in ("ascii", "utf-8"):
+        b"".decode(name)
+        u"".encode(name)
+        if PY2:
+            "".encode(name)  # str.encode goes through the codec registry on 2.7
 
 
 def _start_timer(seconds, phase):
@@ -540,6 +566,7 @@ def run(argv):
     except OSError:
         STATE.channel = None
     setattr(_builtins, MARKER, imports_done)
+    _warm_up()
     _start_timer(STATE.timeout, "total")
 
     snippet_dir = os.path.dirname(snippet)
