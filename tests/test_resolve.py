@@ -64,14 +64,15 @@ def test_flags_backtracking_to_ancient_versions(fake_index: LocalIndex,
 
 
 @needs_py3
-def test_flags_versions_skipped_for_invalid_metadata(fake_index: LocalIndex,
-                                                     driftdoc_cache: Path) -> None:
+def test_release_with_invalid_metadata_is_read_leniently(fake_index: LocalIndex,
+                                                         driftdoc_cache: Path) -> None:
+    """uv skips broken-meta 2.0 silently; its unparsable requirement is dropped, with a note."""
     assert PY3 is not None
     res = resolve(PY3, ["broken-meta"], index_url=fake_index.url)
-    assert res.ok and res.pins == ["broken-meta==1.0"]
-    assert res.backtracked == ["broken-meta"]
-    assert any("uv skipped broken-meta==2.0: invalid metadata" in w for w in res.warnings), \
-        res.warnings
+    assert res.ok and res.pins == ["broken-meta==2.0"], res
+    assert res.backtracked == []
+    assert len(res.lenient) == 1 and "broken-meta 2.0" in res.lenient[0]
+    assert "'pin-pkg (>>>=1 bogus' dropped" in res.lenient[0]
 
 
 @needs_py3

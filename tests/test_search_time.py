@@ -259,3 +259,24 @@ def test_matplotlib_on_27_old_sdists_are_doomed_by_a_missing_header(
                build_failure("matplotlib==1.4.3", output).failure)
     assert "ft2build.h" in (memo.doomed(Attempt("2.7", ("matplotlib==1.3.1",))) or "")
     assert memo.doomed(Attempt("2.7", ("matplotlib==1.5.3",))) is None
+
+
+def test_no_validation_starts_too_close_to_the_deadline() -> None:
+    """With less than the margin left, a build could only be cut short, and a cut install
+    would be recorded as a failure of the release (pandas 0.19.2 with one second left)."""
+    from driftdoc.env.search.trials import START_MARGIN, AttemptExecutor, Trials
+    from driftdoc.session import Session
+
+    asked: list[Attempt] = []
+
+    def evaluate(attempts: list[Attempt]) -> list[Verdict | None]:
+        asked.extend(attempts)
+        return [Verdict(Kind.SUCCESS, imports_completed=True) for _ in attempts]
+
+    attempt = Attempt("2.7", ("fastnum==1.0",))
+    soon = time.monotonic() + START_MARGIN / 2
+    trials = Trials(Session(None, AttemptExecutor(evaluate), budget=4), deadline=soon)
+    assert trials.run([attempt]) == [None] and asked == [] and trials.exhausted()
+    later = time.monotonic() + START_MARGIN + 30
+    trials = Trials(Session(None, AttemptExecutor(evaluate), budget=4), deadline=later)
+    assert trials.run([attempt])[0] is not None and asked == [attempt]

@@ -220,6 +220,8 @@ def report_result(result: EnvResult, fmt: str, output: Path | None, *, quiet: bo
             f"{fix.exception_name}", label="drift:", label_style="yellow")
     for note in result.caveats:
         say(err, note, label="caveat:", label_style="yellow")
+    for note in result.lenient_metadata:
+        say(err, note, label="lenient metadata:", label_style="yellow")
     if result.system_packages:
         say(err, f"{' '.join(result.system_packages)} (apt-get install them; the Dockerfile "
             "does)", label="system packages:", label_style="yellow")

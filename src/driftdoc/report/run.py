@@ -119,6 +119,8 @@ def run_body(doc: dict[str, Any], *, heading: str = "h1") -> str:
                                  f'{esc(lo.get("version"))}</span> {esc(lo.get("why"))}'
                                  for lo in left)
                      + "<br>(the environment's files install them, for a machine with a GPU)"))
+    if doc.get("lenient_metadata"):
+        rows.append(("Metadata read leniently", pills(doc["lenient_metadata"])))
     caveats = "".join(f"<li>{esc(c)}</li>" for c in doc.get("caveats") or [])
     final = _final(doc)
     return (

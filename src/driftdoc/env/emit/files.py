@@ -103,6 +103,11 @@ def dockerfile(result: EnvResult) -> str:
                   f"{' '.join(result.system_packages)} && rm -rf /var/lib/apt/lists/*"]
     lines.append("WORKDIR /app")
     install = ["pip", "install", "--no-cache-dir"]
+    if result.lenient_metadata:
+        # pip >= 24.1 refuses those releases' metadata as uv does; the pins are the whole
+        # validated set, so no requirement of theirs needs reading
+        lines.append("# " + "; ".join(result.lenient_metadata))
+        install.append("--no-deps")
     together, apart = _split_constraints(result)
     if result.build_constraints:
         # pip hands PIP_CONSTRAINT on to the isolated build environments of old setup.py
@@ -138,6 +143,8 @@ def requirements_txt(result: EnvResult, artifacts: ArtifactLookup | None = None)
     if result.build_constraints:
         lines.append("# build constraints (uv pip install --build-constraints, or pip with "
                      f"PIP_CONSTRAINT): {' '.join(result.build_constraints)}")
+    for note in result.lenient_metadata:
+        lines.append(f"# install with --no-deps (the pins are the whole set): {note}")
     for pin in result.requirements:
         if artifacts is None:
             lines.append(pin)

@@ -54,6 +54,8 @@ class EnvResult:
     caveats: list[str] = field(default_factory=list)  # e.g. stand-ins for platform modules
     system_packages: list[str] = field(default_factory=list)  # Debian packages it needs
     build_constraints: list[str] = field(default_factory=list)  # for old setup.py builds
+    # releases whose metadata today's resolvers refuse, resolved by reading it leniently
+    lenient_metadata: list[str] = field(default_factory=list)
     sandbox: str = "bwrap"  # "none": the validations ran without isolation (an opt-out)
     left_out: list[LeftOut] = field(default_factory=list)  # in requirements, not validated here
 
@@ -78,6 +80,7 @@ class EnvResult:
             "caveats": list(self.caveats),
             "system_packages": list(self.system_packages),
             "build_constraints": list(self.build_constraints),
+            "lenient_metadata": list(self.lenient_metadata),
             "sandbox": self.sandbox,
             "left_out": [lo.to_json() for lo in self.left_out],
         })
@@ -101,6 +104,7 @@ class EnvResult:
             caveats=list(data.get("caveats", [])),
             system_packages=list(data.get("system_packages", [])),
             build_constraints=list(data.get("build_constraints", [])),
+            lenient_metadata=list(data.get("lenient_metadata", [])),
             sandbox=str(data.get("sandbox", "bwrap")),
             left_out=[LeftOut.from_json(lo) for lo in data.get("left_out") or []],
         )

@@ -348,4 +348,5 @@ def _result(snippet: Path, found: SearchOutcome, started: float) -> EnvResult:
         system_packages=list(found.state.system),
         build_constraints=list(verdict.build_constraints) if verdict is not None else [],
         left_out=left,
+        lenient_metadata=list(verdict.lenient) if verdict is not None else [],
     )

@@ -22,6 +22,11 @@ from driftdoc.session import Session
 
 Evaluate = Callable[[Sequence[Attempt]], list[Verdict | None]]
 
+START_MARGIN = 5.0
+"""No validation is started with less time than this left before the deadline: it could
+only be cut short, and an install cut by the time limit is recorded as a failure of the
+release it was installing (pandas 0.19.2 "failed" on 2.7 with one second left)."""
+
 
 @dataclass(frozen=True)
 class ValidationFinished(Event):
@@ -59,9 +64,10 @@ class Trials:
     """Runs attempts through ``session`` before ``deadline`` (``time.monotonic()``)."""
 
     def __init__(self, session: Session, *, deadline: float | None = None,
-                 reporter: Reporter = null_reporter) -> None:
+                 reporter: Reporter = null_reporter, margin: float = START_MARGIN) -> None:
         self.session = session
         self.deadline = deadline
+        self.margin = margin
         self.reporter = reporter
         self.validations = 0  # attempts answered for this search (run or known)
         self._asked: set[Instance] = set()
@@ -71,14 +77,15 @@ class Trials:
            reporter: Reporter = null_reporter) -> Trials:
         """Trials over an in-process validator, through a session in memory."""
         return cls(Session(None, AttemptExecutor(evaluate), budget=budget, reporter=reporter),
-                   deadline=deadline, reporter=reporter)
+                   deadline=deadline, reporter=reporter, margin=0.0)  # no builds to cut
 
     @property
     def budget(self) -> int | None:
         return self.session.budget
 
     def time_left(self) -> bool:
-        return self.deadline is None or time.monotonic() < self.deadline
+        """Whether there is time to start a validation (``margin`` before the deadline)."""
+        return self.deadline is None or time.monotonic() < self.deadline - self.margin
 
     def seconds_left(self) -> float | None:
         """Seconds until the deadline (None: no deadline)."""

@@ -43,6 +43,8 @@ class Resolution:
     python: str = ""
     # projects kept to releases with a wheel for this Python (their newest has none)
     binary_only: list[str] = field(default_factory=list)
+    # releases whose metadata today's resolvers refuse, read leniently (``lenient.py``)
+    lenient: list[str] = field(default_factory=list)
     as_of: str | None = None
     cached: bool = False
     seconds: float = 0.0

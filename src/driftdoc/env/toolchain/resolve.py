@@ -46,7 +46,7 @@ from driftdoc.events import Note, Reporter, null_reporter
 
 UNDATED_TTL = 24 * 3600.0
 
-CACHE_FORMAT = 3  # 3: 2.7 resolutions prefer releases with wheels
+CACHE_FORMAT = 4  # 3: 2.7 resolutions prefer wheels; 4: lenient reading of refused metadata
 
 
 def _as_datetime(value: date | datetime | None) -> datetime | None:

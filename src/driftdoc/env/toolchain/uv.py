@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -31,6 +32,7 @@ from driftdoc.env.toolchain.legacy import (
     legacy_build_args,
     remember_legacy_build,
 )
+from driftdoc.env.toolchain.lenient import LenientIndex, refused_releases
 from driftdoc.env.toolchain.syspkgs import SystemRoot, build_env
 
 
@@ -98,32 +100,80 @@ def _resolve_with(python: str, reqs: list[Requirement], as_of: datetime | None,
         for name, when in sorted((late or {}).items()):
             argv += ["--exclude-newer-package", f"{name}={when.strftime('%Y-%m-%dT%H:%M:%SZ')}"]
     argv += flags
+    text = "\n".join(str(r) for r in reqs) + "\n"
+    # uv names the releases it skips for invalid metadata only in its log's warnings
+    env = {**build_env(system, uv_env()), "RUST_LOG": "warn"}
+    lenient: LenientIndex | None = None
     try:
-        # an sdist's metadata may need its C library already (mysqlclient's mysql_config)
-        text = "\n".join(str(r) for r in reqs) + "\n"
-        env = build_env(system, uv_env())
-        proc = run_bounded(argv, input=text, env=env)
-        legacy = legacy_build_args(proc.stderr) if proc.returncode != 0 else []
-        if legacy:
-            first = proc.stderr
-            proc = run_bounded([*argv, *legacy], input=text, env=env)
-            if proc.returncode == 0:
-                _remember_blamed(first, pins_from_text(proc.stdout))
+        for _round in range(4):  # a lenient view may reach more refused releases
+            result, proc_argv, stderr = _compile(argv, text, env, python)
+            refused = {name for name, _v in refused_releases(stderr)}
+            if not refused or (lenient is not None and refused <= lenient.projects):
+                break
+            if lenient is None:
+                lenient = LenientIndex(releases, refused)
+                argv = [*argv, "--extra-index-url", lenient.url]  # ahead of --index-url
+            else:
+                lenient.add(refused)
+        if lenient is not None:
+            result.lenient = [r.note() for r in lenient.notes_for(result.pins)]
+        if not result.ok:
+            return result
+        try:
+            return _prefer_wheels(result, proc_argv, text, env, releases, reqs)
+        except subprocess.TimeoutExpired:
+            return result
     except subprocess.TimeoutExpired:
         return Resolution([], False, f"resolving took longer than {BUILD_TIMEOUT:g}s (building "
                           "an sdist for its metadata?)", python=python)
     except OSError as exc:
         return Resolution([], False, f"uv failed to run: {exc}", python=python)
+    finally:
+        if lenient is not None:
+            lenient.close()
+
+
+def _compile(argv: list[str], text: str, env: dict[str, str],
+             python: str) -> tuple[Resolution, list[str], str]:
+    """One ``uv pip compile`` (again with old setuptools if an old setup.py needs it):
+    the resolution, the argv that made it, and uv's whole stderr."""
+    # an sdist's metadata may need its C library already (mysqlclient's mysql_config)
+    proc = run_bounded(argv, input=text, env=env)
+    legacy = legacy_build_args(proc.stderr) if proc.returncode != 0 else []
+    stderr = proc.stderr
+    if legacy:
+        first = proc.stderr
+        proc = run_bounded([*argv, *legacy], input=text, env=env)
+        stderr += proc.stderr
+        if proc.returncode == 0:
+            _remember_blamed(first, pins_from_text(proc.stdout))
     warnings = [line.strip() for line in proc.stderr.splitlines()
                 if line.lower().startswith("warning:")
                 and "requested python version" not in line.lower()]
     if proc.returncode != 0:
-        return Resolution([], False, tail(proc.stderr), warnings, python=python)
-    result = Resolution(pins_from_text(proc.stdout), True, None, warnings, python=python)
-    try:
-        return _prefer_wheels(result, [*argv, *legacy], text, env, releases, reqs)
-    except subprocess.TimeoutExpired:
-        return result
+        return Resolution([], False, tail(_without_log(proc.stderr)), warnings,
+                          python=python), [*argv, *legacy], stderr
+    return (Resolution(pins_from_text(proc.stdout), True, None, warnings, python=python),
+            [*argv, *legacy], stderr)
+
+
+def _without_log(stderr: str) -> str:
+    """uv's output without its log (``WARN ...`` lines and the text they quote), which
+    ``RUST_LOG`` mixes in: what is left is the resolver's own report."""
+    out, in_log = [], False
+    for line in stderr.splitlines():
+        if _LOG.match(line):
+            in_log = True
+        elif in_log and not _REPORT.match(line):
+            continue
+        else:
+            in_log = False
+            out.append(line)
+    return "\n".join(out)
+
+
+_LOG = re.compile(r"^(WARN|DEBUG|INFO|TRACE) ")
+_REPORT = re.compile(r"^(\s*(error|warning|hint|help|cause):|\s*[×╰]|Resolved )")
 
 
 def _exact_pins(reqs: Sequence[Requirement]) -> list[str]:
@@ -185,6 +235,11 @@ def _build_with(dest: Path, interp: Path, pins: list[str], index_url: str,
     try:
         proc = run_bounded([*base, "--offline"], env=env)
         if proc.returncode != 0:
+            proc = run_bounded(base, env=env)
+        if proc.returncode != 0 and refused_releases(proc.stderr):
+            # a release whose metadata uv refuses, resolved through a lenient reading: the
+            # pins are the whole resolution, so nothing needs its Requires-Dist again
+            base = [*base, "--no-deps"]
             proc = run_bounded(base, env=env)
         legacy = legacy_build_args(proc.stderr) if proc.returncode != 0 else []
         if legacy:  # an old setup.py that today's setuptools refuses

@@ -66,6 +66,9 @@ _TYPELIB = re.compile(r"cannot import name '?(\w+)'?, introspection typelib not 
 _GONE = re.compile(r"\b(?:deprecated|moved|removed|renamed|no longer)\b", re.IGNORECASE)
 _BINARY_DRIFT = re.compile(r"binary incompatib|compiled against|API version|undefined symbol|"
                            r"size changed|numpy\.core\.multiarray failed", re.IGNORECASE)
+_CAUSE = re.compile(r"^(?:cause:|╰─▶)\s*(.*)")
+_ERROR = re.compile(r"^(?:error:|ERROR:|×)\s*(.*)")
+_WORDS = re.compile(r"[A-Za-z0-9]")
 # an installer's output saying a source build failed (pip 20.3 on 2.7, uv), not that it was
 # cut by a time limit (that build might have finished: never remembered as unbuildable)
 _BUILD_FAILED = re.compile(r"Failed building wheel for|Failed to build|"
@@ -147,6 +150,20 @@ def _import_responsible(record: ValidationRecord) -> str | None:
     return m.group(1) if m else None
 
 
+def install_reason(message: str) -> str:
+    """The installer's own reason in one line: its most specific ``cause:``, else its
+    ``error:``, else its last line with words (never a caret line such as ``^^^^^^^``
+    under a quoted requirement)."""
+    lines = [line.strip() for line in message.splitlines()]
+    worded = [line for line in lines if _WORDS.search(line)]
+    for pattern in (_CAUSE, _ERROR):
+        found = [m.group(1).strip() for line in worded if (m := pattern.match(line))]
+        found = [f for f in found if _WORDS.search(f)]
+        if found:
+            return found[-1]
+    return worded[-1] if worded else ""
+
+
 def classify(record: ValidationRecord) -> Classification:
     """Exactly one class for ``record`` (see :func:`_classify`); a run that a sandbox limit
     ended says which limit in its reason."""
@@ -171,10 +188,9 @@ def _classify(record: ValidationRecord) -> Classification:
     deps = record.dependencies
     if deps.status_code != RECORD_SUCCESS:
         failing = next((e.requirement for e in deps.install_errors if e.requirement), None)
-        why = deps.install_errors[0].message.strip().splitlines()[-1:] if deps.install_errors \
-            else []
+        why = install_reason(deps.install_errors[0].message) if deps.install_errors else ""
         return Classification(Kind.INSTALL, False, failing,
-                              f"install failed: {why[0] if why else 'unknown error'}")
+                              f"install failed: {why or 'unknown error'}")
     ex = record.execution
     package = ex.raising_distribution or ex.raising_module
     if record.status_code == RECORD_SUCCESS:

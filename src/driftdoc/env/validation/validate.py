@@ -367,7 +367,7 @@ def validate_requirements(
     read_snippet(snippet)  # bad input fails fast, before any resolution or build
     resolution = resolve(python, requirements, as_of=as_of, index_url=index_url,
                          reporter=reporter)
-    for warning in resolution.warnings:
+    for warning in [*resolution.warnings, *resolution.lenient]:
         reporter(Note(warning, level="warning"))
     if not resolution.ok:
         error = resolution.error or "resolution failed"

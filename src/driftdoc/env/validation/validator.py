@@ -16,7 +16,7 @@ from driftdoc.env.toolchain.blame import failing_requirement
 from driftdoc.env.toolchain.bounded import deadline as build_deadline
 from driftdoc.env.toolchain.build import using_env
 from driftdoc.env.toolchain.gpu_only import LeftOut
-from driftdoc.env.toolchain.installer import InstallError
+from driftdoc.env.toolchain.installer import InstallError, Resolution
 from driftdoc.env.toolchain.resolve import resolve
 from driftdoc.env.toolchain.syspkgs import (
     SystemPackagesError,
@@ -87,17 +87,18 @@ class SandboxValidator:
             return to_verdict(record, self.snippet, [], failed=failing, note=error[-500:])
         lean = self._lean(attempt, res.pins, system)
         if lean is not None:
-            left, pins, names = lean
-            verdict = self._run(attempt, pins, system, names)
+            left, lean_res, names = lean
+            verdict = self._run(attempt, lean_res, system, names)
             if not needs_left_out(verdict, left):
                 verdict.left_out = left
                 return _timed(verdict, start)
-        return _timed(self._run(attempt, res.pins, system, []), start)  # all it declares
+        return _timed(self._run(attempt, res, system, []), start)  # all it declares
 
     def _lean(self, attempt: Attempt, pins: list[str], system: SystemRoot | None
-              ) -> tuple[list[LeftOut], list[str], list[str]] | None:
-        """(what is left out, the pins without it, the names overridden) when a GPU-only
-        distribution may be left out of ``pins`` here; ``None`` to validate them whole."""
+              ) -> tuple[list[LeftOut], Resolution, list[str]] | None:
+        """(what is left out, the resolution without it, the names overridden) when a
+        GPU-only distribution may be left out of ``pins`` here; ``None`` to validate them
+        whole."""
         if not gpu_only.enabled():
             return None
         names = gpu_only.candidates(pins, attempt.requirements)
@@ -106,16 +107,17 @@ class SandboxValidator:
         res = resolve(attempt.python, list(attempt.requirements), as_of=attempt.as_of,
                       index_url=self.index_url, system=system, without=names)
         left = gpu_only.left_out(pins, res.pins, names) if res.ok else None
-        return None if left is None else (left, list(res.pins), names)
+        return None if left is None else (left, res, names)
 
-    def _run(self, attempt: Attempt, pins: list[str], system: SystemRoot | None,
+    def _run(self, attempt: Attempt, res: Resolution, system: SystemRoot | None,
              without: list[str]) -> Verdict:
-        with using_env(attempt.python, pins, index_url=self.index_url, system=system,
+        with using_env(attempt.python, res.pins, index_url=self.index_url, system=system,
                        without=without) as env:
             record = validate(self.snippet, env, timeout=self.timeout,
                               memory_mb=self.memory_mb, sandbox=self.sandbox)
-        verdict = to_verdict(record, self.snippet, list(pins))
+        verdict = to_verdict(record, self.snippet, list(res.pins))
         verdict.build_constraints = list(env.build_constraints)
+        verdict.lenient = list(res.lenient)
         return verdict
 
 

@@ -78,6 +78,7 @@ class Verdict:
     note: str = ""
     build_constraints: list[str] = field(default_factory=list)  # the env's build needed them
     left_out: list[LeftOut] = field(default_factory=list)  # pins of the full set not installed
+    lenient: list[str] = field(default_factory=list)  # pins whose metadata was read leniently
 
     @cached_property
     def failure(self) -> Failure:
@@ -108,7 +109,7 @@ class Verdict:
             "evidence": self.evidence, "failed_requirement": self.failed_requirement,
             "imports_completed": self.imports_completed, "in_package": self.in_package,
             "record": self.record, "seconds": self.seconds, "note": self.note,
-            "build_constraints": self.build_constraints,
+            "build_constraints": self.build_constraints, "lenient": self.lenient,
             "left_out": [lo.to_json() for lo in self.left_out],
         }
 
@@ -131,6 +132,7 @@ class Verdict:
             note=str(data.get("note") or ""),
             build_constraints=[str(c) for c in data.get("build_constraints") or []],
             left_out=[LeftOut.from_json(lo) for lo in data.get("left_out") or []],
+            lenient=[str(n) for n in data.get("lenient") or []],
         )
 
 
