@@ -13,7 +13,7 @@ from driftdoc.env.host import tables
 from driftdoc.env.knowledge import stdlib
 
 SECTIONS = ("backports", "import_hooks", "frameworks", "py2_era_imports", "speedups_off",
-            "eras", "python_released", "heavy")
+            "eras", "python_released", "heavy", "gpu_only")
 
 
 def test_the_file_is_versioned_and_every_table_says_what_it_is() -> None:

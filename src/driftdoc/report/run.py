@@ -112,6 +112,13 @@ def run_body(doc: dict[str, Any], *, heading: str = "h1") -> str:
         rows.append(("System packages", pills(doc["system_packages"])))
     if doc.get("build_constraints"):
         rows.append(("Build constraints", pills(doc["build_constraints"])))
+    left = [lo for lo in doc.get("left_out") or [] if isinstance(lo, dict)]
+    if left:
+        rows.append(("Left out of the validation",
+                     "<br>".join(f'<span class="mono">{esc(lo.get("name"))}=='
+                                 f'{esc(lo.get("version"))}</span> {esc(lo.get("why"))}'
+                                 for lo in left)
+                     + "<br>(the environment's files install them, for a machine with a GPU)"))
     if doc.get("lenient_metadata"):
         rows.append(("Metadata read leniently", pills(doc["lenient_metadata"])))
     caveats = "".join(f"<li>{esc(c)}</li>" for c in doc.get("caveats") or [])

@@ -1,7 +1,8 @@
 """Write what a search found: Dockerfile, requirements.txt, pylock.toml or JSON.
 
 Each file is usable as it is by the tool that consumes it: the Dockerfile installs the
-whole resolved set in one command and runs the snippet as it was validated (a notebook as
+whole resolved set in one command (GPU-only pins the validation here left out included,
+each named in a comment) and runs the snippet as it was validated (a notebook as
 the script driftdoc ran); requirements.txt can carry ``--hash`` lines for
 ``pip install --require-hashes``; pylock.toml follows PEP 751 with every artifact's URL,
 size, upload time and sha256 for the Python and platform of the result.
@@ -56,6 +57,10 @@ def _header(result: EnvResult, comment: str) -> list[str]:
             f"fixed {fix.exception_name}"
         )
     lines += [f"{comment} caveat: {note}" for note in result.caveats]
+    if result.left_out:
+        lines.append(f"{comment} The validation here ran without the pins below (no GPU here); "
+                     "this file installs them, as their parents declare, for a GPU.")
+        lines += [f"{comment} left out: {lo.pin} ({lo.why})" for lo in result.left_out]
     return lines
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -83,3 +84,25 @@ def python_released() -> dict[str, dt.date]:
 def heavy() -> dict[str, float]:
     """Distribution (PEP 503 name) -> rough installed weight, for placing work on a cluster."""
     return {str(k): float(v) for k, v in _data()["heavy"]["weights"].items()}
+
+
+@dataclass(frozen=True)
+class GpuOnly:
+    """A distribution only a GPU uses, and the parents measured to run without it."""
+
+    why: str  # what it is, for people
+    parents: dict[str, str]  # parent (PEP 503 name) -> version range the measurements support
+    measured: dict[str, tuple[str, ...]]  # parent -> releases measured without it
+    signs: tuple[str, ...]  # lower-case words a failure for want of it shows
+    needed_by: tuple[str, ...] = ()  # distributions that load it when imported
+
+
+@cache
+def gpu_only() -> dict[str, GpuOnly]:
+    """Distribution (PEP 503 name) -> what a validation without a GPU may leave out."""
+    return {str(name): GpuOnly(str(e["why"]), {str(k): str(v) for k, v in e["parents"].items()},
+                               {str(k): tuple(str(x) for x in v)
+                                for k, v in e["measured"].items()},
+                               tuple(str(s).lower() for s in e["signs"]),
+                               tuple(str(n) for n in e.get("needed_by", ())))
+            for name, e in _data()["gpu_only"]["distributions"].items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from driftdoc.env.toolchain.gpu_only import LeftOut
 from driftdoc.schema import stamped
 
 
@@ -56,6 +57,7 @@ class EnvResult:
     # releases whose metadata today's resolvers refuse, resolved by reading it leniently
     lenient_metadata: list[str] = field(default_factory=list)
     sandbox: str = "bwrap"  # "none": the validations ran without isolation (an opt-out)
+    left_out: list[LeftOut] = field(default_factory=list)  # in requirements, not validated here
 
     @property
     def resolved(self) -> bool:
@@ -80,6 +82,7 @@ class EnvResult:
             "build_constraints": list(self.build_constraints),
             "lenient_metadata": list(self.lenient_metadata),
             "sandbox": self.sandbox,
+            "left_out": [lo.to_json() for lo in self.left_out],
         })
 
     @classmethod
@@ -103,4 +106,5 @@ class EnvResult:
             build_constraints=list(data.get("build_constraints", [])),
             lenient_metadata=list(data.get("lenient_metadata", [])),
             sandbox=str(data.get("sandbox", "bwrap")),
+            left_out=[LeftOut.from_json(lo) for lo in data.get("left_out") or []],
         )

@@ -327,7 +327,11 @@ def _result(snippet: Path, found: SearchOutcome, started: float) -> EnvResult:
     """The JSON contract for where the search stands."""
     verdict = found.verdict
     resolved = verdict is not None and verdict.kind in (Kind.SUCCESS, Kind.TIMEOUT_IMPORTS)
-    requirements = list(verdict.pins) if verdict is not None else []
+    left = list(verdict.left_out) if verdict is not None else []
+    # what the files install: the validated pins and, for a machine with a GPU, what the
+    # validation here left out (``left_out`` says which)
+    requirements = sorted([*verdict.pins, *(lo.pin for lo in left)], key=str.lower) \
+        if verdict is not None else []
     return EnvResult(
         snippet=str(snippet),
         status="resolved" if resolved else "unresolved",
@@ -343,5 +347,6 @@ def _result(snippet: Path, found: SearchOutcome, started: float) -> EnvResult:
         steps=found.steps,
         system_packages=list(found.state.system),
         build_constraints=list(verdict.build_constraints) if verdict is not None else [],
+        left_out=left,
         lenient_metadata=list(verdict.lenient) if verdict is not None else [],
     )

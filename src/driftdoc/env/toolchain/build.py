@@ -111,17 +111,20 @@ def _interp_identity(exe: Path) -> tuple[str, str]:
 
 
 def env_key(exe: Path, pins: Sequence[str], index_url: str,
-            system: Sequence[str] = ()) -> str:
+            system: Sequence[str] = (), without: Sequence[str] = ()) -> str:
     full, path_hash = _interp_identity(exe)
     doc: dict[str, object] = {"f": BUILD_FORMAT, "python": full, "exe": path_hash,
                               "pins": normalize_pins(pins), "index": index_url.rstrip("/")}
     if system:  # compiled against these libraries: not the same env as without them
         doc["system"] = sorted(system)
+    if without:  # installed with every requirement on these removed
+        doc["without"] = sorted(canonicalize_name(n) for n in without)
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:24]
 
 
 def _locate(python: str, pins: Sequence[str], index_url: str | None,
-            system: SystemRoot | None) -> tuple[str, Path, list[str], str, str]:
+            system: SystemRoot | None,
+            without: Sequence[str] = ()) -> tuple[str, Path, list[str], str, str]:
     """(X.Y, interpreter, normalised pins, index, env key) of an environment."""
     major, minor = check_python(python)
     python = f"{major}.{minor}"
@@ -131,7 +134,7 @@ def _locate(python: str, pins: Sequence[str], index_url: str | None,
     norm = normalize_pins(pins)
     index = (index_url or default_index()).rstrip("/")
     return python, interp, norm, index, env_key(
-        interp, norm, index, system.packages if system is not None else ())
+        interp, norm, index, system.packages if system is not None else (), without)
 
 
 def store_leases(python: str, pins: Sequence[str]) -> tuple[str, list[str]]:
@@ -145,27 +148,30 @@ def store_leases(python: str, pins: Sequence[str]) -> tuple[str, list[str]]:
 
 @contextlib.contextmanager
 def using_env(python: str, pins: Sequence[str], *, index_url: str | None = None,
-              reporter: Reporter = null_reporter,
-              system: SystemRoot | None = None) -> Iterator[BuiltEnv]:
+              reporter: Reporter = null_reporter, system: SystemRoot | None = None,
+              without: Sequence[str] = ()) -> Iterator[BuiltEnv]:
     """:func:`ensure_env` for a run: the env and the store entries it is built from are
     leased while the block runs, so the cache bound never removes them from under it."""
-    python, _interp, norm, _index, key = _locate(python, pins, index_url, system)
+    python, _interp, norm, _index, key = _locate(python, pins, index_url, system, without)
     store, names = store_leases(python, norm)
     with cache.leased([f"env-{key}", *(f"{store}-{n}" for n in names)]):
         cache.note_use(store, names)
-        yield ensure_env(python, norm, index_url=index_url, reporter=reporter, system=system)
+        yield ensure_env(python, norm, index_url=index_url, reporter=reporter, system=system,
+                         without=without)
 
 
 def ensure_env(python: str, pins: Sequence[str], *, index_url: str | None = None,
                rebuild: bool = False, reporter: Reporter = null_reporter,
-               system: SystemRoot | None = None) -> BuiltEnv:
+               system: SystemRoot | None = None, without: Sequence[str] = ()) -> BuiltEnv:
     """Return a complete env for (``python``, ``pins``), building it only if needed.
 
     With ``system``, builds see that prefix's headers and libraries (and runs its loader
-    path); such an env is keyed apart from one built without them.
+    path); such an env is keyed apart from one built without them. ``without`` names
+    distributions left out although a pin requires them (GPU-only ones, see
+    :mod:`~driftdoc.env.toolchain.gpu_only`); the env is keyed apart too.
     """
     start = time.perf_counter()
-    python, interp, norm, index, key = _locate(python, pins, index_url, system)
+    python, interp, norm, index, key = _locate(python, pins, index_url, system, without)
     installer = installer_for(*check_python(python))
     dest = cache.envs_dir() / key
     exe = dest / "bin" / "python"
@@ -195,7 +201,7 @@ def ensure_env(python: str, pins: Sequence[str], *, index_url: str | None = None
         dest.parent.mkdir(parents=True, exist_ok=True)
         constraints: list[str] = []
         try:
-            errors = installer.build(dest, interp, norm, index, system, constraints)
+            errors = installer.build(dest, interp, norm, index, system, constraints, without)
         except (OSError, subprocess.SubprocessError) as exc:
             errors = [InstallError(None, f"build failed: {exc}")]
         if errors:
@@ -205,7 +211,7 @@ def ensure_env(python: str, pins: Sequence[str], *, index_url: str | None = None
             "python": python, "interpreter": str(interp), "pins": norm, "index": index,
             "created": time.time(), "seconds": round(time.perf_counter() - start, 3),
             "system": list(system.packages) if system is not None else [],
-            "build_constraints": constraints,
+            "build_constraints": constraints, "without": sorted(without),
             "bytes": cache.exclusive_bytes(dest),  # the rest is the stores' (the bound)
         })
     return done(True, [], False, constraints)

@@ -8,6 +8,7 @@ on their side of the interface.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -66,13 +67,15 @@ class Installer(Protocol):
 
     def resolve(self, python: str, reqs: list[Requirement], as_of: datetime | None,
                 index_url: str, releases: ReleaseProvider, system: SystemRoot | None,
-                late: dict[str, datetime]) -> Resolution:
-        """Pin ``reqs`` against ``index_url`` (``releases`` reads the same index); never
+                late: dict[str, datetime], without: Sequence[str] = ()) -> Resolution:
+        """Pin ``reqs`` against ``index_url`` (``releases`` reads the same index), leaving
+        out the distributions ``without`` names wherever a dependency asks for them; never
         raises: ``ok=False`` with the resolver's error."""
         ...
 
     def build(self, dest: Path, interp: Path, pins: list[str], index_url: str,
-              system: SystemRoot | None, constraints: list[str]) -> list[InstallError]:
-        """Install exact ``pins`` into a new environment at ``dest``; the build constraints it
-        needed are appended to ``constraints``."""
+              system: SystemRoot | None, constraints: list[str],
+              without: Sequence[str] = ()) -> list[InstallError]:
+        """Install exact ``pins`` (and nothing ``without`` names) into a new environment at
+        ``dest``; the build constraints it needed are appended to ``constraints``."""
         ...

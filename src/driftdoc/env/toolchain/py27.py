@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -343,16 +343,18 @@ def _build(dest: Path, interp: Path, pins: list[str], index_url: str,
 
 
 class Py27Installer:
-    """The :class:`~driftdoc.env.toolchain.installer.Installer` for Python 2.7."""
+    """The :class:`~driftdoc.env.toolchain.installer.Installer` for Python 2.7 (no GPU-only
+    wheel is published for 2.7: ``without`` names nothing a 2.7 resolution has)."""
 
     def cutoff(self, as_of: datetime | None) -> datetime | None:
         return py27_cutoff(as_of)
 
     def resolve(self, python: str, reqs: list[Requirement], as_of: datetime | None,
                 index_url: str, releases: ReleaseProvider, system: SystemRoot | None,
-                late: dict[str, datetime]) -> Resolution:
+                late: dict[str, datetime], without: Sequence[str] = ()) -> Resolution:
         return _resolve(python, reqs, as_of, releases, system, late)
 
     def build(self, dest: Path, interp: Path, pins: list[str], index_url: str,
-              system: SystemRoot | None, constraints: list[str]) -> list[InstallError]:
+              system: SystemRoot | None, constraints: list[str],
+              without: Sequence[str] = ()) -> list[InstallError]:
         return _build(dest, interp, pins, index_url, system)

@@ -75,24 +75,28 @@ def _parse_requirements(requirements: Sequence[str]) -> list[Requirement]:
 
 
 def _cache_key(python: str, reqs: list[Requirement], as_of: datetime | None,
-               index_url: str) -> str:
-    doc = {"f": CACHE_FORMAT, "python": python, "reqs": sorted(str(r) for r in reqs),
-           "as_of": as_of.isoformat() if as_of else None, "index": index_url}
+               index_url: str, without: Sequence[str] = ()) -> str:
+    doc: dict[str, object] = {"f": CACHE_FORMAT, "python": python,
+                              "reqs": sorted(str(r) for r in reqs),
+                              "as_of": as_of.isoformat() if as_of else None, "index": index_url}
+    if without:  # absent otherwise: the keys of full resolutions stay as they were
+        doc["without"] = sorted(canonicalize_name(n) for n in without)
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def resolve(python: str, requirements: Sequence[str], *, as_of: date | datetime | None = None,
             index_url: str | None = None, use_cache: bool = True,
             check_backtrack: bool = True, reporter: Reporter = null_reporter,
-            system: SystemRoot | None = None) -> Resolution:
-    """Pin ``requirements`` for Python ``python`` ("X.Y"); see the module docstring."""
+            system: SystemRoot | None = None, without: Sequence[str] = ()) -> Resolution:
+    """Pin ``requirements`` for Python ``python`` ("X.Y"); see the module docstring.
+    ``without`` names distributions left out wherever a dependency asks for them."""
     start = time.perf_counter()
     major, minor = check_python(python)
     python = f"{major}.{minor}"
     reqs = _parse_requirements(requirements)
     when = _as_datetime(as_of)
     index = (index_url or default_index()).rstrip("/")
-    key = _cache_key(python, reqs, when, index)
+    key = _cache_key(python, reqs, when, index, without)
     path = cache.cache_root() / "resolve" / f"{key}.json"
     if use_cache:
         try:
@@ -114,7 +118,8 @@ def resolve(python: str, requirements: Sequence[str], *, as_of: date | datetime 
         installer = installer_for(major, minor)
         cutoff = installer.cutoff(when)
         late = late_cutoffs(releases, reqs, python, cutoff)
-        result = installer.resolve(python, reqs, when, index, releases, system, late)
+        result = installer.resolve(python, reqs, when, index, releases, system, late,
+                                   without)
     if late:
         result.warnings.append("first published after the cut-off, so taken from its first "
                                "releases: " + ", ".join(sorted(late)))

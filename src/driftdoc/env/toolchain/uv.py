@@ -10,8 +10,9 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from driftdoc.env.knowledge.releases import ReleaseProvider
 from driftdoc.env.toolchain.blame import failing_requirement
 from driftdoc.env.toolchain.bounded import BUILD_TIMEOUT, run_bounded
 from driftdoc.env.toolchain.checks import source_builds
+from driftdoc.env.toolchain.gpu_only import override_text
 from driftdoc.env.toolchain.installer import InstallError, Resolution, tail
 from driftdoc.env.toolchain.legacy import (
     LEGACY_SETUPTOOLS,
@@ -65,9 +67,29 @@ def pins_from_text(text: str) -> list[str]:
     return sorted(pins, key=str.lower)
 
 
+@contextlib.contextmanager
+def _overrides(without: Sequence[str]) -> Iterator[list[str]]:
+    """uv flags that take ``without`` out of a resolution or an install (none if empty)."""
+    if not without:
+        yield []
+        return
+    with tempfile.TemporaryDirectory(prefix="driftdoc-overrides-") as tmp:
+        path = Path(tmp) / "overrides.txt"
+        path.write_text(override_text(without), encoding="utf-8")
+        yield ["--overrides", str(path)]
+
+
 def _resolve(python: str, reqs: list[Requirement], as_of: datetime | None,
-                index_url: str, releases: ReleaseProvider, system: SystemRoot | None = None,
-                late: dict[str, datetime] | None = None) -> Resolution:
+             index_url: str, releases: ReleaseProvider, system: SystemRoot | None = None,
+             late: dict[str, datetime] | None = None,
+             without: Sequence[str] = ()) -> Resolution:
+    with _overrides(without) as flags:
+        return _resolve_with(python, reqs, as_of, index_url, releases, system, late, flags)
+
+
+def _resolve_with(python: str, reqs: list[Requirement], as_of: datetime | None,
+                  index_url: str, releases: ReleaseProvider, system: SystemRoot | None,
+                  late: dict[str, datetime] | None, flags: list[str]) -> Resolution:
     argv = [uv_binary(), "pip", "compile", "-", "--no-config", "--no-header", "--no-annotate",
             "--python-version", python, "--python-platform", "linux", "--index-url", index_url]
     interp = interpreter_path(python)
@@ -77,6 +99,7 @@ def _resolve(python: str, reqs: list[Requirement], as_of: datetime | None,
         argv += ["--exclude-newer", as_of.strftime("%Y-%m-%dT%H:%M:%SZ")]
         for name, when in sorted((late or {}).items()):
             argv += ["--exclude-newer-package", f"{name}={when.strftime('%Y-%m-%dT%H:%M:%SZ')}"]
+    argv += flags
     text = "\n".join(str(r) for r in reqs) + "\n"
     # uv names the releases it skips for invalid metadata only in its log's warnings
     env = {**build_env(system, uv_env()), "RUST_LOG": "warn"}
@@ -188,9 +211,16 @@ def _remember_blamed(failure: str, pins: Sequence[str]) -> None:
 
 
 def _build(dest: Path, interp: Path, pins: list[str], index_url: str,
-              system: SystemRoot | None = None,
-              constraints: list[str] | None = None) -> list[InstallError]:
+           system: SystemRoot | None = None, constraints: list[str] | None = None,
+           without: Sequence[str] = ()) -> list[InstallError]:
     """Build with uv; the build constraints it needed are appended to ``constraints``."""
+    with _overrides(without) as flags:
+        return _build_with(dest, interp, pins, index_url, system, constraints, flags)
+
+
+def _build_with(dest: Path, interp: Path, pins: list[str], index_url: str,
+                system: SystemRoot | None, constraints: list[str] | None,
+                flags: list[str]) -> list[InstallError]:
     env = build_env(system, uv_env())
     uv = uv_binary()
     proc = subprocess.run([uv, "venv", "--no-config", "--quiet", "--python", str(interp),
@@ -201,7 +231,7 @@ def _build(dest: Path, interp: Path, pins: list[str], index_url: str,
     if not pins:
         return []
     base = [uv, "pip", "install", "--no-config", "--python", str(dest / "bin" / "python"),
-            "--link-mode", "hardlink", "--index-url", index_url, "--no-progress", *pins]
+            "--link-mode", "hardlink", "--index-url", index_url, "--no-progress", *flags, *pins]
     try:
         proc = run_bounded([*base, "--offline"], env=env)
         if proc.returncode != 0:
@@ -324,9 +354,10 @@ class UvInstaller:
 
     def resolve(self, python: str, reqs: list[Requirement], as_of: datetime | None,
                 index_url: str, releases: ReleaseProvider, system: SystemRoot | None,
-                late: dict[str, datetime]) -> Resolution:
-        return _resolve(python, reqs, as_of, index_url, releases, system, late)
+                late: dict[str, datetime], without: Sequence[str] = ()) -> Resolution:
+        return _resolve(python, reqs, as_of, index_url, releases, system, late, without)
 
     def build(self, dest: Path, interp: Path, pins: list[str], index_url: str,
-              system: SystemRoot | None, constraints: list[str]) -> list[InstallError]:
-        return _build(dest, interp, pins, index_url, system, constraints)
+              system: SystemRoot | None, constraints: list[str],
+              without: Sequence[str] = ()) -> list[InstallError]:
+        return _build(dest, interp, pins, index_url, system, constraints, without)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
 
+from driftdoc.env.toolchain.gpu_only import LeftOut
 from driftdoc.env.toolchain.syspkgs import LAYOUT
 from driftdoc.env.validation.failure import Failure, Kind, install_text, read_failure
 
@@ -76,6 +77,7 @@ class Verdict:
     seconds: float = 0.0
     note: str = ""
     build_constraints: list[str] = field(default_factory=list)  # the env's build needed them
+    left_out: list[LeftOut] = field(default_factory=list)  # pins of the full set not installed
     lenient: list[str] = field(default_factory=list)  # pins whose metadata was read leniently
 
     @cached_property
@@ -108,6 +110,7 @@ class Verdict:
             "imports_completed": self.imports_completed, "in_package": self.in_package,
             "record": self.record, "seconds": self.seconds, "note": self.note,
             "build_constraints": self.build_constraints, "lenient": self.lenient,
+            "left_out": [lo.to_json() for lo in self.left_out],
         }
 
     @classmethod
@@ -128,6 +131,7 @@ class Verdict:
             seconds=float(data.get("seconds") or 0.0),
             note=str(data.get("note") or ""),
             build_constraints=[str(c) for c in data.get("build_constraints") or []],
+            left_out=[LeftOut.from_json(lo) for lo in data.get("left_out") or []],
             lenient=[str(n) for n in data.get("lenient") or []],
         )
 
