@@ -25,9 +25,10 @@ import json
 import re
 import threading
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -37,12 +38,14 @@ from packaging.version import InvalidVersion, Version
 
 from driftdoc.env.knowledge.distfiles import DistFile
 from driftdoc.env.knowledge.releases import ReleaseProvider
+from driftdoc.env.toolchain.loopback import LoopbackServer, send_body
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 
 # a comparison and its version inside a requirement's specifier
 _CLAUSE = re.compile(r"(===|==|!=|~=|<=|>=|<|>)\s*([^\s,;()\[\]]+)")
 _NUMERIC = re.compile(r"^\d+(?:\.\d+)*")
+_UNPARSABLE = (InvalidRequirement, InvalidSpecifier)
 
 
 @dataclass
@@ -76,30 +79,17 @@ def _cut_versions(value: str) -> str:
     return re.sub(r"\(\s*\)", "", fixed)
 
 
-def _requirement(value: str) -> tuple[str | None, bool]:
-    """(the requirement as uv will read it or None to drop it, whether it changed)."""
+def _repaired(value: str, parse: Callable[[str], object]) -> tuple[str | None, bool]:
+    """(``value`` as uv will read it, or None to drop it; whether it changed). ``parse``
+    (packaging's ``Requirement`` or ``SpecifierSet``) raises on what uv refuses."""
     try:
-        Requirement(value)
+        parse(value)
         return value, False
-    except InvalidRequirement:
+    except _UNPARSABLE:
         pass
-    fixed = _cut_versions(value)
     try:
-        return str(Requirement(fixed)), True
-    except InvalidRequirement:
-        return None, True
-
-
-def _requires_python(value: str) -> tuple[str | None, bool]:
-    try:
-        SpecifierSet(value)
-        return value, False
-    except InvalidSpecifier:
-        pass
-    fixed = _cut_versions(value)
-    try:
-        return str(SpecifierSet(fixed)), True
-    except InvalidSpecifier:
+        return str(parse(_cut_versions(value))), True
+    except _UNPARSABLE:
         return None, True
 
 
@@ -116,8 +106,8 @@ def read_leniently(text: str) -> Reading:
             out.append(line)
             continue
         value = raw.strip()
-        reader = _requirement if field_name == "requires-dist" else _requires_python
-        fixed, changed = reader(value)
+        parse = Requirement if field_name == "requires-dist" else SpecifierSet
+        fixed, changed = _repaired(value, parse)
         if not changed:
             out.append(line)
         elif fixed is None:
@@ -150,26 +140,11 @@ class LenientIndex:
         self.projects = {canonicalize_name(p) for p in projects}
         self.repaired: dict[tuple[str, str], LenientRelease] = {}
         self._lock = threading.Lock()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                proxy.handle(self)
-
-            def do_HEAD(self) -> None:
-                proxy.handle(self, head=True)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.loopback = LoopbackServer(self.handle)
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.loopback.base
 
     @property
     def url(self) -> str:
@@ -180,8 +155,7 @@ class LenientIndex:
             self.projects |= {canonicalize_name(p) for p in projects}
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.loopback.close()
 
     def __enter__(self) -> LenientIndex:
         return self
@@ -223,7 +197,7 @@ class LenientIndex:
             req.send_error(404)
             return
         doc = {"meta": {"api-version": "1.1"}, "name": project, "files": rows}
-        _send(req, json.dumps(doc).encode(), JSON_TYPE, head)
+        send_body(req, json.dumps(doc).encode(), JSON_TYPE, head)
 
     def _file(self, req: BaseHTTPRequestHandler, project: str, name: str, head: bool) -> None:
         want_metadata = name.endswith(".metadata")
@@ -247,7 +221,7 @@ class LenientIndex:
             with self._lock:
                 self.repaired[(project, found.version)] = LenientRelease(
                     project, found.version, tuple(reading.changes))
-        _send(req, reading.text.encode("utf-8"), "application/octet-stream", head)
+        send_body(req, reading.text.encode("utf-8"), "application/octet-stream", head)
 
     def notes_for(self, pins: list[str]) -> list[LenientRelease]:
         """The leniently read releases among ``pins`` (``name==version`` lines)."""
@@ -257,15 +231,6 @@ class LenientIndex:
             chosen.add((canonicalize_name(name), version.strip()))
         with self._lock:
             return [r for key, r in sorted(self.repaired.items()) if key in chosen]
-
-
-def _send(req: BaseHTTPRequestHandler, body: bytes, ctype: str, head: bool) -> None:
-    req.send_response(200)
-    req.send_header("Content-Type", ctype)
-    req.send_header("Content-Length", str(len(body)))
-    req.end_headers()
-    if not head:
-        req.wfile.write(body)
 
 
 # uv's words for a release whose metadata it refuses (a warning with RUST_LOG=warn, or the

@@ -6,17 +6,16 @@ hiding releases first published after the cut-off and releases the caller exclud
 
 from __future__ import annotations
 
-import threading
 import urllib.parse
 from collections.abc import Sequence
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import BaseHTTPRequestHandler
 
 from packaging.utils import canonicalize_name
 
 from driftdoc.env.knowledge.distfiles import DistFile
 from driftdoc.env.knowledge.releases import ReleaseProvider
+from driftdoc.env.toolchain.loopback import LoopbackServer, send_body
 
 
 class DateFilterProxy:
@@ -29,30 +28,16 @@ class DateFilterProxy:
         self.cutoff = cutoff
         self.late = late or {}
         self.excluded: set[tuple[str, str]] = set()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                proxy.handle(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.loopback = LoopbackServer(self.handle)
 
     @property
     def url(self) -> str:
-        port = self.server.server_address[1]
-        return f"http://127.0.0.1:{port}/simple"
+        return f"{self.loopback.base}/simple"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.loopback.close()
 
-    def handle(self, req: BaseHTTPRequestHandler) -> None:
+    def handle(self, req: BaseHTTPRequestHandler, head: bool = False) -> None:
         path = urllib.parse.urlsplit(req.path).path
         if not path.startswith("/simple/") or path.rstrip("/") == "/simple":
             req.send_error(404)
@@ -82,11 +67,7 @@ class DateFilterProxy:
                 attrs += ' data-yanked=""'
             rows.append(f'<a href="{f.url}"{attrs}>{f.filename}</a><br/>')
         body = ("<!DOCTYPE html><html><body>\n" + "\n".join(rows) + "\n</body></html>").encode()
-        req.send_response(200)
-        req.send_header("Content-Type", "text/html")
-        req.send_header("Content-Length", str(len(body)))
-        req.end_headers()
-        req.wfile.write(body)
+        send_body(req, body, "text/html", head)
 
 
 def _first_uploads(files: Sequence[DistFile]) -> dict[str, datetime]:
