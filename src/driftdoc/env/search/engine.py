@@ -146,6 +146,10 @@ class Engine:
         self.skipped = 0  # moves not validated because they were known to fail
 
     def _run(self, moves: Sequence[Move]) -> list[Tested]:
+        return self._validate(self._admit(moves))
+
+    def _admit(self, moves: Sequence[Move]) -> list[Move]:
+        """``moves`` as the domain prepares them, less those known to fail (said, counted)."""
         prepared = []
         for move in (self.domain.prepare(m) for m in moves):
             why = self.domain.doomed(move)
@@ -154,7 +158,10 @@ class Engine:
             else:
                 self.skipped += 1
                 self.reporter(Note(f"skipped {move.why}: {why}"))
+        return prepared
 
+    def _validate(self, prepared: Sequence[Move]) -> list[Tested]:
+        """Validate moves already prepared, telling the domain what each one showed."""
         def starting(indices: list[int]) -> None:
             self.reporter(Trying(tuple(prepared[i].why for i in indices)))
 
@@ -268,8 +275,9 @@ class Engine:
                     self._cut_short(marker, part, lo, hi, probes, spent, limit, left or 0.0)
                     return best
                 runnable = [(i, plan.probe(part[i])) for i in _spread(lo, hi, self.width)]
-                doomed = [i for i, m in runnable
-                          if self.domain.doomed(self.domain.prepare(m)) is not None]
+                prepared = [self.domain.prepare(m) for _, m in runnable]
+                doomed = [i for (i, _), m in zip(runnable, prepared, strict=True)
+                          if self.domain.doomed(m) is not None]
                 if doomed:
                     # known not to build here: it says nothing about the boundary, so it
                     # leaves the ladder (as a release that does not install in explain)
@@ -278,7 +286,7 @@ class Engine:
                     continue
                 outcomes: dict[int, bool | None] = {}  # True: works; False: too old
                 began = time.monotonic()
-                ran = self._run([m for _, m in runnable]) if runnable else []
+                ran = self._validate(prepared) if prepared else []
                 at = {m.to_version: i for i, m in runnable}
                 where = [at.get(m.to_version, -1) for m, _ in ran]  # before completions
                 tried = self._complete(ran)
